@@ -1,0 +1,213 @@
+/**
+ * The Link over a ByteTransport: a FIFO of exchanges with exactly one on the wire at a time.
+ *
+ * Why each rule exists:
+ * - one at a time: instruments (and every device on an RS-485 bus) answer in order, and a reply
+ *   carries no tag saying which request it belongs to;
+ * - stale bytes are dropped before each write: a late reply to a timed-out request would
+ *   otherwise be taken as the reply to the next one;
+ * - a lost transport fails the in-flight and queued exchanges with 'disconnected' at once instead of
+ *   letting each one run into its timeout.
+ */
+import { DaqError, isDaqError, describeError } from '../errors.js';
+import type { ByteTransport, Exchange, FrameMatcher, Link } from './types.js';
+
+export interface LinkOptions {
+  /** Reply timeout for exchanges that do not set their own (ms). */
+  timeoutMs?: number;
+  /** Characters per second of the line (for Link.lineRate). */
+  lineRate: number;
+  /**
+   * Reopen the transport before an exchange if it was lost (unplug): the instrument's reconnect
+   * attempts are its requests. Off for links that must never reopen on their own.
+   */
+  autoReopen?: boolean;
+}
+
+interface Pending {
+  exchange: Exchange;
+  resolve(value: Buffer | undefined): void;
+  reject(err: unknown): void;
+}
+
+interface InFlight {
+  matcher: FrameMatcher;
+  resolve(frame: Buffer): void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+
+export class QueuedLink implements Link {
+  readonly lineRate: number;
+  private readonly timeoutMs: number;
+  private readonly autoReopen: boolean;
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private received: Buffer = Buffer.alloc(0);
+  private inFlight: InFlight | undefined;
+  /** Rejects the exchange on the wire when the transport is lost. */
+  private abortInFlight: ((err: DaqError) => void) | undefined;
+  private disposed: DaqError | undefined;
+  private readonly closeListeners = new Set<(err?: Error) => void>();
+
+  constructor(
+    readonly transport: ByteTransport,
+    options: LinkOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.lineRate = options.lineRate;
+    this.autoReopen = options.autoReopen ?? true;
+    transport.onData((chunk) => this.handleData(chunk));
+    transport.onClose((err) => this.handleClose(err));
+  }
+
+  /** Extra observers of transport loss/close (e.g. the PortHub). */
+  onTransportClose(listener: (err?: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  request(exchange: Exchange): Promise<Buffer | undefined> {
+    if (this.disposed) return Promise.reject(this.disposed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ exchange, resolve, reject });
+      if (!this.running) void this.run();
+    });
+  }
+
+  /** Fails everything queued and refuses new exchanges with `reason`. Does not close the transport. */
+  dispose(reason: DaqError): void {
+    this.disposed = reason;
+    this.failAll(reason);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        try {
+          next.resolve(await this.perform(next.exchange));
+        } catch (err) {
+          next.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async perform(exchange: Exchange): Promise<Buffer | undefined> {
+    const label = exchange.label ?? describeBytes(exchange.write);
+    if (this.disposed) throw this.disposed;
+    if (!this.transport.isOpen) {
+      if (!this.autoReopen) throw this.lostError(label);
+      await this.transport.open();
+    }
+    const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
+    this.received = Buffer.alloc(0);
+
+    const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
+    const reply = new Promise<Buffer | undefined>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (timer) clearTimeout(timer);
+        this.inFlight = undefined;
+        this.abortInFlight = undefined;
+      };
+      this.abortInFlight = (err) => {
+        finish();
+        reject(err);
+      };
+      if (!exchange.reply) return;
+      timer = setTimeout(() => {
+        finish();
+        reject(
+          new DaqError('timeout', `no reply to ${label} from ${this.transport.description} within ${timeoutMs} ms`, {
+            details: { exchange: label, timeoutMs },
+          }),
+        );
+      }, timeoutMs);
+      this.inFlight = {
+        matcher: exchange.reply,
+        resolve: (frame) => {
+          finish();
+          resolve(frame);
+        },
+      };
+    });
+    // The reply promise may be rejected by loss before we await it; keep that from going unhandled.
+    reply.catch(() => {});
+
+    try {
+      await this.transport.write(data);
+    } catch (err) {
+      this.abortInFlight?.(this.toLinkError(err, label));
+      return reply;
+    }
+    let frame: Buffer | undefined;
+    if (exchange.reply) {
+      this.tryMatch();
+      frame = await reply;
+    } else {
+      this.abortInFlight = undefined;
+    }
+    if (exchange.settleMs && exchange.settleMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
+    }
+    return frame;
+  }
+
+  private handleData(chunk: Buffer): void {
+    if (!this.inFlight) return; // nobody asked: unsolicited or stale bytes are dropped
+    this.received = this.received.length ? Buffer.concat([this.received, chunk]) : chunk;
+    this.tryMatch();
+  }
+
+  private tryMatch(): void {
+    const inFlight = this.inFlight;
+    if (!inFlight || this.received.length === 0) return;
+    const match = inFlight.matcher(this.received);
+    if (!match) return;
+    this.received = this.received.subarray(match.consumed);
+    inFlight.resolve(match.frame);
+  }
+
+  private handleClose(err?: Error): void {
+    const reason = new DaqError(
+      'disconnected',
+      err
+        ? `lost connection to ${this.transport.description}: ${describeError(err)}`
+        : `${this.transport.description} was closed`,
+      { cause: err },
+    );
+    this.failAll(reason);
+    for (const listener of this.closeListeners) listener(err);
+  }
+
+  private failAll(reason: DaqError): void {
+    this.abortInFlight?.(reason);
+    for (const pending of this.queue.splice(0)) pending.reject(reason);
+  }
+
+  private lostError(label: string): DaqError {
+    return new DaqError('disconnected', `cannot send ${label}: ${this.transport.description} is not open`);
+  }
+
+  private toLinkError(err: unknown, label: string): DaqError {
+    if (isDaqError(err)) return err;
+    return new DaqError('disconnected', `cannot send ${label} to ${this.transport.description}: ${describeError(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A short printable rendering of request bytes for labels: `D?` or `01 03 00 00 00 02 ...`. */
+export function describeBytes(data: Buffer | string): string {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  const text = buf.toString('latin1').replace(/[\r\n]+$/, '');
+  if (/^[\x20-\x7e]*$/.test(text) && text.length > 0) return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  const hex = [...buf.subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return buf.length > 12 ? `${hex} ...` : hex;
+}
+
+export { lineReply, fixedLengthReply, lengthPrefixedReply, frameText } from './framing.js';

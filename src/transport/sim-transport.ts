@@ -1,0 +1,155 @@
+/**
+ * A ByteTransport wired to one or more DeviceSimulators instead of a serial port. Several simulators
+ * on one transport form a simulated RS-485 bus: the host's bytes reach every device, and each device
+ * answers only requests for its own address.
+ *
+ * Bytes are always delivered asynchronously (never inside the caller's write), as a real port
+ * would. With `pacing`, each byte takes its line time (10/baud s for 8N1) in each direction, so
+ * throughput measured against the line rate means something.
+ */
+import { DaqError } from '../errors.js';
+import type { DeviceSimulator } from '../drivers/types.js';
+import type { ByteTransport, SerialSettings } from './types.js';
+import { DEFAULT_SERIAL, lineRate } from './serial-settings.js';
+
+export interface SimTransportOptions {
+  description?: string;
+  serial?: SerialSettings;
+  /** Pace bytes at the configured baud (default true). */
+  pacing?: boolean;
+}
+
+export class SimTransport implements ByteTransport {
+  readonly description: string;
+  private readonly simulators = new Set<DeviceSimulator>();
+  private readonly charsPerSecond: number;
+  private readonly pacing: boolean;
+  private open_ = false;
+  private unplugged = false;
+  /** When the host->device and device->host directions are next free (ms, performance.now()). */
+  private txFreeAt = 0;
+  private rxFreeAt = 0;
+  /** Pending line-time waits; resolved early on shutdown so no write hangs. */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private dataListener: (chunk: Buffer) => void = () => {};
+  private closeListener: (err?: Error) => void = () => {};
+
+  constructor(options: SimTransportOptions = {}) {
+    this.description = options.description ?? 'simulator';
+    this.charsPerSecond = lineRate(options.serial ?? DEFAULT_SERIAL);
+    this.pacing = options.pacing ?? true;
+  }
+
+  get isOpen(): boolean {
+    return this.open_;
+  }
+
+  /** Hang a device on this transport. The transport owns it from now on (disposes it on detach). */
+  attach(simulator: DeviceSimulator): void {
+    this.simulators.add(simulator);
+    simulator.onSend((data) => {
+      if (this.simulators.has(simulator)) this.deliverToHost(Buffer.from(data));
+    });
+  }
+
+  detach(simulator: DeviceSimulator): void {
+    if (this.simulators.delete(simulator)) simulator.dispose();
+  }
+
+  get deviceCount(): number {
+    return this.simulators.size;
+  }
+
+  onData(listener: (chunk: Buffer) => void): void {
+    this.dataListener = listener;
+  }
+
+  onClose(listener: (err?: Error) => void): void {
+    this.closeListener = listener;
+  }
+
+  async open(): Promise<void> {
+    if (this.unplugged) {
+      throw new DaqError('port_not_found', `${this.description} is unplugged (simulated)`);
+    }
+    this.open_ = true;
+  }
+
+  async write(data: Buffer): Promise<void> {
+    if (!this.open_) throw new DaqError('disconnected', `${this.description} is not open`);
+    const bytes = Buffer.from(data);
+    const doneAt = this.schedule('tx', bytes.length);
+    await this.after(doneAt);
+    if (!this.open_) throw new DaqError('disconnected', `lost ${this.description} while writing`);
+    for (const sim of [...this.simulators]) sim.receive(bytes);
+  }
+
+  async close(): Promise<void> {
+    if (!this.open_) return;
+    this.shutdown();
+    this.closeListener(undefined);
+  }
+
+  /** Test hook: the device vanishes as if its cable were pulled; open() fails until replug(). */
+  unplug(): void {
+    this.unplugged = true;
+    if (!this.open_) return;
+    this.shutdown();
+    this.closeListener(new Error('device unplugged (simulated)'));
+  }
+
+  /** Test hook: the device is back; the next open() succeeds. */
+  replug(): void {
+    this.unplugged = false;
+  }
+
+  /** Stops everything and disposes the attached simulators. */
+  dispose(): void {
+    this.shutdown();
+    for (const sim of [...this.simulators]) this.detach(sim);
+  }
+
+  private shutdown(): void {
+    this.open_ = false;
+    for (const [timer, resolve] of this.timers) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.timers.clear();
+    this.txFreeAt = this.rxFreeAt = 0;
+  }
+
+  private deliverToHost(bytes: Buffer): void {
+    if (!this.open_) return;
+    const at = this.schedule('rx', bytes.length);
+    void this.after(at).then(() => {
+      if (this.open_) this.dataListener(bytes);
+    });
+  }
+
+  /** Reserves line time for `count` bytes in one direction; returns when they have all arrived. */
+  private schedule(direction: 'tx' | 'rx', count: number): number {
+    const now = performance.now();
+    if (!this.pacing) return now;
+    const start = Math.max(now, direction === 'tx' ? this.txFreeAt : this.rxFreeAt);
+    const end = start + (count * 1000) / this.charsPerSecond;
+    if (direction === 'tx') this.txFreeAt = end;
+    else this.rxFreeAt = end;
+    return end;
+  }
+
+  private after(at: number): Promise<void> {
+    return new Promise((resolve) => {
+      const delay = Math.max(0, at - performance.now());
+      if (delay < 0.5) {
+        setImmediate(resolve);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, delay);
+      this.timers.set(timer, resolve);
+    });
+  }
+}
