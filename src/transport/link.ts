@@ -48,6 +48,7 @@ export class QueuedLink implements Link {
   /** Rejects the exchange on the wire when the transport is lost. */
   private abortInFlight: ((err: DaqError) => void) | undefined;
   private disposed: DaqError | undefined;
+  private discarded = 0;
   private readonly closeListeners = new Set<(err?: Error) => void>();
 
   constructor(
@@ -59,6 +60,11 @@ export class QueuedLink implements Link {
     this.autoReopen = options.autoReopen ?? true;
     transport.onData((chunk) => this.handleData(chunk));
     transport.onClose((err) => this.handleClose(err));
+  }
+
+  /** Bytes thrown away as stale (late replies, leftovers after a frame, unsolicited noise). */
+  get discardedBytes(): number {
+    return this.discarded;
   }
 
   /** Extra observers of transport loss/close (e.g. the PortHub). */
@@ -104,6 +110,7 @@ export class QueuedLink implements Link {
       await this.transport.open();
     }
     const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
+    this.discarded += this.received.length;
     this.received = Buffer.alloc(0);
 
     const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
@@ -158,7 +165,11 @@ export class QueuedLink implements Link {
   }
 
   private handleData(chunk: Buffer): void {
-    if (!this.inFlight) return; // nobody asked: unsolicited or stale bytes are dropped
+    if (!this.inFlight) {
+      // Nobody asked: a late reply to a timed-out request, or unsolicited noise.
+      this.discarded += chunk.length;
+      return;
+    }
     this.received = this.received.length ? Buffer.concat([this.received, chunk]) : chunk;
     this.tryMatch();
   }
