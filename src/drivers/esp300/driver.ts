@@ -34,7 +34,7 @@ export class Esp300Instrument implements DriverInstance {
     if (!/ESP\s*300/i.test(version)) {
       throw new DaqError(
         'protocol_error',
-        `instrument '${this.id}': the device on this port does not identify as an ESP300 (VE? replied "${version}")`,
+        `${this.id}: the device on this port does not identify as an ESP300 (VE? replied "${version}")`,
         { details: { raw: version } },
       );
     }
@@ -67,7 +67,7 @@ export class Esp300Instrument implements DriverInstance {
   async setParam(name: string, value: ParamValue): Promise<ParamValue> {
     const target = parseAxisParam(name);
     if (!target || !this.axes.includes(target.axis) || typeof value !== 'number') {
-      throw new DaqError('not_found', `instrument '${this.id}' (esp300) has no parameter '${name}'`);
+      throw new DaqError('not_found', `${this.id}: esp300 has no parameter '${name}'`);
     }
     const { axis, param } = target;
     if (param === 'position') return this.moveTo(axis, value);
@@ -107,7 +107,7 @@ export class Esp300Instrument implements DriverInstance {
         await this.send(`${axis}ST`).catch(() => {});
         throw new DaqError(
           'timeout',
-          `instrument '${this.id}': axis ${axis} was still moving ${Math.round(budgetMs)} ms after the move to ${target} began (expected about ${expectedS.toFixed(2)} s); the axis was stopped`,
+          `${this.id}: axis ${axis} was still moving ${Math.round(budgetMs)} ms after the move to ${target} began (expected about ${expectedS.toFixed(2)} s); the axis was stopped`,
           { details: { axis, target, start, velocity, budgetMs } },
         );
       }
@@ -119,7 +119,7 @@ export class Esp300Instrument implements DriverInstance {
     if (Math.abs(reached - target) > tolerance) {
       throw new DaqError(
         'device_error',
-        `instrument '${this.id}': axis ${axis} stopped at ${reached}, not at the target ${target} (tolerance ${tolerance})`,
+        `${this.id}: axis ${axis} stopped at ${reached}, not at the target ${target} (tolerance ${tolerance})`,
         { details: { axis, target, reached } },
       );
     }
@@ -152,7 +152,7 @@ export class Esp300Instrument implements DriverInstance {
   private unparsable(command: string, raw: string, expected: string): DaqError {
     return new DaqError(
       'protocol_error',
-      `instrument '${this.id}': unexpected reply to ${command}: ${JSON.stringify(raw)} (${expected})`,
+      `${this.id}: unexpected reply to ${command}: ${JSON.stringify(raw)} (${expected})`,
       { details: { command, raw } },
     );
   }
@@ -179,7 +179,7 @@ export class Esp300Instrument implements DriverInstance {
     const errors = await this.readErrors();
     if (errors.length === 0) return;
     const text = errors.map((e) => `${e.message} (error ${e.code})`).join('; ');
-    throw new DaqError('device_error', `instrument '${this.id}': the ESP300 refused ${action}: ${text}`, {
+    throw new DaqError('device_error', `${this.id}: the ESP300 refused ${action}: ${text}`, {
       details: { errors: errors.map((e) => ({ code: e.code, message: e.message, raw: formatErrorReport(e) })) },
     });
   }

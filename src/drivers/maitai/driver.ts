@@ -1,0 +1,142 @@
+import { DaqError, describeError } from '../../errors.js';
+import { frameText, lineReply } from '../../transport/framing.js';
+import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
+import { HOST_TERMINATOR, REPLY_TERMINATOR, parsePower, parseShutter, parseWavelength } from './protocol.js';
+import type { MaiTaiOptions } from './options.js';
+
+const LF_LINE = lineReply(REPLY_TERMINATOR);
+
+export class MaiTaiInstrument implements DriverInstance {
+  /** What we last commanded: the laser has no query for emission that we rely on. */
+  private emission: boolean | undefined;
+
+  constructor(private readonly ctx: DriverContext<MaiTaiOptions>) {}
+
+  private get id(): string {
+    return this.ctx.config.id;
+  }
+
+  async init(): Promise<void> {
+    this.emission = undefined;
+    const idn = await this.query('*IDN?');
+    if (!/mai\s*tai/i.test(idn)) {
+      throw new DaqError('protocol_error', `${this.id}: the device on this port does not identify as a MaiTai (*IDN? replied ${JSON.stringify(idn)})`, {
+        details: { raw: idn },
+      });
+    }
+    // Order matters for safety: a closed shutter is applied before emission, an open one after.
+    const params = this.ctx.config.params;
+    if (params.wavelength_nm !== undefined) await this.setParam('wavelength_nm', params.wavelength_nm);
+    if (params.shutter === false) await this.setParam('shutter', false);
+    if (params.emission !== undefined) await this.setParam('emission', params.emission);
+    if (params.shutter === true) await this.setParam('shutter', true);
+  }
+
+  async poll(): Promise<Readings> {
+    const readings: Readings = {};
+    const power = parsePower(await this.expect('POWER?', parsePower, 'a power such as 3.00W, 100mW or 50%'));
+    if (power && 'watts' in power) readings.power_w = power.watts;
+    else if (power) readings.power_percent = power.percent;
+    readings.wavelength_nm = parseWavelength(await this.expect('WAVELENGTH?', parseWavelength, 'a wavelength such as 820nm'))!;
+    readings.shutter = await this.readShutter();
+    if (this.emission !== undefined) readings.emission = this.emission;
+    return readings;
+  }
+
+  async setParam(name: string, value: ParamValue): Promise<ParamValue> {
+    switch (name) {
+      case 'wavelength_nm':
+        return this.setWavelength(Number(value));
+      case 'shutter':
+        return this.setShutter(value === true);
+      case 'emission':
+        return value === true ? this.switchOn() : this.switchOff();
+      default:
+        throw new DaqError('not_found', `${this.id}: maitai has no parameter '${name}'`);
+    }
+  }
+
+  private async setWavelength(nm: number): Promise<number> {
+    await this.send(`WAVELENGTH:${nm}`);
+    const reported = parseWavelength(await this.expect('WAVELENGTH?', parseWavelength, 'a wavelength such as 820nm'))!;
+    if (Math.abs(reported - nm) > this.ctx.config.options.wavelength_tolerance_nm) {
+      throw new DaqError(
+        'device_error',
+        `${this.id}: the laser did not take wavelength ${nm} nm; it reports ${reported} nm (outside its tuning range?)`,
+        { details: { requested: nm, reported } },
+      );
+    }
+    return reported;
+  }
+
+  private async setShutter(open: boolean): Promise<boolean> {
+    await this.send(`SHUTTER:${open ? 1 : 0}`);
+    const state = await this.readShutter();
+    if (state !== open) {
+      throw new DaqError('device_error', `${this.id}: the shutter did not ${open ? 'open' : 'close'} (SHUTTER? still reads ${state ? 1 : 0})`, {
+        details: { requested: open, reported: state },
+      });
+    }
+    return state;
+  }
+
+  /**
+   * Safety rule: emission is only switched on behind a closed shutter, confirmed by asking the
+   * laser right now. A shutter state we cannot read counts as open.
+   */
+  private async switchOn(): Promise<boolean> {
+    let shutterOpen: boolean | undefined;
+    let why = '';
+    try {
+      shutterOpen = await this.readShutter();
+    } catch (err) {
+      why = ` (could not read the shutter: ${describeError(err)})`;
+    }
+    if (shutterOpen !== false) {
+      const state = shutterOpen === true ? 'open' : 'unknown';
+      throw new DaqError(
+        'unsafe',
+        `${this.id}: refusing to switch emission on while the shutter is ${state}${why}; close the shutter (set shutter = false) first`,
+        { details: { shutter: state } },
+      );
+    }
+    await this.send('ON');
+    this.emission = true;
+    return true;
+  }
+
+  private async switchOff(): Promise<boolean> {
+    await this.send('OFF');
+    this.emission = false;
+    return false;
+  }
+
+  private async readShutter(): Promise<boolean> {
+    return parseShutter(await this.expect('SHUTTER?', parseShutter, '0 or 1'))!;
+  }
+
+  private async send(command: string): Promise<void> {
+    await this.ctx.link.request({ write: command + HOST_TERMINATOR, label: command });
+  }
+
+  private async query(command: string): Promise<string> {
+    const frame = await this.ctx.link.request({
+      write: command + HOST_TERMINATOR,
+      reply: LF_LINE,
+      label: command,
+      timeoutMs: this.ctx.config.options.reply_timeout_ms,
+    });
+    return frameText(frame);
+  }
+
+  /** Queries and checks the reply parses; returns the raw reply text. */
+  private async expect(command: string, parse: (raw: string) => unknown, expected: string): Promise<string> {
+    const raw = await this.query(command);
+    if (parse(raw) === undefined) {
+      throw new DaqError('protocol_error', `${this.id}: unexpected reply to ${command}: ${JSON.stringify(raw)} (expected ${expected})`, {
+        details: { command, raw },
+      });
+    }
+    return raw;
+  }
+}
