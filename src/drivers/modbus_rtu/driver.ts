@@ -29,7 +29,7 @@ export class ModbusRtuInstrument implements DriverInstance {
     this.slave = options.slave_id;
     this.blocks = planReads(readingPoints(options));
     this.controls = new Map(controlPoints(options).map((c) => [c.name, c]));
-    this.who = `instrument '${ctx.config.id}' (Modbus slave ${this.slave})`;
+    this.who = `${ctx.config.id}: Modbus slave ${this.slave}`;
   }
 
   /**
@@ -123,7 +123,9 @@ export class ModbusRtuInstrument implements DriverInstance {
       });
     } catch (err) {
       if (isDaqError(err)) {
-        throw new DaqError(err.kind, `${this.who}: ${asked}: ${err.message}`, { cause: err, details: { ...err.details, ...details } });
+        // The port hub already starts link errors with the instrument id; say it once.
+        const cause = err.message.startsWith(`${this.ctx.config.id}: `) ? err.message.slice(this.ctx.config.id.length + 2) : err.message;
+        throw new DaqError(err.kind, `${this.who}: ${asked}: ${cause}`, { cause: err, details: { ...err.details, ...details } });
       }
       throw err;
     }
