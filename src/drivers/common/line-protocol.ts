@@ -1,0 +1,65 @@
+/**
+ * Request/reply helpers for line-based ASCII protocols (most lab instruments): commands end with a
+ * terminator, replies are one line.
+ */
+import type { Link } from '../../transport/types.js';
+import { lineReply } from '../../transport/framing.js';
+
+export interface LineOptions {
+  /** Appended to every command. */
+  writeTerminator: string;
+  /** Ends every reply. */
+  readTerminator: string;
+  timeoutMs?: number;
+}
+
+export class LineChannel {
+  private readonly matcher;
+
+  constructor(
+    private readonly link: Link,
+    private readonly options: LineOptions,
+  ) {
+    this.matcher = lineReply(options.readTerminator);
+  }
+
+  /** Sends `command` and returns the reply line (without terminator). */
+  async query(command: string, timeoutMs?: number): Promise<string> {
+    const frame = await this.link.request({
+      write: command + this.options.writeTerminator,
+      reply: this.matcher,
+      label: command,
+      timeoutMs: timeoutMs ?? this.options.timeoutMs,
+    });
+    return frame ? frame.toString('latin1') : '';
+  }
+
+  /** Sends a command that gets no reply. */
+  async send(command: string, settleMs?: number): Promise<void> {
+    await this.link.request({ write: command + this.options.writeTerminator, label: command, settleMs });
+  }
+}
+
+/**
+ * Splits a byte stream into lines on the device side (simulators): feed chunks, get whole lines.
+ * With the default "\n" terminator a CR before the LF is dropped too (CR LF hosts).
+ */
+export class LineSplitter {
+  private partial = '';
+
+  constructor(private readonly terminator: string = '\n') {}
+
+  push(chunk: Buffer): string[] {
+    this.partial += chunk.toString('latin1');
+    const lines: string[] = [];
+    let at: number;
+    while ((at = this.partial.indexOf(this.terminator)) >= 0) {
+      let line = this.partial.slice(0, at);
+      if (this.terminator === '\n' && line.endsWith('\r')) line = line.slice(0, -1);
+      lines.push(line);
+      this.partial = this.partial.slice(at + this.terminator.length);
+    }
+    if (this.partial.length > 4096) this.partial = ''; // a device's input buffer overflows, so does ours
+    return lines;
+  }
+}
