@@ -1,0 +1,108 @@
+import { DaqError } from '../../errors.js';
+import { frameText, lineReply } from '../../transport/framing.js';
+import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
+import {
+  ELL14_MOTOR_TYPE,
+  ELL14_PULSES_PER_REV,
+  REPLY_TERMINATOR,
+  decodePulses,
+  encodePulses,
+  parseInfo,
+  parseReply,
+  statusMessage,
+  type Reply,
+} from './protocol.js';
+import type { Ell14Options } from './options.js';
+
+const CRLF_LINE = lineReply(REPLY_TERMINATOR);
+/** Rotary Elliptec modules that report degrees: ELL14 (0x0E), ELL18 (0x12). */
+const ROTARY_TYPES = new Set([ELL14_MOTOR_TYPE, 0x12]);
+
+export class Ell14Instrument implements DriverInstance {
+  private pulsesPerRev = ELL14_PULSES_PER_REV;
+  private readonly address: string;
+
+  constructor(private readonly ctx: DriverContext<Ell14Options>) {
+    this.address = ctx.config.options.address;
+  }
+
+  private get id(): string {
+    return this.ctx.config.id;
+  }
+
+  async init(): Promise<void> {
+    const reply = await this.ask('in', 'IN');
+    const info = parseInfo(reply.payload);
+    if (!info) throw this.unparsable('in', `${reply.address}${reply.code}${reply.payload}`, 'a 30-character device info block');
+    if (!ROTARY_TYPES.has(info.motorType)) {
+      throw new DaqError(
+        'protocol_error',
+        `${this.id}: the module at address ${this.address} is an ELL${info.motorType}, not a rotation mount (ELL14)`,
+        { details: { motorType: info.motorType } },
+      );
+    }
+    // The mount states its own scale; trust it over the datasheet when it is sane.
+    if (info.pulsesPerUnit > 0) this.pulsesPerRev = info.pulsesPerUnit;
+    const position = this.ctx.config.params.position_deg;
+    if (position !== undefined) await this.setParam('position_deg', position);
+  }
+
+  async poll(): Promise<Readings> {
+    const reply = await this.ask('gp', 'PO');
+    return { position_deg: this.toDegrees(reply) };
+  }
+
+  async setParam(name: string, value: ParamValue): Promise<ParamValue> {
+    if (name !== 'position_deg' || typeof value !== 'number') {
+      throw new DaqError('not_found', `${this.id}: ell14 has no parameter '${name}'`);
+    }
+    const pulses = Math.round((value * this.pulsesPerRev) / 360);
+    // The mount answers a move only when it has stopped: PO with the position, or GS on a fault.
+    const reply = await this.ask(`ma${encodePulses(pulses)}`, 'PO', this.ctx.config.options.move_timeout_ms);
+    const reached = this.toDegrees(reply);
+    const off = Math.abs(((((reached - value) % 360) + 540) % 360) - 180);
+    if (off > this.ctx.config.options.position_tolerance_deg) {
+      throw new DaqError('device_error', `${this.id}: the mount stopped at ${reached.toFixed(3)} deg, not at ${value} deg`, {
+        details: { target: value, reached },
+      });
+    }
+    return reached;
+  }
+
+  private toDegrees(reply: Reply): number {
+    const pulses = decodePulses(reply.payload);
+    if (pulses === undefined) throw this.unparsable('gp', `${reply.address}${reply.code}${reply.payload}`, '8 hex digits of position');
+    return (pulses * 360) / this.pulsesPerRev;
+  }
+
+  /**
+   * Sends `<address><command>` and returns the reply with the `expected` code. A GS reply with a
+   * non-zero status is the device reporting a fault and becomes a device_error.
+   */
+  private async ask(command: string, expected: string, timeoutMs?: number): Promise<Reply> {
+    const write = `${this.address}${command}`;
+    const frame = await this.ctx.link.request({ write, reply: CRLF_LINE, label: write, timeoutMs });
+    const raw = frameText(frame);
+    const reply = parseReply(raw);
+    if (!reply || reply.address !== this.address) {
+      throw this.unparsable(write, raw, `a reply from address ${this.address}`);
+    }
+    if (reply.code === expected) return reply;
+    if (reply.code === 'GS') {
+      const code = parseInt(reply.payload, 16);
+      if (Number.isNaN(code) || reply.payload.length !== 2) throw this.unparsable(write, raw, 'a 2-digit status');
+      throw new DaqError(
+        'device_error',
+        `${this.id}: the mount at address ${this.address} reported status ${code} (${statusMessage(code)}) to ${write}`,
+        { details: { command: write, raw, status: code, statusMessage: statusMessage(code) } },
+      );
+    }
+    throw this.unparsable(write, raw, `a ${expected} reply`);
+  }
+
+  private unparsable(command: string, raw: string, expected: string): DaqError {
+    return new DaqError('protocol_error', `${this.id}: unexpected reply to ${command}: ${JSON.stringify(raw)} (expected ${expected})`, {
+      details: { command, raw },
+    });
+  }
+}
