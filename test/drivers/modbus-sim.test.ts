@@ -91,7 +91,7 @@ describe('modbus_rtu against the built-in simulator', () => {
   it('rejects an out-of-range value before any byte is sent', async () => {
     const { sim, link, instrument } = await setup({ setpoint: 25 });
     await expect(instrument.setParam('setpoint', -1)).rejects.toMatchObject({ kind: 'out_of_range' });
-    await expect(instrument.setParam('pump', 'on')).rejects.toMatchObject({ kind: 'out_of_range' });
+    await expect(instrument.setParam('pump', 'on')).rejects.toMatchObject({ kind: 'invalid_params' });
     expect(link.sent).toHaveLength(0);
     expect(sim.requestsHandled).toBe(0);
     expect(sim.registers.read('holding', 9, 1)).toEqual([250]);

@@ -78,16 +78,17 @@ export class ModbusRtuInstrument implements DriverInstance {
 
   /** The write for a set, checked completely before anything is sent. */
   private writeRequest(control: ControlSpec, value: ParamValue): MasterRequest {
-    const reject = (why: string) =>
-      new DaqError('out_of_range', `${this.who}: cannot set '${control.name}' to ${JSON.stringify(value)}: ${why}`, {
+    // Same kinds as drivers/common/params.ts: a wrong type is invalid_params, a bad number out_of_range.
+    const reject = (why: string, kind: 'out_of_range' | 'invalid_params' = 'out_of_range') =>
+      new DaqError(kind, `${this.who}: cannot set '${control.name}' to ${JSON.stringify(value)}: ${why}`, {
         details: { instrument: this.ctx.config.id, param: control.name, value, min: control.min, max: control.max },
       });
     if (control.type === 'bool') {
       const bit = typeof value === 'boolean' ? value : value === 1 ? true : value === 0 ? false : undefined;
-      if (bit === undefined) throw reject('a coil takes true or false');
+      if (bit === undefined) throw reject('a coil takes true or false', 'invalid_params');
       return { op: 'writeCoil', slave: this.slave, address: control.address, value: bit };
     }
-    if (typeof value !== 'number') throw reject(`expected a number${control.unit ? ` in ${control.unit}` : ''}`);
+    if (typeof value !== 'number') throw reject(`expected a number${control.unit ? ` in ${control.unit}` : ''}`, 'invalid_params');
     if ((control.min !== undefined && value < control.min) || (control.max !== undefined && value > control.max)) {
       const unit = control.unit ? ` ${control.unit}` : '';
       throw reject(`allowed range is ${control.min ?? '-inf'}..${control.max ?? '+inf'}${unit}`);
