@@ -1,0 +1,101 @@
+/**
+ * The ELL14 driver against its simulator in-process, through the real PortHub, SimTransport
+ * (paced at 9600 baud) and QueuedLink.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ell14Driver } from '../../src/drivers/ell14/index.js';
+import { Ell14Simulator, type Ell14SimulatorOptions } from '../../src/drivers/ell14/simulator.js';
+import type { DriverInstance, ParamValue } from '../../src/drivers/types.js';
+import { PortHub } from '../../src/transport/port-hub.js';
+import { isDaqError, type DaqError } from '../../src/errors.js';
+
+const log = pino({ level: 'silent' });
+let hub: PortHub;
+afterEach(async () => hub?.closeAll());
+
+async function connect(simOptions: Ell14SimulatorOptions = {}, params: Record<string, ParamValue> = {}, options: Record<string, unknown> = {}) {
+  hub ??= new PortHub({ defaultTimeoutMs: 300 });
+  const parsed = ell14Driver.optionsSchema.parse({ address: '2', ...options });
+  const sim = new Ell14Simulator({ address: parsed.address, speedDegPerS: 2000, ...simOptions });
+  const lease = await hub.acquire({
+    instrumentId: 'hwp',
+    port: 'sim:rs485',
+    serial: ell14Driver.serial,
+    multidrop: true,
+    busAddress: ell14Driver.busAddress!(parsed),
+    createSimulator: () => sim,
+  });
+  const instrument: DriverInstance = ell14Driver.create({ link: lease.link, config: { id: 'hwp', params, options: parsed }, log });
+  return { sim, instrument };
+}
+
+async function failure(promise: Promise<unknown>): Promise<DaqError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isDaqError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a DaqError, but the call succeeded');
+}
+
+describe('ell14 driver (in-process simulator)', () => {
+  it('reads the info block on init and polls the angle in degrees', async () => {
+    hub = new PortHub({ defaultTimeoutMs: 300 });
+    const { sim, instrument } = await connect();
+    await instrument.init();
+    expect(sim.received).toEqual(['2in']);
+    expect(await instrument.poll()).toEqual({ position_deg: 0 });
+  });
+
+  it('moves to an angle, waiting for the PO reply, and returns the angle reached', async () => {
+    hub = new PortHub({ defaultTimeoutMs: 300 });
+    const { sim, instrument } = await connect({}, { position_deg: 10 });
+    await instrument.init();
+    expect(sim.received).toEqual(['2in', '2ma00000F8E']); // 10 deg = 3982.2 -> 3982 pulses = 0xF8E
+    expect(await instrument.setParam('position_deg', 45)).toBe(45);
+    expect(sim.received.at(-1)).toBe('2ma00004600');
+    expect(sim.positionDeg).toBe(45);
+    expect(await instrument.poll()).toEqual({ position_deg: 45 });
+  });
+
+  it('turns a GS status after a move into device_error naming the status', async () => {
+    hub = new PortHub({ defaultTimeoutMs: 300 });
+    const { sim, instrument } = await connect();
+    await instrument.init();
+    sim.failNextMoveWith = 2;
+    const err = await failure(instrument.setParam('position_deg', 90));
+    expect(err.kind).toBe('device_error');
+    expect(err.message).toMatch(/^hwp: the mount at address 2 reported status 2 \(mechanical time out\)/);
+    expect(err.details).toMatchObject({ raw: '2GS02', status: 2 });
+    sim.failNextMoveWith = 13;
+    expect((await failure(instrument.setParam('position_deg', 90))).message).toMatch(/over current/);
+  });
+
+  it('turns garbage into protocol_error with the raw reply, and silence into timeout', async () => {
+    hub = new PortHub({ defaultTimeoutMs: 300 });
+    const { sim, instrument } = await connect();
+    await instrument.init();
+    sim.fault = 'garbage';
+    const bad = await failure(instrument.poll());
+    expect(bad.kind).toBe('protocol_error');
+    expect(bad.details).toMatchObject({ raw: '2#\u00ff!' });
+    sim.fault = 'silent';
+    const quiet = await failure(instrument.poll());
+    expect(quiet.kind).toBe('timeout');
+    expect(quiet.message).toMatch(/2gp/);
+    sim.fault = 'none';
+    expect(await instrument.poll()).toEqual({ position_deg: 0 });
+  });
+
+  it('times a lost move out after move_timeout_ms', async () => {
+    hub = new PortHub({ defaultTimeoutMs: 300 });
+    const { sim, instrument } = await connect({ speedDegPerS: 1 }, {}, { move_timeout_ms: 200 });
+    await instrument.init();
+    const err = await failure(instrument.setParam('position_deg', 180));
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toMatch(/2ma/);
+    expect(sim.isMoving).toBe(true);
+  });
+});
