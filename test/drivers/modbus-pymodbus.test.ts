@@ -25,7 +25,8 @@ beforeAll(async () => {
   ]);
   transport = new SerialTransport(pty.a, DEFAULT_SERIAL);
   await transport.open();
-  link = new QueuedLink(transport, { lineRate: lineRate(DEFAULT_SERIAL), timeoutMs: 500 });
+  // Generous: the whole suite runs in parallel on 2 cores, and only the silent-slave test waits it out.
+  link = new QueuedLink(transport, { lineRate: lineRate(DEFAULT_SERIAL), timeoutMs: 1000 });
 }, 20_000);
 
 afterAll(async () => {

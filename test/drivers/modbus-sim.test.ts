@@ -26,7 +26,7 @@ function simConfig(slaveId: number, params: Record<string, ParamValue> = {}, map
   return { id: `sim${slaveId}`, params, options };
 }
 
-async function onBus(sims: ModbusRtuSimulator[], timeoutMs = 300) {
+async function onBus(sims: ModbusRtuSimulator[], timeoutMs = 500) {
   const transport = new SimTransport({ pacing: false });
   transports.push(transport);
   sims.forEach((s) => transport.attach(s));
@@ -116,7 +116,7 @@ describe('modbus_rtu against the built-in simulator', () => {
     sim.fault = 'silent';
     await expect(instrument.poll()).rejects.toMatchObject({
       kind: 'timeout',
-      message: expect.stringMatching(/^mb1: Modbus slave 1: reading .*read coils.*300 ms/),
+      message: expect.stringMatching(/^mb1: Modbus slave 1: reading .*read coils.*500 ms/),
     });
   });
 
