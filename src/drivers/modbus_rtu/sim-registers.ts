@@ -42,7 +42,8 @@ export class SimRegisters {
   constructor(config: DriverConfig<ModbusOptions>, private readonly now: () => number = Date.now) {
     for (const point of readingPoints(config.options)) {
       if (point.function === 'input' || point.function === 'discrete') this.live.push({ point, phase: point.address });
-      this.store(point, profile(point.unit).center);
+      // Coils start off; registers at a plausible level for their unit.
+      this.store(point, point.type === 'bool' ? 0 : profile(point.unit).center);
     }
     for (const control of controlPoints(config.options)) {
       const configured = config.params[control.name];
