@@ -46,7 +46,7 @@ function axisReadings(axis: number): ReadingDecl[] {
 export const esp300Driver: DriverDefinition<Esp300Options> = {
   name: 'esp300',
   description: 'Newport ESP300 motion controller (up to 3 axes)',
-  serial: { baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' },
+  serial: { baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'rtscts' },
   multidrop: false,
   optionsSchema: esp300OptionsSchema,
   params: (options) => options.axes.flatMap(axisParams),

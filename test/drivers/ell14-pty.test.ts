@@ -1,0 +1,72 @@
+/** The ELL14 driver over a real pseudo-terminal, one mount on the bus. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ell14Driver } from '../../src/drivers/ell14/index.js';
+import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
+import type { DriverInstance } from '../../src/drivers/types.js';
+import { PortHub } from '../../src/transport/port-hub.js';
+import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
+import { isDaqError, type DaqError } from '../../src/errors.js';
+import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+
+const log = pino({ level: 'silent' });
+let pty: PtyPair;
+let hub: PortHub;
+let server: SimulatorServer | undefined;
+let sim: Ell14Simulator;
+let instrument: DriverInstance;
+
+beforeEach(async () => {
+  pty = await startPtyPair();
+  sim = new Ell14Simulator({ address: 'C', speedDegPerS: 3000 });
+  server = await serveSimulator({ path: pty.b, serial: ell14Driver.serial, simulators: [sim] });
+  hub = new PortHub({ defaultTimeoutMs: 300 });
+  const options = ell14Driver.optionsSchema.parse({ address: 'c' });
+  const lease = await hub.acquire({
+    instrumentId: 'polariser',
+    port: pty.a,
+    serial: ell14Driver.serial,
+    multidrop: true,
+    busAddress: ell14Driver.busAddress!(options),
+  });
+  instrument = ell14Driver.create({ link: lease.link, config: { id: 'polariser', params: {}, options }, log });
+  await instrument.init();
+});
+
+afterEach(async () => {
+  await hub.closeAll();
+  await server?.close();
+  sim.dispose();
+  await pty.dispose();
+});
+
+async function failure(promise: Promise<unknown>): Promise<DaqError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isDaqError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a DaqError, but the call succeeded');
+}
+
+describe('ell14 over a pty', () => {
+  it('moves and polls in degrees; status codes become device_error', async () => {
+    expect(await instrument.setParam('position_deg', 270)).toBe(270);
+    expect(await instrument.poll()).toEqual({ position_deg: 270 });
+    expect(sim.received.at(-2)).toBe('Cma0001A400'); // 270 deg = 107520 pulses = 0x1A400
+    sim.failNextMoveWith = 2;
+    const err = await failure(instrument.setParam('position_deg', 0));
+    expect(err.kind).toBe('device_error');
+    expect(err.details).toMatchObject({ raw: 'CGS02', status: 2 });
+  });
+
+  it('garbage and silence become protocol_error and timeout', async () => {
+    sim.fault = 'garbage';
+    expect((await failure(instrument.poll())).kind).toBe('protocol_error');
+    sim.fault = 'silent';
+    expect((await failure(instrument.poll())).kind).toBe('timeout');
+    sim.fault = 'none';
+    expect(await instrument.poll()).toEqual({ position_deg: 0 });
+  });
+});
