@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { driver } from '../../src/drivers/newport_1830c/index.js';
+import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
+import { formatPower } from '../../src/drivers/newport_1830c/protocol.js';
+import { validateParamValue } from '../../src/drivers/common/params.js';
+import type { DriverConfig, ParamValue } from '../../src/drivers/types.js';
+import { startRig, type DriverRig, type RigKind } from '../helpers/driver-rig.js';
+
+type Options = Parameters<typeof driver.create>[0]['config']['options'];
+let rig: DriverRig<Newport1830cSimulator> | undefined;
+afterEach(async () => {
+  await rig?.dispose();
+  rig = undefined;
+});
+
+function config(params: Record<string, ParamValue> = {}, options: Partial<Options> = {}): DriverConfig<Options> {
+  return { id: 'pm1', params, options: driver.optionsSchema.parse({ sim: { power_w: 5e-4 }, ...options }) };
+}
+
+const decl = (name: string) => driver.params(config().options).find((p) => p.name === name)!;
+
+describe('newport_1830c protocol', () => {
+  it('formats power the way the meter does: sign, mantissa without leading zero, exponent', () => {
+    expect(formatPower(7.5e-10, 'W')).toBe('+.7500E-9');
+    expect(formatPower(1.234e-3, 'W')).toBe('+.1234E-2');
+    expect(formatPower(-15.2449, 'dBm')).toBe('-15.24');
+    expect(Number(formatPower(3.3e-7, 'W'))).toBeCloseTo(3.3e-7, 12);
+  });
+
+  it('validates values with messages naming instrument, parameter and the allowed range', () => {
+    expect(() => validateParamValue(decl('wavelength_nm'), 2000, 'pm1')).toThrow(
+      expect.objectContaining({ kind: 'out_of_range', message: 'pm1: wavelength_nm must be an integer between 400 and 1100 nm (got 2000)' }),
+    );
+    expect(() => validateParamValue(decl('wavelength_nm'), 'eight hundred', 'pm1')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
+    expect(() => validateParamValue(decl('wavelength_nm'), 800.5, 'pm1')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
+    expect(validateParamValue(decl('wavelength_nm'), '800', 'pm1')).toBe(800);
+    expect(validateParamValue(decl('attenuator'), 'true', 'pm1')).toBe(true);
+    expect(validateParamValue(decl('units'), 'dbm', 'pm1')).toBe('dBm');
+    expect(() => validateParamValue(decl('filter'), 'turbo', 'pm1')).toThrow(
+      expect.objectContaining({ kind: 'out_of_range', message: expect.stringContaining('"slow", "medium", "fast"') }),
+    );
+  });
+
+  it('refuses unknown option keys in the config', () => {
+    expect(driver.optionsSchema.safeParse({ check_staus: true }).success).toBe(false);
+  });
+});
+
+describe.each<RigKind>(['sim', 'pty'])('newport_1830c driver over %s', (kind) => {
+  const start = async (params: Record<string, ParamValue> = {}, timeoutMs = 300) =>
+    (rig = await startRig<Options, Newport1830cSimulator>(kind, { definition: driver, config: config(params), timeoutMs }));
+
+  it('identifies the meter and brings it to the configured params', async () => {
+    const { driver: d, sim } = await start({ wavelength_nm: 633, attenuator: true, filter: 'medium', units: 'W' });
+    await d.init();
+    expect(sim.state).toMatchObject({ wavelengthNm: 633, attenuator: true, filter: 'medium', units: 'W' });
+    expect(sim.received).toContain('W0633');
+  });
+
+  it('refuses to init against something that is not an 1830-C', async () => {
+    const { driver: d, sim } = await start();
+    sim.control.garbage = 'HELLO';
+    await expect(d.init()).rejects.toMatchObject({ kind: 'protocol_error', message: expect.stringMatching(/^pm1: .*Newport 1830-C/) });
+  });
+
+  it('polls a plausible power that follows the attenuator', async () => {
+    const { driver: d } = await start();
+    await d.init();
+    const open = await d.poll();
+    expect(open.power_unit).toBe('W');
+    expect(open.power as number).toBeGreaterThan(4.5e-4);
+    expect(open.power as number).toBeLessThan(5.5e-4);
+    await d.setParam('attenuator', true);
+    const attenuated = (await d.poll()).power as number;
+    expect(attenuated).toBeGreaterThan(4.5e-7);
+    expect(attenuated).toBeLessThan(5.5e-7);
+  });
+
+  it('sets every parameter and confirms it by reading back', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
+    expect(await d.setParam('wavelength_nm', 1064)).toBe(1064);
+    expect(await d.setParam('attenuator', true)).toBe(true);
+    expect(await d.setParam('attenuator', false)).toBe(false);
+    for (const f of ['fast', 'medium', 'slow']) expect(await d.setParam('filter', f)).toBe(f);
+    for (const u of ['dBm', 'dB', 'REL', 'W']) expect(await d.setParam('units', u)).toBe(u);
+    expect(sim.state).toMatchObject({ wavelengthNm: 1064, attenuator: false, filter: 'slow', units: 'W' });
+    await d.setParam('units', 'dBm');
+    const r = await d.poll();
+    expect(r.power_unit).toBe('dBm');
+    expect(r.power as number).toBeCloseTo(-3.0, 0); // 0.5 mW = -3 dBm
+  });
+
+  it('rejects invalid values before any byte is written', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
+    const before = sim.received.length;
+    await expect(d.setParam('wavelength_nm', 2000)).rejects.toMatchObject({ kind: 'out_of_range' });
+    await expect(d.setParam('filter', 'turbo')).rejects.toMatchObject({ kind: 'out_of_range' });
+    await expect(d.setParam('attenuator', 'maybe')).rejects.toMatchObject({ kind: 'invalid_params' });
+    await expect(d.setParam('gain', 3)).rejects.toMatchObject({ kind: 'invalid_params' });
+    // Prove the wire is idle: a real query goes through and is the only new line.
+    await d.poll();
+    expect(sim.received.slice(before)).toEqual(['D?', 'Q?']);
+  });
+
+  it('reports a garbage reply as protocol_error quoting it', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
+    sim.control.garbage = '#@!';
+    await expect(d.poll()).rejects.toMatchObject({ kind: 'protocol_error', message: expect.stringContaining('"#@!"') });
+  });
+
+  it('reports a silent meter as timeout naming the command', async () => {
+    const { driver: d, sim } = await start({}, 150);
+    await d.init();
+    sim.control.silent = true;
+    await expect(d.poll()).rejects.toMatchObject({ kind: 'timeout', message: expect.stringContaining('D?') });
+    // It recovers as soon as the meter answers again.
+    sim.control.silent = false;
+    expect((await d.poll()).power).toBeGreaterThan(0);
+  });
+
+  it('reports saturation and refused sets as device_error', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
+    sim.control.powerW = 5e-3;
+    await expect(d.poll()).rejects.toMatchObject({ kind: 'device_error', message: expect.stringMatching(/^pm1: .*saturated/) });
+    await d.setParam('attenuator', true);
+    expect((await d.poll()).power as number).toBeCloseTo(5e-6, 6);
+    sim.control.refuseSets = true;
+    await expect(d.setParam('wavelength_nm', 900)).rejects.toMatchObject({ kind: 'device_error', message: expect.stringContaining('refused') });
+    expect(sim.state.wavelengthNm).toBe(800);
+  });
+
+  it('fails with disconnected after an unplug and works again after re-plug', async () => {
+    const r = await start();
+    await r.driver.init();
+    await r.unplug();
+    const lost = await r.driver.poll().catch((e) => e);
+    // A pty shows the loss at the next write (EIO); the simulated unplug closes at once, so the
+    // next request already finds the port gone.
+    expect(lost.kind).toBe(kind === 'pty' ? 'disconnected' : 'port_not_found');
+    await expect(r.driver.poll()).rejects.toMatchObject({ kind: 'port_not_found' });
+    await r.replug();
+    await r.driver.init(); // what the instrument actor does on each reconnect attempt
+    expect((await r.driver.poll()).power).toBeGreaterThan(0);
+  });
+});
