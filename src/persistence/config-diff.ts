@@ -1,0 +1,99 @@
+/**
+ * The config model as smol-toml's `parse` returns it (plain or null-prototype objects, arrays,
+ * numbers or bigints, strings, booleans, Date subclasses), and the list of edits that turns one
+ * model into another. Edits are what the writer splices into the file, one at a time.
+ */
+
+export type ConfigPath = readonly string[];
+
+export type ConfigOp =
+  | { kind: 'set'; path: ConfigPath; before: unknown; value: unknown }
+  | { kind: 'add'; path: ConfigPath; value: unknown }
+  | { kind: 'remove'; path: ConfigPath; before: unknown };
+
+export type Table = Record<string, unknown>;
+
+/** A TOML table: any object that is not an array or a date. */
+export function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function definedKeys(table: Table): string[] {
+  return Object.keys(table).filter((k) => table[k] !== undefined);
+}
+
+/**
+ * Value equality as TOML sees it: an integer read as bigint equals the same JS number, and two
+ * dates are equal when they print the same or denote the same instant (a `structuredClone` turns
+ * a local date into a plain Date at UTC midnight; that must not count as a change).
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const ta = typeof a, tb = typeof b;
+  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
+    if (ta === 'number' && tb === 'number') return Number.isNaN(a) && Number.isNaN(b);
+    // eslint-disable-next-line eqeqeq -- loose equality compares a bigint with a number exactly
+    return (a as number) == (b as number);
+  }
+  if (a instanceof Date && b instanceof Date) {
+    return a.toISOString() === b.toISOString() || a.getTime() === b.getTime();
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  }
+  if (isTable(a) && isTable(b)) {
+    const ka = definedKeys(a), kb = definedKeys(b);
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+  }
+  return false;
+}
+
+/** The edits that turn `prev` into `next`, tables compared key by key, everything else as a whole. */
+export function diffConfig(prev: unknown, next: unknown, path: string[] = []): ConfigOp[] {
+  if (!isTable(prev) || !isTable(next)) {
+    return sameValue(prev, next) ? [] : [{ kind: 'set', path, before: prev, value: next }];
+  }
+  const ops: ConfigOp[] = [];
+  for (const key of definedKeys(prev)) {
+    if (next[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: prev[key] });
+  }
+  for (const key of definedKeys(next)) {
+    const childPath = [...path, key];
+    if (prev[key] === undefined) ops.push({ kind: 'add', path: childPath, value: next[key] });
+    else if (prev[key] !== next[key]) ops.push(...diffConfig(prev[key], next[key], childPath));
+  }
+  return ops;
+}
+
+export function getAt(model: unknown, path: ConfigPath): unknown {
+  let node: unknown = model;
+  for (const key of path) {
+    if (!isTable(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+/**
+ * Applies one edit, copying only the tables along its path so the rest of the model (and its date
+ * objects) is shared, never cloned.
+ */
+export function applyOp(model: unknown, op: ConfigOp): Table {
+  const root: Table = isTable(model) ? { ...model } : {};
+  let node = root;
+  for (const key of op.path.slice(0, -1)) {
+    const child = node[key];
+    const copy: Table = isTable(child) ? { ...child } : {};
+    node[key] = copy;
+    node = copy;
+  }
+  const last = op.path[op.path.length - 1];
+  if (last === undefined) return isTable((op as { value?: unknown }).value) ? { ...(op as { value: Table }).value } : root;
+  if (op.kind === 'remove') delete node[last];
+  else node[last] = op.value;
+  return root;
+}
+
+export function describePath(path: ConfigPath): string {
+  return path.length === 0 ? '(whole file)' : path.join('.');
+}

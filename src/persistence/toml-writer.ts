@@ -1,0 +1,125 @@
+/**
+ * Renders a config change into a person's TOML file, changing only what differs (pure, no I/O).
+ *
+ * Each edit from prev to next is spliced into the text line by line (toml-splice.ts); shapes the
+ * splicer does not handle go through @decimalturn/toml-patch's patch() for that one edit. Nothing is
+ * returned unless it reads back as exactly `next`, number kinds included: if the fast splice of all
+ * edits does not verify, the edits are redone one at a time, each verified, each falling back to
+ * dt.patch(), and if that does not verify either the change is refused with `persist_failed`.
+ */
+import * as dt from '@decimalturn/toml-patch';
+import { DaqError, describeError } from '../errors.js';
+import { applyOp, describePath, diffConfig, getAt, type ConfigOp, type Table } from './config-diff.js';
+import { kindsOf, type KindAt, type NumberKind } from './toml-literal.js';
+import { scanToml, TomlScanError } from './toml-scan.js';
+import { spliceOp, type SpliceContext, type SpliceResult } from './toml-splice.js';
+import { kindDrift, parseExact, whyNotExactly, type KindCheck } from './toml-verify.js';
+
+export interface WriteAnnotations {
+  now?: Date; // timestamp for comments (default new Date())
+  /** How a number that is new in the file should be written: 'float' -> 5.0, default integer-if-integral. */
+  numberKind?: (path: string[]) => NumberKind | undefined;
+}
+
+/** ISO-8601 UTC to the second, as used in the comments daqd leaves in the file. */
+export function commentTimestamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A file that ended without a final newline keeps ending without one, and vice versa. */
+function keepFinalNewline(original: string, result: string): string {
+  const originalEnds = original.replace(/^\uFEFF/, '') === '' || original.endsWith('\n');
+  if (!originalEnds && result.endsWith('\n')) return result.replace(/\r?\n$/, '');
+  if (originalEnds && result !== '' && !result.endsWith('\n')) {
+    return result + (original.includes('\r\n') ? '\r\n' : '\n');
+  }
+  return result;
+}
+
+function trySplice(text: string, op: ConfigOp, after: Table, ctx: SpliceContext): SpliceResult | null {
+  try {
+    return spliceOp(text, scanToml(text), op, after, ctx);
+  } catch (err) {
+    if (err instanceof TomlScanError) return null;
+    throw err;
+  }
+}
+
+/** One edit through dt.patch(), verified against `after` and guarded against number-kind drift. */
+function patchWithToml(text: string, op: ConfigOp, after: Table, ctx: SpliceContext, original: string): { text: string } | { reason: string } {
+  try {
+    const target = applyOp(dt.parse(text), op);
+    const format = dt.TomlFormat.autoDetectFormat(text);
+    format.inlineTableStart = 99; // new tables as [sections], never inline (hazards D1, D3)
+    const candidate = keepFinalNewline(original, dt.patch(text, target, format));
+    const before = parseExact(text);
+    const oldKinds = kindsOf(getAt(before, op.path));
+    const kindAt: KindAt = (sub) => oldKinds(sub) ?? ctx.numberKind?.([...op.path, ...sub.map(String)]);
+    const checks: KindCheck[] = op.kind === 'remove' ? [] : [{ path: op.path, kindAt }];
+    const reason = whyNotExactly(candidate, after, checks);
+    if (reason) return { reason };
+    const drift = kindDrift(before, parseExact(candidate), op.path);
+    return drift ? { reason: `toml-patch changed a number's type elsewhere (${drift})` } : { text: candidate };
+  } catch (err) {
+    if (err instanceof DaqError) throw err;
+    return { reason: `toml-patch failed (${describeError(err).split('\n')[0]})` };
+  }
+}
+
+/** Render `next` into `text` (which parses to `prev`), changing only what differs. Throws DaqError
+ *  'persist_failed' if the result does not re-parse to exactly `next`. */
+export function renderConfigChange(text: string, prev: unknown, next: unknown, ann: WriteAnnotations = {}): string {
+  // Removals last, so a "# Removed" note stays where the table was rather than above a sibling
+  // added in the same change.
+  const diff = diffConfig(prev, next);
+  const ops = [...diff.filter((op) => op.kind !== 'remove'), ...diff.filter((op) => op.kind === 'remove')];
+  if (ops.length === 0) return text;
+  const ctx: SpliceContext = { timestamp: commentTimestamp(ann.now ?? new Date()), numberKind: ann.numberKind };
+
+  // Fast path: splice every edit, verify once.
+  let current = text;
+  let model = prev as Table;
+  const checks: KindCheck[] = [];
+  let usable = true;
+  for (const op of ops) {
+    const after = applyOp(model, op);
+    const spliced = trySplice(current, op, after, ctx);
+    if (!spliced) { usable = false; break; }
+    current = spliced.text;
+    checks.push(...spliced.kindChecks);
+    model = after;
+  }
+  if (usable) {
+    current = keepFinalNewline(text, current);
+    if (whyNotExactly(current, next, checks) === undefined) return current;
+  }
+
+  // Careful path: one edit at a time, each verified, dt.patch() where splicing is not enough.
+  current = text;
+  model = prev as Table;
+  for (const op of ops) {
+    const after = applyOp(model, op);
+    const spliced = trySplice(current, op, after, ctx);
+    let reason: string | undefined;
+    if (spliced) {
+      const candidate = keepFinalNewline(text, spliced.text);
+      reason = whyNotExactly(candidate, after, spliced.kindChecks);
+      if (!reason) { current = candidate; model = after; continue; }
+    }
+    const patched = patchWithToml(current, op, after, ctx, text);
+    if ('reason' in patched) {
+      throw new DaqError(
+        'persist_failed',
+        `could not write the change to ${describePath(op.path)} into the config file: ${reason ?? patched.reason}; the file was left as it was`,
+        { details: { key: describePath(op.path), reason: patched.reason } },
+      );
+    }
+    current = patched.text;
+    model = after;
+  }
+  const final = whyNotExactly(current, next);
+  if (final) {
+    throw new DaqError('persist_failed', `could not write the config change: ${final}; the file was left as it was`);
+  }
+  return current;
+}
