@@ -245,7 +245,11 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
 
   const noted = path.length === 2 && NOTED_PARENTS.has(path[0]!);
   const id = path[1]!;
-  const note = noted ? `# Removed: ${path[0] === 'modules' ? 'module ' : ''}${id} at ${ctx.timestamp}` : undefined;
+  const lines: string[] = [];
+  if (noted) lines.push(`# Removed: ${path[0] === 'modules' ? 'module ' : ''}${id} at ${ctx.timestamp}`);
+  // The last instrument or module gone: the model still has the (now empty) table, so the file must too.
+  if (parent.length > 0 && parentEmptied(ix, path, parent, after)) lines.push(`[${formatKeyPath(parent)}]`);
+  const note = lines.length > 0 ? lines.join(ix.scan.newline) : undefined;
   if (note && !ranges.some((r) => r.primary)) ranges[0]!.primary = true;
 
   let text = ix.text;
@@ -270,6 +274,19 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
     text = splice(text, items[first]!.start, items[last]!.end, '');
   }
   return { text, kindChecks: [] };
+}
+
+/** Removing `path` leaves its parent empty in the model and nothing else in the file defines it. */
+function parentEmptied(ix: Index, path: ConfigPath, parent: ConfigPath, after: Table): boolean {
+  const value = getAt(after, parent);
+  if (!isTable(value) || Object.keys(value).some((k) => value[k] !== undefined)) return false;
+  if (ix.sections.some((s) => isPrefix(parent, s.path) && !isPrefix(path, s.path))) return false;
+  for (const i of ix.rows.values()) {
+    const row = ix.scan.items[i] as KeyRow;
+    const full = [...row.table, ...row.key];
+    if (isPrefix(parent, full) && !isPrefix(path, full)) return false;
+  }
+  return true;
 }
 
 function setOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext): SpliceResult | null {

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'smol-toml';
+import { renderConfigChange, type WriteAnnotations } from '../../src/persistence/toml-writer.js';
+
+export const NOW = new Date('2026-11-23T06:50:00.123Z');
+export const TS = '2026-11-23T06:50:00Z';
+
+export function fixture(name: string): string {
+  return readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8');
+}
+
+/** Deep copy of a parsed model that keeps date objects as they are (what the manager does). */
+export function copy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])) as T;
+  }
+  return value;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit the model freely
+export type Model = any;
+
+/** Parse `text`, apply `change` to a copy, render the change into `text`. */
+export function edit(text: string, change: (model: Model) => void, ann: WriteAnnotations = {}): { out: string; next: Model } {
+  const prev = parse(text);
+  const next = copy(prev);
+  change(next);
+  return { out: renderConfigChange(text, prev, next, { now: NOW, ...ann }), next };
+}
+
+/** Replace exactly one occurrence of `find` (fails loudly if it is missing or ambiguous). */
+export function replaceOnce(text: string, find: string, replacement: string): string {
+  const at = text.indexOf(find);
+  if (at < 0 || text.indexOf(find, at + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(find)} in the text`);
+  return text.slice(0, at) + replacement + text.slice(at + find.length);
+}
+
+export const toCrlf = (text: string) => text.replace(/\r?\n/g, '\r\n');
