@@ -34,6 +34,7 @@ export const ERROR_KINDS = {
   not_ready: -32026,
   config_invalid: -32030,
   unavailable: -32031,
+  not_implemented: -32032,
 } as const;
 
 export type ErrorKind = keyof typeof ERROR_KINDS;

@@ -1,0 +1,129 @@
+/**
+ * `daqd`: the daemon. Ready = the socket accepts requests. SIGTERM/SIGINT stop gracefully,
+ * SIGHUP reloads the config file now.
+ */
+import { Command, Option } from 'commander';
+import { resolve, join } from 'node:path';
+import { formatIssue, type ConfigIssue } from '../config/issues.js';
+import { loadConfigFile } from '../config/load.js';
+import { Daemon } from '../core/daemon.js';
+import { describeError, isDaqError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { ConfigWatcher } from '../reload/watcher.js';
+import { RpcServer } from '../rpc/server.js';
+import { VERSION } from '../version.js';
+
+const STOP_TIMEOUT_MS = 5000;
+
+interface Options {
+  config: string;
+  stateDir: string;
+  socket?: string;
+  logLevel?: string;
+  checkConfig?: boolean;
+}
+
+function printConfigError(err: unknown, file: string): void {
+  const issues = isDaqError(err) ? (err.details?.issues as ConfigIssue[] | undefined) : undefined;
+  if (issues) {
+    process.stderr.write(`daqd: ${file} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n`);
+    for (const issue of issues) process.stderr.write(`  ${formatIssue(file, issue)}\n`);
+  } else {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+  }
+}
+
+async function checkConfig(file: string): Promise<number> {
+  try {
+    const loaded = await loadConfigFile(file);
+    const n = Object.keys(loaded.model.instruments ?? {}).length;
+    const m = Object.keys(loaded.model.modules ?? {}).length;
+    process.stdout.write(`${file}: OK (${n} instrument${n === 1 ? '' : 's'}, ${m} module${m === 1 ? '' : 's'})\n`);
+    return 0;
+  } catch (err) {
+    printConfigError(err, file);
+    return 1;
+  }
+}
+
+async function run(opts: Options): Promise<void> {
+  const configPath = resolve(opts.config);
+  if (opts.checkConfig) process.exit(await checkConfig(opts.config));
+  const stateDir = resolve(opts.stateDir);
+  const socketPath = resolve(opts.socket ?? join(stateDir, 'daqd.sock'));
+  const log = createLogger((opts.logLevel ?? 'info') as never);
+
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ configPath, stateDir, log });
+  } catch (err) {
+    printConfigError(err, opts.config);
+    process.exit(1);
+  }
+  const server = new RpcServer(daemon, socketPath, log);
+  try {
+    await server.listen();
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    await daemon.stop();
+    process.exit(1);
+  }
+
+  const watcher = new ConfigWatcher({
+    file: configPath,
+    debounceMs: () => daemon.dynamicConfig().hot_reload_debounce_ms,
+    reload: () => daemon.submit({ type: 'config.reload', source: 'watcher' }, 'watcher'),
+    log,
+  });
+  const syncWatcher = async () => {
+    if (daemon.dynamicConfig().enable_hot_reload) await watcher.start();
+    else await watcher.stop();
+  };
+  await syncWatcher();
+  daemon.events.subscribe((e) => {
+    if (e.type === 'config.reloaded') void syncWatcher();
+  });
+
+  log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing in-flight commands, closing ports');
+    const force = setTimeout(() => {
+      log.error('graceful stop took too long; exiting anyway');
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
+    force.unref();
+    await watcher.stop();
+    await server.close();
+    await daemon.stop();
+    log.info('stopped');
+    log.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the config file');
+    daemon.submit({ type: 'config.reload', source: 'signal' }, 'signal').catch(() => {});
+  });
+}
+
+const program = new Command()
+  .name('daqd')
+  .description('Lab instrument daemon: polls serial instruments, applies config changes live, writes them back to the file.')
+  .version(VERSION)
+  .addOption(new Option('--config <path>', 'config file').env('DAQD_CONFIG').default('config/default.toml'))
+  .addOption(new Option('--state-dir <dir>', 'state directory (snapshots, socket)').env('DAQD_STATE_DIR').default('.daq'))
+  .addOption(new Option('--socket <path>', 'command socket (default <state-dir>/daqd.sock)').env('DAQD_SOCKET'))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .option('--check-config', 'validate the config file, print every problem with its line, exit 0/1')
+  .action((opts: Options) => run(opts));
+
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`daqd: internal error: ${describeError(err)}\n`);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,75 @@
+/**
+ * The one schema for config/default.toml. The TypeScript types and the generated JSON Schema
+ * (config/daqd.schema.json) both come from here. Driver- and module-specific keys are checked in
+ * a second pass (validate.ts) against each driver's and module type's own declarations.
+ */
+import { z } from 'zod';
+
+export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+export const idSchema = z
+  .string()
+  .regex(ID_PATTERN, { message: 'ids may contain only letters, digits, "_" and "-"' });
+
+const paramValue = z.union([z.number(), z.boolean(), z.string()]);
+
+export const dynamicConfigSchema = z
+  .object({
+    enable_persistence: z.boolean().default(true).describe('Write every change back to the config file.'),
+    enable_hot_reload: z.boolean().default(true).describe('Watch the config file and apply edits.'),
+    enable_transactions: z.boolean().default(true),
+    enable_versioning: z.boolean().default(true),
+    snapshot_retention: z.number().int().min(1).default(50),
+    hot_reload_debounce_ms: z.number().int().min(0).max(60_000).default(500)
+      .describe('Quiet time after the last file change before a reload.'),
+  })
+  .strict();
+
+export const applicationSchema = z
+  .object({
+    name: z.string().default('daqd'),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional(),
+    dynamic_config: dynamicConfigSchema.default(dynamicConfigSchema.parse({})),
+  })
+  .strict();
+
+/** Keys every instrument table may have; the driver's options schema checks the rest. */
+export const instrumentCommonShape = {
+  driver: z.string().min(1).describe('Driver name, e.g. "newport_1830c".'),
+  port: z.string().min(1).describe('"sim" for the built-in simulator, "sim:<bus>" for a shared simulated bus, or a serial device path.'),
+  description: z.string().optional(),
+  enabled: z.boolean().optional().describe('false keeps the instrument in the file but does not run it.'),
+  poll_interval_ms: z.number().int().min(10).max(86_400_000).optional().describe('Default 1000.'),
+  timeout_ms: z.number().int().min(10).max(600_000).optional().describe('Per-command reply timeout, default 1000.'),
+  baud_rate: z.number().int().positive().optional(),
+  data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
+  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).optional(),
+  stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).optional(),
+  flow_control: z.enum(['none', 'rtscts', 'xonxoff']).optional(),
+  params: z.record(z.string(), paramValue).optional().describe('Parameter values applied at connect.'),
+};
+
+export const COMMON_INSTRUMENT_KEYS = new Set(Object.keys(instrumentCommonShape));
+/** Common keys whose change needs only a reconnect of that instrument. */
+export const CONNECTION_KEYS = ['driver', 'port', 'baud_rate', 'data_bits', 'parity', 'stop_bits', 'flow_control', 'timeout_ms', 'enabled'] as const;
+
+export const instrumentSchema = z.looseObject(instrumentCommonShape);
+
+export const moduleSchema = z.looseObject({
+  type: z.string().min(1).describe('Module type, e.g. "monitor", "interlock", "derived".'),
+  description: z.string().optional(),
+  enabled: z.boolean().optional(),
+  roles: z.record(z.string(), idSchema).default({}).describe('Role name -> instrument id.'),
+});
+
+export const configSchema = z
+  .object({
+    application: applicationSchema.default(applicationSchema.parse({})),
+    instruments: z.record(idSchema, instrumentSchema).default({}),
+    modules: z.record(idSchema, moduleSchema).default({}),
+  })
+  .strict();
+
+export type DaqConfig = z.infer<typeof configSchema>;
+export type InstrumentConfig = z.infer<typeof instrumentSchema>;
+export type ModuleConfig = z.infer<typeof moduleSchema>;
+export type ApplicationConfig = z.infer<typeof applicationSchema>;

@@ -1,0 +1,165 @@
+/**
+ * Whole-config validation: the schema, then what only drivers and module types know (driver
+ * options, parameter types and ranges, port sharing, module roles and capabilities). Every
+ * problem is collected, each with its key path and line, so a person can fix the file in one go.
+ * Nothing here touches the running system: a config is accepted or refused as a whole.
+ */
+import type { z } from 'zod';
+import { drivers } from '../drivers/registry.js';
+import { validateParamValue } from '../drivers/common/params.js';
+import { checkPortClaims } from '../transport/port-claims.js';
+import { moduleTypes } from '../modules/registry.js';
+import { describeError } from '../errors.js';
+import { configSchema } from './schema.js';
+import type { ConfigIssue } from './issues.js';
+import { locateKeyPath } from './locate.js';
+import type { ConfigModel, ConfigView } from './model.js';
+import { driverOptionsOf, resolveInstrument, type InstrumentSpec } from './resolve.js';
+import { instrumentCapabilities, roleProblems } from '../modules/capabilities.js';
+
+type Path = (string | number)[];
+
+class IssueList {
+  readonly issues: ConfigIssue[] = [];
+  constructor(private readonly text?: string) {}
+
+  add(path: Path, message: string): void {
+    this.issues.push({
+      path: path.join('.'),
+      message,
+      ...(this.text !== undefined ? { line: locateKeyPath(this.text, path) } : {}),
+    });
+  }
+
+  addZod(base: Path, error: z.ZodError): void {
+    for (const issue of error.issues) {
+      const path = [...base, ...(issue.path as Path)];
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) this.add([...path, key], 'unknown key (check the spelling; see docs/config.md)');
+      } else {
+        this.add(path, zodMessage(issue));
+      }
+    }
+  }
+}
+
+function zodMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && 'issues' in issue) {
+    return (issue.issues as z.core.$ZodIssue[]).map((i) => i.message).join('; ');
+  }
+  return issue.message;
+}
+
+/** Validate a parsed config. `text` (the TOML source) lets issues carry line numbers. */
+export function validateConfig(model: unknown, text?: string): { issues: ConfigIssue[]; specs: Map<string, InstrumentSpec> } {
+  const list = new IssueList(text);
+  const specs = new Map<string, InstrumentSpec>();
+  const parsed = configSchema.safeParse(model);
+  if (!parsed.success) {
+    list.addZod([], parsed.error);
+    return { issues: list.issues, specs };
+  }
+  const config = model as ConfigModel;
+  validateInstruments(config, list, specs);
+  validatePorts(specs, list);
+  validateModules(config, specs, list);
+  return { issues: list.issues, specs };
+}
+
+function validateInstruments(config: ConfigView, list: IssueList, specs: Map<string, InstrumentSpec>): void {
+  for (const [id, table] of Object.entries(config.instruments ?? {})) {
+    const base: Path = ['instruments', id];
+    const driver = drivers.get(table.driver);
+    if (!driver) {
+      list.add([...base, 'driver'], `unknown driver "${table.driver}" (known: ${[...drivers.keys()].sort().join(', ')})`);
+      continue;
+    }
+    const options = driver.optionsSchema.safeParse(driverOptionsOf(table));
+    if (!options.success) {
+      list.addZod(base, options.error);
+      continue;
+    }
+    const decls = new Map(driver.params(options.data).map((d) => [d.name, d]));
+    let paramsOk = true;
+    for (const [name, value] of Object.entries(table.params ?? {})) {
+      const decl = decls.get(name);
+      if (!decl) {
+        paramsOk = false;
+        const known = [...decls.keys()].join(', ') || 'none';
+        list.add([...base, 'params', name], `driver ${driver.name} has no parameter "${name}" (known: ${known})`);
+        continue;
+      }
+      try {
+        validateParamValue(decl, value, id);
+      } catch (err) {
+        paramsOk = false;
+        list.add([...base, 'params', name], describeError(err));
+      }
+    }
+    if (!paramsOk) continue;
+    try {
+      specs.set(id, resolveInstrument(id, table));
+    } catch (err) {
+      list.add(base, describeError(err));
+    }
+  }
+}
+
+function validatePorts(specs: Map<string, InstrumentSpec>, list: IssueList): void {
+  const claims = [...specs.values()]
+    .filter((s) => s.enabled)
+    .map((s) => ({
+      instrumentId: s.id,
+      port: s.port,
+      serial: s.serial,
+      multidrop: s.driver.multidrop,
+      busAddress: s.driver.busAddress?.(s.options),
+    }));
+  for (const conflict of checkPortClaims(claims)) {
+    // Point at the later instrument(s): the first one on the port was fine on its own.
+    for (const id of conflict.instruments.slice(1)) list.add(['instruments', id, 'port'], conflict.message);
+  }
+}
+
+function validateModules(config: ConfigView, specs: Map<string, InstrumentSpec>, list: IssueList): void {
+  const instruments = config.instruments ?? {};
+  for (const [id, table] of Object.entries(config.modules ?? {})) {
+    const base: Path = ['modules', id];
+    const type = moduleTypes.get(table.type);
+    if (!type) {
+      list.add([...base, 'type'], `unknown module type "${table.type}" (known: ${[...moduleTypes.keys()].sort().join(', ')})`);
+      continue;
+    }
+    const settings = type.settingsSchema.safeParse(moduleSettingsOf(table as Record<string, unknown>));
+    if (!settings.success) {
+      list.addZod(base, settings.error);
+      continue;
+    }
+    const declared = new Map(type.roles(settings.data).map((r) => [r.name, r]));
+    for (const [role, instrumentId] of Object.entries(table.roles ?? {})) {
+      const decl = declared.get(role);
+      if (!decl) {
+        list.add([...base, 'roles', role], `module type ${type.name} has no role "${role}" (roles: ${[...declared.keys()].join(', ')})`);
+        continue;
+      }
+      if (!(instrumentId in instruments)) {
+        list.add([...base, 'roles', role], `instrument "${instrumentId}" does not exist`);
+        continue;
+      }
+      const spec = specs.get(instrumentId);
+      if (!spec) continue; // the instrument itself is invalid and already reported
+      for (const problem of roleProblems(decl, instrumentCapabilities(spec))) {
+        list.add([...base, 'roles', role], `instrument "${instrumentId}" ${problem}`);
+      }
+    }
+  }
+}
+
+const MODULE_COMMON_KEYS = new Set(['type', 'description', 'enabled', 'roles']);
+
+/** The keys of a module table that are the module type's own settings. */
+export function moduleSettingsOf(table: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(table)) if (!MODULE_COMMON_KEYS.has(k)) out[k] = v;
+  return out;
+}

@@ -1,0 +1,57 @@
+/**
+ * Every change to the running set-up is one of these commands, whoever sends it: the socket, the
+ * file watcher, SIGHUP, modules, and later transactions and schedules. The manager runs them one
+ * at a time in arrival order.
+ */
+import { z } from 'zod';
+import { idSchema } from '../config/schema.js';
+
+const paramValue = z.union([z.number(), z.boolean(), z.string()]);
+/** `persist: false` keeps a change in memory only (the file is not written). */
+const persist = z.boolean().optional();
+
+export const commandSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('instrument.add'),
+    id: idSchema,
+    /** The instrument table as an object (driver, port, params...). */
+    config: z.record(z.string(), z.unknown()),
+    persist,
+  }),
+  z.object({
+    type: z.literal('instrument.remove'),
+    id: idSchema,
+    force: z.boolean().optional(),
+    cascade: z.boolean().optional(),
+    persist,
+  }),
+  z.object({
+    type: z.literal('instrument.set'),
+    id: idSchema,
+    /** Parameter values, plus the common keys that are live (poll_interval_ms). */
+    params: z.record(z.string(), paramValue).refine((p) => Object.keys(p).length > 0, 'give at least one parameter'),
+    persist,
+  }),
+  z.object({
+    type: z.literal('module.add'),
+    id: idSchema,
+    config: z.record(z.string(), z.unknown()),
+    persist,
+  }),
+  z.object({ type: z.literal('module.remove'), id: idSchema, persist }),
+  z.object({ type: z.literal('module.assign'), id: idSchema, role: z.string().min(1), instrument: idSchema, persist }),
+  z.object({ type: z.literal('module.unassign'), id: idSchema, role: z.string().min(1), persist }),
+  z.object({ type: z.literal('module.reset'), id: idSchema }),
+  z.object({
+    type: z.literal('config.reload'),
+    source: z.enum(['socket', 'watcher', 'signal', 'conflict', 'startup']).default('socket'),
+  }),
+  z.object({ type: z.literal('config.sync') }),
+]);
+
+export type Command = z.infer<typeof commandSchema>;
+export type CommandType = Command['type'];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+/** A command's result is JSON-safe and goes to the client as the JSON-RPC result. */
+export type CommandResult = Record<string, unknown>;

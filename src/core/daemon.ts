@@ -1,0 +1,207 @@
+/**
+ * Wires the daemon together: the manager actor and its supervisors, the port hub, the event bus
+ * and the config file. Everything outside (socket, signals, watcher) talks to the Daemon: commands
+ * go through `submit` (queued, one at a time), reads go through the view methods (never queued,
+ * never waiting on a device).
+ */
+import { createActor, type Actor } from 'xstate';
+import type { Logger } from 'pino';
+import { loadConfigFile } from '../config/load.js';
+import { instrumentsOf, modulesOf, type ConfigModel, type ConfigView } from '../config/model.js';
+import { dynamicConfigSchema } from '../config/schema.js';
+import { DaqError, describeError, toDaqError } from '../errors.js';
+import { ConfigFile } from '../persistence/config-file.js';
+import { removeStrayTempFiles } from '../persistence/atomic-write.js';
+import { PortHub } from '../transport/port-hub.js';
+import { ModuleSupervisor, type ModuleView } from '../modules/supervisor.js';
+import { dependentsOf } from '../modules/graph.js';
+import { commandSchema, type Command, type CommandResult } from './commands.js';
+import { EventBus } from './events.js';
+import { Execution, type Services } from './execution.js';
+import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
+import { reloadConfig, reloadState } from './handlers/config.js';
+import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
+import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
+import { ConfigPersister } from './persister.js';
+import { VERSION } from '../version.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  stateDir: string;
+  log: Logger;
+  /** Pace simulated ports at their baud rate (default true). Tests may switch it off. */
+  simPacing?: boolean;
+}
+
+type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
+
+export class Daemon {
+  readonly events = new EventBus();
+  readonly startedAt = Date.now();
+  private readonly hub: PortHub;
+  private readonly instruments: InstrumentSupervisor;
+  private readonly modules: ModuleSupervisor;
+  private readonly persister: ConfigPersister;
+  private readonly services: Services;
+  private readonly manager: ManagerActor;
+  private stopping = false;
+  private inFlight = 0;
+
+  private constructor(private readonly options: DaemonOptions) {
+    const { log } = options;
+    this.hub = new PortHub({ simPacing: options.simPacing ?? true });
+    this.instruments = new InstrumentSupervisor(this.hub, this.events, log);
+    this.modules = new ModuleSupervisor(this.events, log, (cmd, origin) => this.submit(cmd, origin), (id) => this.instruments.isReady(id));
+    const file = new ConfigFile(options.configPath);
+    this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
+    this.services = {
+      instruments: this.instruments,
+      modules: this.modules,
+      persister: this.persister,
+      events: this.events,
+      log,
+      configPath: options.configPath,
+    };
+    this.manager = createActor(createManagerMachine((job, config) => this.execute(job, config)), { input: { config: {} } });
+    this.instruments.attach(this.manager);
+  }
+
+  /** Load the config (throws validation_failed with every issue), start every instrument. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const stray = await removeStrayTempFiles(options.configPath);
+    if (stray.length > 0) options.log.warn({ files: stray }, 'removed temp files left by an interrupted write');
+    await loadConfigFile(options.configPath); // fail fast, before anything opens a port
+    const daemon = new Daemon(options);
+    daemon.manager.start();
+    await daemon.submit({ type: 'config.reload', source: 'startup' }, 'startup');
+    return daemon;
+  }
+
+  /** The running config, read-only. */
+  get config(): ConfigView {
+    return this.manager.getSnapshot().context.config;
+  }
+
+  dynamicConfig() {
+    return dynamicConfigSchema.parse((this.config.application as Record<string, unknown> | undefined)?.dynamic_config ?? {});
+  }
+
+  /** Queue a command; resolves with its result once it ran (commands run one at a time). */
+  submit(input: Command | unknown, origin: string): Promise<CommandResult> {
+    if (this.stopping) return Promise.reject(new DaqError('unavailable', 'daqd is shutting down'));
+    const parsed = commandSchema.safeParse(input);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ');
+      return Promise.reject(new DaqError('invalid_params', why));
+    }
+    this.inFlight++;
+    return new Promise<CommandResult>((resolve, reject) => {
+      const job: Job = { command: parsed.data, origin, reply: { resolve, reject }, enqueuedAt: Date.now() };
+      this.manager.send({ type: 'command.submit', job });
+    }).finally(() => {
+      this.inFlight--;
+    });
+  }
+
+  private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
+    let running = config;
+    try {
+      const cmd = job.command;
+      const persists = WRITES_CONFIG.has(cmd.type) && (cmd as { persist?: boolean }).persist !== false && this.persister.isEnabled();
+      if (persists && (await this.persister.changedOnDisk())) {
+        // A person edited the file and daqd has not loaded it yet: apply their edit first, so
+        // this command's write cannot overwrite it.
+        const rx = new Execution({ type: 'config.reload', source: 'conflict' }, job.origin, running, this.services);
+        try {
+          await reloadConfig(rx, { type: 'config.reload', source: 'conflict' });
+        } catch (err) {
+          throw new DaqError('conflict', `${this.options.configPath} was edited and cannot be loaded (${describeError(err)}); fix the file (daqctl reload shows the errors) and retry`);
+        }
+        running = rx.result() ?? running;
+      }
+      const x = new Execution(cmd, job.origin, running, this.services);
+      const result = await handlerFor(cmd.type)(x, cmd as never);
+      return { result, config: x.result() ?? (running !== config ? running : undefined) };
+    } catch (err) {
+      return { error: toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code')), config: running !== config ? running : undefined };
+    }
+  }
+
+  // ---- read-only views (never queued) ----
+
+  listInstruments(): InstrumentView[] {
+    return Object.keys(instrumentsOf(this.config)).map((id) => this.getInstrument(id));
+  }
+
+  getInstrument(id: string): InstrumentView {
+    const table = instrumentsOf(this.config)[id];
+    if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
+    const view = this.instruments.view(id);
+    if (view) return view;
+    return {
+      id,
+      driver: table.driver,
+      port: table.port,
+      state: 'stopped',
+      pollIntervalMs: 0,
+      params: { ...(table.params ?? {}) },
+      lastReading: null,
+      lastError: null,
+      polls: 0,
+      pollErrors: 0,
+    };
+  }
+
+  listModules(): ModuleView[] {
+    return Object.keys(modulesOf(this.config)).map((id) => this.getModule(id));
+  }
+
+  getModule(id: string): ModuleView {
+    const view = this.modules.view(id);
+    if (!view) throw new DaqError('not_found', `no module "${id}"`);
+    return view;
+  }
+
+  dependencies(id: string) {
+    if (!instrumentsOf(this.config)[id]) throw new DaqError('not_found', `no instrument "${id}"`);
+    return { instrument: id, usedBy: dependentsOf(this.config, id) };
+  }
+
+  reloadStatus() {
+    return reloadState.last;
+  }
+
+  status() {
+    const instruments = this.listInstruments();
+    const byState: Record<string, number> = {};
+    for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
+    const snapshot = this.manager.getSnapshot();
+    return {
+      version: VERSION,
+      pid: process.pid,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      configPath: this.options.configPath,
+      stateDir: this.options.stateDir,
+      instruments: { total: instruments.length, ...byState },
+      modules: { total: this.modules.ids().length },
+      queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
+      persistence: this.persister.status(),
+      lastReload: reloadState.last,
+      ports: this.hub.ports(),
+    };
+  }
+
+  /** Stop accepting commands, let queued ones finish, close every port. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const deadline = Date.now() + 3000;
+    while (this.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.modules.disposeAll();
+    await this.instruments.stopAll();
+    await this.hub.closeAll();
+    this.manager.stop();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What a command handler gets: a read-only view of the running config and `commit`, the one way
+ * to change it (validate the whole next config, apply the difference to the running instruments
+ * and modules, write it to the file). Handlers never touch actors or files directly.
+ */
+import type { Logger } from 'pino';
+import { cloneModel, type ConfigModel, type ConfigView } from '../config/model.js';
+import { configInvalid } from '../config/issues.js';
+import type { InstrumentSpec } from '../config/resolve.js';
+import { validateConfig } from '../config/validate.js';
+import type { ParamValue } from '../drivers/types.js';
+import { applyDiff } from './apply/apply.js';
+import { diffConfigs, isEmptyDiff, summarizeDiff, type ConfigDiff } from './apply/diff.js';
+import type { EventBus } from './events.js';
+import type { InstrumentSupervisor } from './manager/supervisor.js';
+import type { ModuleSupervisor } from '../modules/supervisor.js';
+import type { ConfigPersister, PersistOutcome } from './persister.js';
+import type { Command } from './commands.js';
+
+export interface CommitOptions {
+  /** undefined = follow enable_persistence; false = memory only. */
+  persist?: boolean;
+  /** A parameter change must reach the device now (instrument.set) rather than on reconnect. */
+  requireLive: boolean;
+  /** The TOML source of `next`, when it came from a file: lets errors carry line numbers. */
+  text?: string;
+  /** Where `next` came from, for error messages ("config/default.toml", "command"). */
+  source: string;
+  /** The file already holds `next` (a reload): do not write it back. */
+  fromFile?: boolean;
+}
+
+export interface CommitOutcome {
+  diff: ConfigDiff;
+  summary: string;
+  confirmed: Record<string, Record<string, ParamValue>>;
+  persisted: PersistOutcome;
+}
+
+export interface Services {
+  instruments: InstrumentSupervisor;
+  modules: ModuleSupervisor;
+  persister: ConfigPersister;
+  events: EventBus;
+  log: Logger;
+  configPath: string;
+}
+
+/** Validated specs per config object: derived data, so it cannot disagree with the config. */
+const specCache = new WeakMap<object, ReadonlyMap<string, InstrumentSpec>>();
+
+export function specsOf(config: ConfigView): ReadonlyMap<string, InstrumentSpec> {
+  let specs = specCache.get(config);
+  if (!specs) {
+    specs = validateConfig(config).specs;
+    specCache.set(config, specs);
+  }
+  return specs;
+}
+
+export class Execution {
+  /** The config after this command (starts as the running one). */
+  private current: ConfigModel;
+  private changed = false;
+
+  constructor(
+    readonly command: Command,
+    readonly origin: string,
+    running: ConfigModel,
+    readonly services: Services,
+  ) {
+    this.current = running;
+  }
+
+  get config(): ConfigView {
+    return this.current;
+  }
+
+  /** A private, mutable copy of the current config to build the next one from. */
+  draft(): ConfigModel {
+    return cloneModel(this.current);
+  }
+
+  /** The new config, if this command changed it. */
+  result(): ConfigModel | undefined {
+    return this.changed ? this.current : undefined;
+  }
+
+  async commit(next: ConfigModel, options: CommitOptions): Promise<CommitOutcome> {
+    const { services } = this;
+    const { issues, specs } = validateConfig(next, options.text);
+    if (issues.length > 0) throw configInvalid(options.source, issues);
+    specCache.set(next, specs);
+    const prev = this.current;
+    const diff = diffConfigs(prev, next, specs);
+    const { confirmed } = await applyDiff(
+      { prev, next, diff, nextSpecs: specs, prevSpecs: specsOf(prev) },
+      services.instruments,
+      services.modules,
+      { requireLive: options.requireLive },
+      services.log,
+    );
+    this.current = next;
+    this.changed = true;
+    const summary = summarizeDiff(diff);
+    const persisted: PersistOutcome = options.fromFile
+      ? { written: false, reason: 'loaded from the file' }
+      : isEmptyDiff(diff)
+        ? { written: false, reason: 'no change' }
+        : await services.persister.persist(next, options.persist);
+    services.log.info({ audit: true, command: this.command.type, origin: this.origin, summary, persisted: persisted.written }, `applied ${this.command.type}: ${summary}`);
+    services.events.emit({ type: 'command.applied', command: this.command.type, summary, at: new Date().toISOString() });
+    return { diff, summary, confirmed, persisted };
+  }
+}

@@ -1,0 +1,72 @@
+/** config.reload / config.sync. */
+import { createHash } from 'node:crypto';
+import { DaqError, describeError, isDaqError } from '../../errors.js';
+import { loadConfigText, readConfigFile } from '../../config/load.js';
+import type { CommandOf, CommandResult } from '../commands.js';
+import type { Execution } from '../execution.js';
+import type { ConfigModel } from '../../config/model.js';
+import type { ConfigDiff } from '../apply/diff.js';
+
+export interface ReloadStatus {
+  outcome: 'never' | 'applied' | 'unchanged' | 'failed';
+  source?: string;
+  at?: string;
+  durationMs?: number;
+  summary?: string;
+  diff?: ConfigDiff;
+  errors?: unknown[];
+  message?: string;
+}
+
+/** Kept by the daemon; read by daemon.status and config.reloadStatus. */
+export const reloadState: { last: ReloadStatus } = { last: { outcome: 'never' } };
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>): Promise<CommandResult> {
+  const started = performance.now();
+  const at = new Date().toISOString();
+  const { persister, events, configPath } = x.services;
+  let text: string;
+  try {
+    text = await readConfigFile(configPath);
+  } catch (err) {
+    return fail(x, cmd.source, at, err);
+  }
+  // The watcher sees the daemon's own writes too: skip them by content, not by timestamp.
+  if (cmd.source === 'watcher' && sha256(text) === persister.knownHash) {
+    return { outcome: 'unchanged', reason: 'the file holds what daqd last wrote or loaded' };
+  }
+  let loaded;
+  try {
+    loaded = loadConfigText(text, configPath);
+  } catch (err) {
+    return fail(x, cmd.source, at, err);
+  }
+  let outcome;
+  try {
+    outcome = await x.commit(loaded.model, { requireLive: false, text, source: configPath, fromFile: true });
+  } catch (err) {
+    return fail(x, cmd.source, at, err);
+  }
+  persister.adoptFile(text, loaded.model);
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+  const applied = outcome.summary !== 'no change';
+  reloadState.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff };
+  if (applied) events.emit({ type: 'config.reloaded', source: cmd.source, diff: outcome.diff, durationMs, at });
+  x.services.log.info({ source: cmd.source, durationMs }, `config reload (${cmd.source}): ${outcome.summary}`);
+  return { ...reloadState.last };
+}
+
+function fail(x: Execution, source: string, at: string, err: unknown): never {
+  const errors = isDaqError(err) && Array.isArray(err.details?.issues) ? (err.details!.issues as unknown[]) : [{ message: describeError(err) }];
+  reloadState.last = { outcome: 'failed', source, at, errors, message: describeError(err) };
+  x.services.events.emit({ type: 'config.reloadFailed', source, errors, at });
+  x.services.log.warn({ source }, `config reload failed, keeping the running config: ${describeError(err)}`);
+  throw isDaqError(err) ? err : new DaqError('validation_failed', describeError(err));
+}
+
+export async function syncConfig(x: Execution, _cmd: CommandOf<'config.sync'>): Promise<CommandResult> {
+  const outcome = await x.services.persister.sync(x.config as ConfigModel);
+  return { file: x.services.configPath, ...outcome };
+}

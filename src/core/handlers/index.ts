@@ -1,0 +1,36 @@
+/** Command type -> handler. One file per command family. */
+import type { Command, CommandResult, CommandType } from '../commands.js';
+import type { Execution } from '../execution.js';
+import { addInstrument, removeInstrument, setInstrument } from './instrument.js';
+import { addModule, assignRole, removeModule, resetModule, unassignRole } from './module.js';
+import { reloadConfig, syncConfig } from './config.js';
+
+type Handler<T extends CommandType> = (x: Execution, cmd: Extract<Command, { type: T }>) => Promise<CommandResult>;
+
+const handlers: { [T in CommandType]: Handler<T> } = {
+  'instrument.add': addInstrument,
+  'instrument.remove': removeInstrument,
+  'instrument.set': setInstrument,
+  'module.add': addModule,
+  'module.remove': removeModule,
+  'module.assign': assignRole,
+  'module.unassign': unassignRole,
+  'module.reset': resetModule,
+  'config.reload': reloadConfig,
+  'config.sync': syncConfig,
+};
+
+export function handlerFor<T extends CommandType>(type: T): Handler<T> {
+  return handlers[type];
+}
+
+/** Commands that change the config and so must not overwrite a person's unsaved-in-daqd edit. */
+export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
+  'instrument.add',
+  'instrument.remove',
+  'instrument.set',
+  'module.add',
+  'module.remove',
+  'module.assign',
+  'module.unassign',
+]);

@@ -1,0 +1,108 @@
+/** instrument.add / remove / set. */
+import { existsSync } from 'node:fs';
+import { DaqError } from '../../errors.js';
+import { validateParamValue } from '../../drivers/common/params.js';
+import { getDriver } from '../../drivers/registry.js';
+import type { InstrumentModel } from '../../config/model.js';
+import { driverOptionsOf } from '../../config/resolve.js';
+import type { ParamValue } from '../../drivers/types.js';
+import { dependentsOf } from '../../modules/graph.js';
+import type { CommandOf, CommandResult } from '../commands.js';
+import type { Execution } from '../execution.js';
+
+/** Common keys that instrument.set may change live besides the driver's parameters. */
+const LIVE_COMMON_KEYS = new Set(['poll_interval_ms']);
+
+function isSimPort(port: string): boolean {
+  return port === 'sim' || port.startsWith('sim:');
+}
+
+export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add'>): Promise<CommandResult> {
+  if (x.config.instruments?.[cmd.id]) {
+    throw new DaqError('already_exists', `instrument "${cmd.id}" already exists (remove it first, or use instrument.set to change it)`);
+  }
+  const table = cmd.config as InstrumentModel;
+  if (typeof table.driver === 'string') getDriver(table.driver); // unknown_driver, with the known names
+  // A typo'd device path is refused up front; at start-up or reload a missing device is retried instead.
+  if (typeof table.port === 'string' && !isSimPort(table.port) && !existsSync(table.port)) {
+    throw new DaqError('port_not_found', `${cmd.id}: serial port ${table.port} does not exist (is the device plugged in? use port = "sim" for the simulator)`);
+  }
+  const next = x.draft();
+  next.instruments = { ...(next.instruments ?? {}), [cmd.id]: table };
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `instrument.add ${cmd.id}` });
+  return {
+    id: cmd.id,
+    instrument: x.services.instruments.view(cmd.id),
+    persisted: outcome.persisted,
+  };
+}
+
+export async function removeInstrument(x: Execution, cmd: CommandOf<'instrument.remove'>): Promise<CommandResult> {
+  if (!x.config.instruments?.[cmd.id]) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  const uses = dependentsOf(x.config, cmd.id);
+  if (uses.length > 0 && !cmd.force && !cmd.cascade) {
+    const list = uses.map((u) => `${u.module} (role ${u.role})`).join(', ');
+    throw new DaqError('in_use', `instrument "${cmd.id}" is used by ${list}; unassign it, or remove with force (leaves those modules degraded) or cascade (removes them too)`, {
+      details: { instrument: cmd.id, usedBy: uses },
+    });
+  }
+  const next = x.draft();
+  delete next.instruments![cmd.id];
+  const removedModules: string[] = [];
+  const degraded: { module: string; role: string }[] = [];
+  for (const use of uses) {
+    if (cmd.cascade) {
+      if (next.modules?.[use.module]) {
+        delete next.modules[use.module];
+        removedModules.push(use.module);
+      }
+    } else {
+      delete next.modules![use.module]!.roles![use.role];
+      degraded.push({ module: use.module, role: use.role });
+    }
+  }
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `instrument.remove ${cmd.id}` });
+  return {
+    removed: cmd.id,
+    ...(removedModules.length ? { removedModules } : {}),
+    ...(degraded.length ? { unassigned: degraded, note: `modules left degraded: ${[...new Set(degraded.map((d) => d.module))].join(', ')}` } : {}),
+    persisted: outcome.persisted,
+  };
+}
+
+export async function setInstrument(x: Execution, cmd: CommandOf<'instrument.set'>): Promise<CommandResult> {
+  const table = x.config.instruments?.[cmd.id];
+  if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  const driver = getDriver(table.driver);
+  const options = driver.optionsSchema.parse(driverOptionsOf(table));
+  const decls = new Map(driver.params(options).map((d) => [d.name, d]));
+  const next = x.draft();
+  const target = next.instruments![cmd.id]!;
+  const params: Record<string, ParamValue> = { ...(target.params ?? {}) };
+  for (const [name, raw] of Object.entries(cmd.params)) {
+    if (LIVE_COMMON_KEYS.has(name)) {
+      const ms = typeof raw === 'string' ? Number(raw) : raw;
+      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 10) {
+        throw new DaqError('invalid_params', `${cmd.id}: poll_interval_ms must be an integer of at least 10 ms (got ${JSON.stringify(raw)})`);
+      }
+      target.poll_interval_ms = ms;
+      continue;
+    }
+    const decl = decls.get(name);
+    if (!decl) {
+      const known = [...decls.keys(), ...LIVE_COMMON_KEYS].join(', ');
+      throw new DaqError('invalid_params', `${cmd.id}: driver ${driver.name} has no parameter "${name}" (settable: ${known})`);
+    }
+    params[name] = validateParamValue(decl, raw, cmd.id);
+  }
+  if (Object.keys(params).length > 0) target.params = params;
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: true, source: `instrument.set ${cmd.id}` });
+  const change = outcome.diff.instruments.changed[cmd.id];
+  return {
+    id: cmd.id,
+    params: outcome.confirmed[cmd.id] ?? {},
+    ...(change?.pollIntervalMs ? { poll_interval_ms: target.poll_interval_ms } : {}),
+    ...(change?.reconnect ? { reconnected: true } : {}),
+    persisted: outcome.persisted,
+  };
+}

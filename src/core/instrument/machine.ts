@@ -1,0 +1,317 @@
+/**
+ * One instrument's life: connecting -> ready (polling, applying sets) -> error (reconnect with
+ * capped backoff) -> stopping -> stopped. All I/O is invoked from session.ts; this file only
+ * decides when. Events that arrive in a state that cannot act on them are answered, never lost:
+ * a set while not ready is refused with `not_ready`, a poll interval change is stored.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { Logger } from 'pino';
+import type { ParamValue, Readings } from '../../drivers/types.js';
+import type { InstrumentSpec } from '../../config/resolve.js';
+import type { PortHub } from '../../transport/port-hub.js';
+import { DaqError, describeError, isDaqError } from '../../errors.js';
+import type { EventBus } from '../events.js';
+import { closeSession, openSession, pollSession, setSessionParams, type Session } from './session.js';
+
+export interface Reply<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export interface SetJob {
+  params: Record<string, ParamValue>;
+  reply: Reply<Record<string, ParamValue>>;
+}
+
+export interface InstrumentDeps {
+  hub: PortHub;
+  events: EventBus;
+  log: Logger;
+}
+
+export interface ErrorInfo {
+  kind: string;
+  message: string;
+  at: string;
+}
+
+export interface LastReading {
+  seq: number;
+  ts: string;
+  values: Readings;
+}
+
+export interface InstrumentContext {
+  spec: InstrumentSpec;
+  deps: InstrumentDeps;
+  session: Session | null;
+  seq: number;
+  lastReading: LastReading | null;
+  lastError: ErrorInfo | null;
+  consecutiveFailures: number;
+  reconnectAttempt: number;
+  lastPollStartedAt: number;
+  setQueue: SetJob[];
+  /** Counters for status: polls that succeeded / failed since spawn. */
+  polls: number;
+  pollErrors: number;
+}
+
+export type InstrumentEvent =
+  | { type: 'params.set'; job: SetJob }
+  | { type: 'poll.interval'; ms: number }
+  | { type: 'reconfigure'; spec: InstrumentSpec }
+  | { type: 'stop' };
+
+/** Errors that mean the connection itself is gone: reconnect at once rather than retry the poll. */
+const FATAL_KINDS = new Set(['disconnected', 'port_error', 'port_not_found']);
+/** Consecutive failed polls (timeouts, garbage, device errors) before a reconnect. */
+export const MAX_CONSECUTIVE_FAILURES = 3;
+export const BACKOFF_BASE_MS = 250;
+export const BACKOFF_MAX_MS = 5000;
+
+function errorInfo(err: unknown): ErrorInfo {
+  return {
+    kind: isDaqError(err) ? err.kind : 'internal_error',
+    message: describeError(err),
+    at: new Date().toISOString(),
+  };
+}
+
+export const instrumentMachine = setup({
+  types: {
+    context: {} as InstrumentContext,
+    events: {} as InstrumentEvent,
+    input: {} as { spec: InstrumentSpec; deps: InstrumentDeps },
+  },
+  actors: {
+    connect: fromPromise<Session, { spec: InstrumentSpec; previous: Session | null; deps: InstrumentDeps }>(
+      ({ input, signal }) => openSession(input.spec, input.previous, input.deps, signal),
+    ),
+    poll: fromPromise<Readings, { session: Session }>(({ input }) => pollSession(input.session)),
+    applySet: fromPromise<Record<string, ParamValue>, { session: Session; job: SetJob }>(({ input }) =>
+      setSessionParams(input.session, input.job.params),
+    ),
+    close: fromPromise<void, { session: Session | null; deps: InstrumentDeps }>(({ input }) =>
+      closeSession(input.session, input.deps.log),
+    ),
+  },
+  delays: {
+    pollDelay: ({ context }) =>
+      Math.max(0, context.lastPollStartedAt + context.spec.pollIntervalMs - Date.now()),
+    backoff: ({ context }) =>
+      Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, context.reconnectAttempt - 1)),
+  },
+  guards: {
+    hasSetJob: ({ context }) => context.setQueue.length > 0,
+    connectionLost: ({ event }) => {
+      const err = (event as { error?: unknown }).error;
+      return isDaqError(err) && FATAL_KINDS.has(err.kind);
+    },
+    tooManyFailures: ({ context }) => context.consecutiveFailures + 1 >= MAX_CONSECUTIVE_FAILURES,
+  },
+  actions: {
+    logError: ({ context, event }) => {
+      const err = (event as { error?: unknown }).error;
+      context.deps.log.warn({ kind: isDaqError(err) ? err.kind : 'internal_error', details: isDaqError(err) ? err.details : undefined }, `${context.spec.id}: ${describeError(err)}`);
+    },
+    rejectSetsNotReady: ({ context, event }) => {
+      if (event.type !== 'params.set') return;
+      const why = context.lastError ? ` (last error: ${context.lastError.message})` : '';
+      event.job.reply.reject(new DaqError('not_ready', `${context.spec.id} is not connected${why}; try again when it is ready`));
+    },
+    failQueuedSets: ({ context }) => {
+      for (const job of context.setQueue) {
+        job.reply.reject(new DaqError('not_ready', `${context.spec.id} lost its connection before the set was applied`));
+      }
+    },
+  },
+}).createMachine({
+  id: 'instrument',
+  context: ({ input }) => ({
+    spec: input.spec,
+    deps: input.deps,
+    session: null,
+    seq: 0,
+    lastReading: null,
+    lastError: null,
+    consecutiveFailures: 0,
+    reconnectAttempt: 0,
+    lastPollStartedAt: 0,
+    setQueue: [],
+    polls: 0,
+    pollErrors: 0,
+  }),
+  initial: 'connecting',
+  on: {
+    stop: { target: '.stopping' },
+    reconfigure: {
+      target: '.connecting',
+      reenter: true,
+      actions: assign({ spec: ({ event }) => event.spec, reconnectAttempt: 0 }),
+    },
+    'poll.interval': {
+      actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
+    },
+    'params.set': { actions: 'rejectSetsNotReady' },
+  },
+  states: {
+    connecting: {
+      always: { guard: ({ context }) => !context.spec.enabled, target: 'disabled' },
+      invoke: {
+        src: 'connect',
+        input: ({ context }) => ({ spec: context.spec, previous: context.session, deps: context.deps }),
+        onDone: {
+          target: 'ready',
+          actions: assign({
+            session: ({ event }) => event.output,
+            consecutiveFailures: 0,
+            reconnectAttempt: 0,
+            lastError: null,
+          }),
+        },
+        onError: {
+          target: 'error',
+          actions: [
+            'logError',
+            assign({
+              session: null,
+              lastError: ({ event }) => errorInfo(event.error),
+              reconnectAttempt: ({ context }) => context.reconnectAttempt + 1,
+            }),
+          ],
+        },
+      },
+    },
+    ready: {
+      type: 'parallel',
+      exit: ['failQueuedSets', assign({ setQueue: [] })],
+      on: {
+        'params.set': { actions: assign({ setQueue: ({ context, event }) => [...context.setQueue, event.job] }) },
+      },
+      states: {
+        poller: {
+          initial: 'polling',
+          states: {
+            polling: {
+              entry: assign({ lastPollStartedAt: () => Date.now() }),
+              invoke: {
+                src: 'poll',
+                input: ({ context }) => ({ session: context.session! }),
+                onDone: {
+                  target: 'waiting',
+                  actions: [
+                    assign({
+                      seq: ({ context }) => context.seq + 1,
+                      polls: ({ context }) => context.polls + 1,
+                      consecutiveFailures: 0,
+                      lastReading: ({ context, event }) => ({
+                        seq: context.seq + 1,
+                        ts: new Date().toISOString(),
+                        values: event.output,
+                      }),
+                    }),
+                    ({ context }) => {
+                      const r = context.lastReading!;
+                      context.deps.events.emit({ type: 'reading', instrument: context.spec.id, seq: r.seq, ts: r.ts, values: r.values });
+                    },
+                  ],
+                },
+                onError: [
+                  {
+                    guard: 'connectionLost',
+                    target: '#instrument.error',
+                    actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
+                  },
+                  {
+                    guard: 'tooManyFailures',
+                    target: '#instrument.error',
+                    actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
+                  },
+                  {
+                    target: 'waiting',
+                    actions: [
+                      'logError',
+                      assign({
+                        lastError: ({ event }) => errorInfo(event.error),
+                        consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
+                        pollErrors: ({ context }) => context.pollErrors + 1,
+                      }),
+                    ],
+                  },
+                ],
+              },
+            },
+            waiting: {
+              after: { pollDelay: 'polling' },
+              on: {
+                // Re-entering recomputes the delay from the last poll's start: a shorter interval
+                // takes effect now, a longer one at the next cycle, and there is never a burst.
+                'poll.interval': {
+                  target: 'waiting',
+                  reenter: true,
+                  actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
+                },
+              },
+            },
+          },
+        },
+        setter: {
+          initial: 'idle',
+          states: {
+            idle: { always: { guard: 'hasSetJob', target: 'applying' } },
+            applying: {
+              invoke: {
+                src: 'applySet',
+                input: ({ context }) => ({ session: context.session!, job: context.setQueue[0]! }),
+                onDone: {
+                  target: 'idle',
+                  actions: [
+                    ({ context, event }) => context.setQueue[0]!.reply.resolve(event.output),
+                    assign({
+                      spec: ({ context, event }) => ({ ...context.spec, params: { ...context.spec.params, ...event.output } }),
+                      setQueue: ({ context }) => context.setQueue.slice(1),
+                    }),
+                  ],
+                },
+                onError: {
+                  target: 'idle',
+                  actions: [
+                    ({ context, event }) => context.setQueue[0]!.reply.reject(event.error),
+                    assign({ setQueue: ({ context }) => context.setQueue.slice(1) }),
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    error: {
+      after: { backoff: 'connecting' },
+    },
+    // enabled = false: kept in the config, port released, not polled.
+    disabled: {
+      invoke: {
+        src: 'close',
+        input: ({ context }) => ({ session: context.session, deps: context.deps }),
+        onDone: { actions: assign({ session: null }) },
+        onError: { actions: assign({ session: null }) },
+      },
+    },
+    stopping: {
+      invoke: {
+        src: 'close',
+        input: ({ context }) => ({ session: context.session, deps: context.deps }),
+        onDone: { target: 'stopped', actions: assign({ session: null }) },
+        onError: { target: 'stopped', actions: ['logError', assign({ session: null })] },
+      },
+      on: {
+        // Already on the way out: ignore further lifecycle events.
+        stop: {},
+        reconfigure: {},
+      },
+    },
+    stopped: { type: 'final' },
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * Keeps the config file in step with the running config. The file is never the source of truth
+ * while a write is pending: a failed write leaves the change in memory, says so in status and in
+ * a `config.persistFailed` event, and `config.sync` retries. `fileModel` is always what the file
+ * on disk holds, so every write renders exactly the difference between disk and memory.
+ */
+import type { Logger } from 'pino';
+import type { ConfigFile } from '../persistence/config-file.js';
+import { sameValue, type ConfigModel } from '../config/model.js';
+import { DaqError, describeError, isDaqError } from '../errors.js';
+import type { EventBus } from './events.js';
+
+export interface PersistStatus {
+  file: string;
+  /** Persistence switched on in [application.dynamic_config]. */
+  enabled: boolean;
+  /** The file holds the running config. */
+  upToDate: boolean;
+  /** Why it is not, when it is not. */
+  reason?: string;
+  lastWriteAt?: string;
+  lastError?: { kind: string; message: string; at: string };
+}
+
+export type PersistOutcome =
+  | { written: true; bytes: number; ms: number }
+  | { written: false; reason: string; error?: { kind: string; message: string } };
+
+export class ConfigPersister {
+  private fileModel: ConfigModel = {};
+  private state: Omit<PersistStatus, 'file' | 'enabled'> = { upToDate: true };
+
+  constructor(
+    private readonly file: ConfigFile,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+    private readonly enabled: () => boolean,
+  ) {}
+
+  /** The file was (re)loaded: its model is the new base and memory matches it. */
+  adopt(model: ConfigModel): void {
+    this.fileModel = model;
+    this.state = { ...this.state, upToDate: true, reason: undefined };
+  }
+
+  /** A reload applied this text from the file: it becomes the base for the next write. */
+  adoptFile(text: string, model: ConfigModel): void {
+    this.file.adoptText(text);
+    this.adopt(model);
+  }
+
+  changedOnDisk(): Promise<boolean> {
+    return this.file.changedOnDisk();
+  }
+
+  get knownHash(): string | undefined {
+    return this.file.knownHash;
+  }
+
+  isEnabled(): boolean {
+    return this.enabled();
+  }
+
+  status(): PersistStatus {
+    return { file: this.file.path, enabled: this.enabled(), ...this.state };
+  }
+
+  /** Write `next` after a change; never throws for I/O (the change stands in memory). */
+  async persist(next: ConfigModel, wanted: boolean | undefined): Promise<PersistOutcome> {
+    if (!this.enabled() || wanted === false) {
+      const reason = !this.enabled() ? 'persistence is disabled (enable_persistence = false)' : 'the change was made with persist: false';
+      if (!sameValue(next, this.fileModel)) this.state = { ...this.state, upToDate: false, reason: `changes kept in memory only: ${reason}` };
+      return { written: false, reason };
+    }
+    return this.write(next, false);
+  }
+
+  /** config.sync: write the running config now; throws persist_failed if it still cannot. */
+  async sync(running: ConfigModel): Promise<PersistOutcome> {
+    const outcome = await this.write(running, true);
+    if (!outcome.written && outcome.error) {
+      throw new DaqError('persist_failed', outcome.error.message);
+    }
+    return outcome;
+  }
+
+  private async write(next: ConfigModel, force: boolean): Promise<PersistOutcome> {
+    if (sameValue(next, this.fileModel) && this.state.upToDate) return { written: false, reason: 'the file already holds the running config' };
+    try {
+      const r = force ? await this.file.sync(this.fileModel, next) : await this.file.write(this.fileModel, next);
+      this.fileModel = next;
+      const at = new Date().toISOString();
+      this.state = { upToDate: true, lastWriteAt: at, lastError: this.state.lastError };
+      this.events.emit({ type: 'config.persisted', file: this.file.path, bytes: r.bytes, at });
+      return { written: true, bytes: r.bytes, ms: r.ms };
+    } catch (err) {
+      const kind = isDaqError(err) ? err.kind : 'persist_failed';
+      const message = describeError(err);
+      const at = new Date().toISOString();
+      this.log.error({ kind }, `could not write ${this.file.path}: ${message}`);
+      this.state = { ...this.state, upToDate: false, reason: `last write failed: ${message}`, lastError: { kind, message, at } };
+      this.events.emit({ type: 'config.persistFailed', file: this.file.path, kind, message, at });
+      return { written: false, reason: message, error: { kind, message } };
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Runs the configured modules: creates, recreates and disposes module instances so they match the
+ * running config (ModuleRuntime.sync, called from the one apply path), routes daemon events to
+ * them, and tracks each one's lifecycle:
+ *   idle     - all required roles assigned, but a role's instrument is not ready yet
+ *   running  - all required roles assigned and their instruments ready
+ *   degraded - a required role is unassigned (the module does not act)
+ *   stopped  - enabled = false
+ */
+import type { Logger } from 'pino';
+import { sameValue, type ConfigView } from '../config/model.js';
+import type { InstrumentSpec } from '../config/resolve.js';
+import { moduleSettingsOf } from '../config/validate.js';
+import { DaqError, describeError } from '../errors.js';
+import type { ModuleRuntime } from '../core/apply/apply.js';
+import type { Command, CommandResult } from '../core/commands.js';
+import type { DaemonEvent, EventBus } from '../core/events.js';
+import { moduleTypes } from './registry.js';
+import type { ModuleInstance, ModuleTypeDefinition, RoleDecl } from './types.js';
+
+export type ModuleState = 'idle' | 'running' | 'degraded' | 'stopped';
+
+interface Running {
+  id: string;
+  table: unknown;
+  type: ModuleTypeDefinition;
+  roles: Record<string, string>;
+  declared: RoleDecl[];
+  instance: ModuleInstance | null;
+  state: ModuleState;
+  reason?: string;
+}
+
+export interface ModuleView {
+  id: string;
+  type: string;
+  state: ModuleState;
+  reason?: string;
+  roles: Record<string, string>;
+  declaredRoles: { name: string; required: boolean; description: string; assigned?: string }[];
+  status: Record<string, unknown>;
+}
+
+export class ModuleSupervisor implements ModuleRuntime {
+  private readonly modules = new Map<string, Running>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly events: EventBus,
+    private readonly log: Logger,
+    private readonly submit: (command: Command, origin: string) => Promise<CommandResult>,
+    private readonly instrumentReady: (id: string) => boolean,
+  ) {
+    this.unsubscribe = events.subscribe((event) => this.route(event));
+  }
+
+  sync(config: ConfigView, _specs: ReadonlyMap<string, InstrumentSpec>): void {
+    const wanted = config.modules ?? {};
+    for (const id of [...this.modules.keys()]) {
+      if (!(id in wanted)) this.dispose(id, 'removed');
+    }
+    for (const [id, table] of Object.entries(wanted)) {
+      const current = this.modules.get(id);
+      if (current && sameValue(current.table, table)) continue;
+      if (current) this.dispose(id, 'reconfigured');
+      this.create(id, table as Record<string, unknown>);
+    }
+  }
+
+  private create(id: string, table: Record<string, unknown>): void {
+    const type = moduleTypes.get(table.type as string);
+    if (!type) throw new DaqError('validation_failed', `module ${id}: unknown type "${String(table.type)}"`);
+    const settings = type.settingsSchema.parse(moduleSettingsOf(table));
+    const roles = { ...((table.roles ?? {}) as Record<string, string>) };
+    const declared = type.roles(settings);
+    const running: Running = { id, table, type, roles, declared, instance: null, state: 'idle' };
+    this.modules.set(id, running);
+    if (table.enabled === false) {
+      this.setState(running, 'stopped', 'enabled = false');
+      return;
+    }
+    const missing = declared.filter((r) => r.required && !roles[r.name]).map((r) => r.name);
+    if (missing.length === 0) {
+      running.instance = type.create({
+        id,
+        settings,
+        roles,
+        log: this.log.child({ module: id }),
+        emit: (event) => this.events.emit(event),
+        submit: (command) => this.submit(command, `module:${id}`),
+      });
+    }
+    this.refreshState(running);
+    this.events.emit({ type: 'module.added', module: id });
+  }
+
+  private dispose(id: string, why: string): void {
+    const running = this.modules.get(id);
+    if (!running) return;
+    try {
+      running.instance?.dispose();
+    } catch (err) {
+      this.log.warn({ module: id }, `module dispose failed: ${describeError(err)}`);
+    }
+    this.modules.delete(id);
+    this.events.emit({ type: 'module.state', module: id, state: 'stopped', reason: why });
+    if (why === 'removed') this.events.emit({ type: 'module.removed', module: id });
+  }
+
+  private refreshState(running: Running): void {
+    if (running.table && (running.table as Record<string, unknown>).enabled === false) return;
+    const missing = running.declared.filter((r) => r.required && !running.roles[r.name]).map((r) => r.name);
+    if (missing.length > 0) return this.setState(running, 'degraded', `unassigned role(s): ${missing.join(', ')}`);
+    const notReady = Object.values(running.roles).filter((i) => !this.instrumentReady(i));
+    if (notReady.length > 0) return this.setState(running, 'idle', `waiting for ${[...new Set(notReady)].join(', ')}`);
+    this.setState(running, 'running');
+  }
+
+  private setState(running: Running, state: ModuleState, reason?: string): void {
+    if (running.state === state && running.reason === reason) return;
+    running.state = state;
+    running.reason = reason;
+    this.events.emit({ type: 'module.state', module: running.id, state, ...(reason ? { reason } : {}) });
+  }
+
+  private route(event: DaemonEvent): void {
+    if (event.type === 'instrument.state') {
+      for (const m of this.modules.values()) if (Object.values(m.roles).includes(event.instrument)) this.refreshState(m);
+    }
+    if (event.type !== 'reading' && event.type !== 'module.reading') return;
+    for (const m of this.modules.values()) {
+      if (!m.instance || m.state === 'degraded' || m.state === 'stopped') continue;
+      if (event.type === 'reading' && !Object.values(m.roles).includes(event.instrument)) continue;
+      try {
+        m.instance.handleEvent(event);
+      } catch (err) {
+        this.log.error({ module: m.id, err }, `module ${m.id} failed handling an event: ${describeError(err)}`);
+      }
+    }
+  }
+
+  reset(id: string): Record<string, unknown> {
+    const m = this.modules.get(id);
+    if (!m) throw new DaqError('not_found', `no module "${id}"`);
+    if (!m.instance?.reset) throw new DaqError('invalid_params', `module ${id} (${m.type.name}) has nothing to reset`);
+    m.instance.reset();
+    return m.instance.status();
+  }
+
+  view(id: string): ModuleView | undefined {
+    const m = this.modules.get(id);
+    if (!m) return undefined;
+    return {
+      id,
+      type: m.type.name,
+      state: m.state,
+      ...(m.reason ? { reason: m.reason } : {}),
+      roles: { ...m.roles },
+      declaredRoles: m.declared.map((r) => ({ name: r.name, required: r.required, description: r.description, ...(m.roles[r.name] ? { assigned: m.roles[r.name] } : {}) })),
+      status: m.instance?.status() ?? {},
+    };
+  }
+
+  ids(): string[] {
+    return [...this.modules.keys()];
+  }
+
+  disposeAll(): void {
+    for (const id of [...this.modules.keys()]) this.dispose(id, 'daemon stopping');
+    this.unsubscribe();
+  }
+}

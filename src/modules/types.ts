@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import type { DaemonEvent } from '../core/events.js';
+import type { Command, CommandResult } from '../core/commands.js';
+
+/** What a role needs from the instrument assigned to it. */
+export type Capability =
+  | { kind: 'reading'; name: string } // the instrument provides this reading
+  | { kind: 'settable'; name: string }; // the instrument has this parameter, settable while running
+
+export interface RoleDecl {
+  name: string;
+  description: string;
+  /** A module with an unassigned required role is degraded (it does not act). */
+  required: boolean;
+  needs: Capability[];
+}
+
+export interface ModuleContext<Settings> {
+  id: string;
+  settings: Settings;
+  /** role -> instrument id (only assigned roles). */
+  roles: Readonly<Record<string, string>>;
+  log: Logger;
+  /** Publish an event (alarms, derived readings). */
+  emit(event: DaemonEvent): void;
+  /** Submit a command through the manager, the same path as the socket. */
+  submit(command: Command): Promise<CommandResult>;
+}
+
+/** A running module: reacts to daemon events (readings of its role instruments). */
+export interface ModuleInstance {
+  handleEvent(event: DaemonEvent): void;
+  /** Module-specific status for module.list (alarm state, latched, last value...). */
+  status(): Record<string, unknown>;
+  /** Clear a latch / alarm (the `module.reset` command). */
+  reset?(): void;
+  dispose(): void;
+}
+
+export interface ModuleTypeDefinition<Settings = any> {
+  /** The `type = "..."` name in the config. */
+  name: string;
+  description: string;
+  /** The module's own settings: the keys of its table besides type, description, enabled, roles. */
+  settingsSchema: z.ZodType<Settings>;
+  roles(settings: Settings): RoleDecl[];
+  create(ctx: ModuleContext<Settings>): ModuleInstance;
+}

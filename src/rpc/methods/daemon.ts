@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { DaqError } from '../../errors.js';
+import type { MethodTable } from './types.js';
+
+export const daemonMethods: MethodTable = {
+  'daemon.status': {
+    description: 'Version, uptime, config path, counts, persistence and last reload status.',
+    params: z.object({}).strict().optional(),
+    handler: (_p, { daemon }) => daemon.status(),
+  },
+};
+
+/** In the contract, built in a later milestone: answer clearly instead of "method not found". */
+const PLANNED = [
+  'tx.begin', 'tx.stageAdd', 'tx.stageRemove', 'tx.stageSet', 'tx.validate', 'tx.commit', 'tx.rollback', 'tx.list',
+  'version.create', 'version.list', 'version.rollback', 'version.diff',
+];
+
+export const plannedMethods: MethodTable = Object.fromEntries(
+  PLANNED.map((name) => [
+    name,
+    {
+      description: 'Planned; not in this version.',
+      params: z.unknown(),
+      handler: () => {
+        throw new DaqError('not_implemented', `${name} is part of the contract but not implemented in this version of daqd yet`);
+      },
+    },
+  ]),
+);

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import type { MethodTable } from './types.js';
+
+export const eventMethods: MethodTable = {
+  'events.subscribe': {
+    description:
+      'From now on this connection also receives events as JSON-RPC notifications (method "event"). Optional filters: types (event type prefixes, e.g. ["reading", "config."]) and instruments.',
+    params: z
+      .object({ types: z.array(z.string().min(1)).optional(), instruments: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
+    handler: (p, { connection }) => connection.subscribe(p ?? {}),
+  },
+  'events.unsubscribe': {
+    description: 'Stop receiving events on this connection.',
+    params: z.object({}).strict().optional(),
+    handler: (_p, { connection }) => connection.unsubscribe(),
+  },
+};

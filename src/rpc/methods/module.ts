@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { idSchema } from '../../config/schema.js';
+import type { MethodTable } from './types.js';
+import { inlineTable } from './inline-config.js';
+
+const persist = z.boolean().optional();
+
+export const moduleMethods: MethodTable = {
+  'module.list': {
+    description: 'All modules with type, state, roles and status.',
+    params: z.object({}).strict().optional(),
+    handler: (_p, { daemon }) => ({ modules: daemon.listModules() }),
+  },
+  'module.get': {
+    description: 'One module.',
+    params: z.object({ id: idSchema }).strict(),
+    handler: (p, { daemon }) => daemon.getModule(p.id),
+  },
+  'module.add': {
+    description: 'Add a module: {id, config: {type, roles, ...settings}} or {id, toml}.',
+    params: z.object({ id: idSchema, config: z.record(z.string(), z.unknown()).optional(), toml: z.string().optional(), persist }).strict(),
+    handler: (p, { daemon }) =>
+      daemon.submit({ type: 'module.add', id: p.id, config: inlineTable(p.id, 'modules', p.config, p.toml), persist: p.persist }, 'socket'),
+  },
+  'module.remove': {
+    description: 'Remove a module.',
+    params: z.object({ id: idSchema, persist }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'module.remove', ...p }, 'socket'),
+  },
+  'module.assign': {
+    description: 'Assign an instrument to a role of a module.',
+    params: z.object({ id: idSchema, role: z.string().min(1), instrument: idSchema, persist }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'module.assign', ...p }, 'socket'),
+  },
+  'module.unassign': {
+    description: 'Unassign a role of a module (a required role left empty makes it degraded).',
+    params: z.object({ id: idSchema, role: z.string().min(1), persist }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'module.unassign', ...p }, 'socket'),
+  },
+  'module.reset': {
+    description: 'Reset a latched module (interlock) or clear its alarm.',
+    params: z.object({ id: idSchema }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'module.reset', ...p }, 'socket'),
+  },
+};

@@ -1,0 +1,18 @@
+import type { z } from 'zod';
+import type { Daemon } from '../../core/daemon.js';
+import type { Connection } from '../connection.js';
+
+export interface MethodContext {
+  daemon: Daemon;
+  connection: Connection;
+}
+
+/** A socket method: its params schema is the single source of the wire shape (docs/protocol.md). */
+export interface MethodDef<P = any> {
+  description: string;
+  params: z.ZodType<P>;
+  handler(params: P, ctx: MethodContext): unknown | Promise<unknown>;
+  /** Mutating methods are logged as audit lines by the manager; reads are not. */
+}
+
+export type MethodTable = Record<string, MethodDef>;

@@ -1,0 +1,73 @@
+/**
+ * The command socket: a Unix domain socket, mode 0660. A stale socket file (no daqd behind it) is
+ * replaced; a live one means another daqd is running, and start-up stops with a clear message.
+ */
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { DaqError } from '../errors.js';
+import type { Daemon } from '../core/daemon.js';
+import { Connection } from './connection.js';
+import { methods } from './methods/index.js';
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+export class RpcServer {
+  private server: Server | null = null;
+  private readonly connections = new Set<Connection>();
+
+  constructor(
+    private readonly daemon: Daemon,
+    private readonly path: string,
+    private readonly log: Logger,
+    private readonly mode = 0o660,
+  ) {}
+
+  async listen(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    if (await isLive(this.path)) {
+      throw new DaqError('in_use', `another daqd is already listening on ${this.path}; stop it first or use --socket`);
+    }
+    await unlink(this.path).catch(() => {});
+    // allowHalfOpen: a client may send its request and shut its side (`socat -`, `nc -N`); it still gets the answer.
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      const conn = new Connection(socket, this.daemon, methods, this.log);
+      this.connections.add(conn);
+      socket.on('close', () => this.connections.delete(conn));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(this.path, this.mode);
+    this.server = server;
+  }
+
+  /** Stop accepting, let in-flight requests answer (bounded), close clients, remove the socket. */
+  async close(graceMs = 3000): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + graceMs;
+    while ([...this.connections].some((c) => c.inFlight > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const c of this.connections) c.close();
+    await closed;
+    await unlink(this.path).catch(() => {});
+  }
+}
