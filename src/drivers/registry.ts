@@ -5,8 +5,9 @@
 import { DaqError } from '../errors.js';
 import type { DriverDefinition } from './types.js';
 import { driver as newport1830c } from './newport_1830c/index.js';
+import { driver as scpi } from './scpi/index.js';
 
-const all: DriverDefinition[] = [newport1830c];
+const all: DriverDefinition[] = [newport1830c, scpi];
 
 export const drivers: ReadonlyMap<string, DriverDefinition> = new Map(all.map((d) => [d.name, d]));
 

@@ -1,0 +1,171 @@
+/**
+ * Generic SCPI instrument over serial: channels (readings) and controls (settable params) come from
+ * the config, so a new SCPI instrument needs no code. See ./options.ts for the keys.
+ */
+import { DaqError } from '../../errors.js';
+import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl } from '../types.js';
+import { LineChannel } from '../common/line-protocol.js';
+import { parseDeviceNumber, protocolError } from '../common/numbers.js';
+import { validateParamValue } from '../common/params.js';
+import { scpiOptionsSchema, type ScpiChannel, type ScpiControl, type ScpiOptions } from './options.js';
+import { ERROR_QUERY, IDN, fillCommand, formatValue, parseBoolean, parseErrorReply, unquote } from './protocol.js';
+import { ScpiSimulator } from './simulator.js';
+
+/** Bound on SYST:ERR? reads when draining the queue (a broken device could answer forever). */
+const MAX_ERROR_READS = 25;
+
+function paramDecls(options: ScpiOptions): ParamDecl[] {
+  return Object.entries(options.controls).map(([name, c]) => ({
+    name,
+    type: c.type,
+    description: c.description ?? `Set with "${c.command}"${c.query ? `, read with "${c.query}"` : ''}`,
+    unit: c.unit,
+    min: c.min,
+    max: c.max,
+    values: c.values,
+    settable: 'running' as const,
+    readBack: c.query !== undefined,
+  }));
+}
+
+function readingDecls(options: ScpiOptions): ReadingDecl[] {
+  return Object.entries(options.channels).map(([name, ch]) => ({
+    name,
+    type: ch.type,
+    description: ch.description ?? `Reply to "${ch.query}"`,
+    unit: ch.unit,
+  }));
+}
+
+class ScpiInstrument implements DriverInstance {
+  private readonly io: LineChannel;
+  private readonly id: string;
+  private readonly options: ScpiOptions;
+  private readonly decls: ParamDecl[];
+
+  constructor(private readonly ctx: DriverContext<ScpiOptions>) {
+    // Options may come unparsed (tests, tools): apply the schema's defaults here too.
+    this.options = scpiOptionsSchema.parse(ctx.config.options);
+    this.io = new LineChannel(ctx.link, { writeTerminator: this.options.terminator, readTerminator: this.options.terminator });
+    this.id = ctx.config.id;
+    this.decls = paramDecls(this.options);
+  }
+
+  async init(): Promise<void> {
+    const idn = await this.io.query(IDN);
+    const wanted = this.options.idn_contains;
+    if (wanted !== undefined && !idn.toLowerCase().includes(wanted.toLowerCase())) {
+      throw new DaqError(
+        'protocol_error',
+        `${this.id}: *IDN? answered ${JSON.stringify(idn)}, which does not contain ${JSON.stringify(wanted)}; is the right instrument on this port?`,
+        { details: { idn, idn_contains: wanted } },
+      );
+    }
+    // Errors left from before we connected must not be blamed on our first set.
+    if (this.options.check_errors) await this.drainErrors();
+    for (const decl of this.decls) {
+      const value = this.ctx.config.params[decl.name];
+      if (value !== undefined) await this.setParam(decl.name, value);
+    }
+  }
+
+  async poll(): Promise<Readings> {
+    const readings: Readings = {};
+    for (const [name, ch] of Object.entries(this.options.channels)) {
+      readings[name] = this.parseChannel(ch, await this.io.query(ch.query));
+    }
+    return readings;
+  }
+
+  async setParam(name: string, value: ParamValue): Promise<ParamValue> {
+    const control = this.options.controls[name];
+    const decl = this.decls.find((d) => d.name === name);
+    if (!control || !decl) {
+      throw new DaqError('invalid_params', `${this.id}: unknown parameter "${name}" (known: ${this.decls.map((d) => d.name).join(', ') || 'none'})`);
+    }
+    const v = validateParamValue(decl, value, this.id);
+    const command = fillCommand(control.command, formatValue(control, v));
+    await this.io.send(command);
+    if (this.options.check_errors) {
+      const errors = await this.drainErrors();
+      if (errors.length > 0) {
+        throw new DaqError('device_error', `${this.id}: device refused ${JSON.stringify(command)}: ${errors.join('; ')}`, {
+          details: { command, errors },
+        });
+      }
+    }
+    if (!control.query) return v;
+    return this.readBack(name, control, v);
+  }
+
+  private async readBack(name: string, control: ScpiControl, wanted: ParamValue): Promise<ParamValue> {
+    const reply = await this.io.query(control.query!);
+    const at = { instrumentId: this.id, exchange: control.query! };
+    let got: ParamValue;
+    switch (control.type) {
+      case 'boolean': {
+        const b = parseBoolean(reply);
+        if (b === undefined) throw protocolError(at, reply, '1/0 or ON/OFF');
+        got = b;
+        break;
+      }
+      case 'enum': {
+        const text = unquote(reply);
+        const match = control.values!.find((v) => String(v).toUpperCase() === text.toUpperCase());
+        if (match === undefined) throw protocolError(at, reply, `one of ${control.values!.join(', ')}`);
+        got = match;
+        break;
+      }
+      default:
+        // Numbers are not compared with what was sent: instruments round to their resolution,
+        // and the device's value is the truth we report.
+        got = parseDeviceNumber(reply, at);
+        if (control.type === 'integer') got = Math.round(got);
+        return got;
+    }
+    if (got !== wanted) {
+      throw new DaqError('device_error', `${this.id}: ${name} reads back ${JSON.stringify(got)} after setting ${JSON.stringify(wanted)}`, {
+        details: { param: name, wanted, got },
+      });
+    }
+    return got;
+  }
+
+  private parseChannel(ch: ScpiChannel, reply: string): ParamValue {
+    const at = { instrumentId: this.id, exchange: ch.query };
+    if (ch.type === 'string') return unquote(reply);
+    if (ch.type === 'boolean') {
+      const b = parseBoolean(reply);
+      if (b === undefined) throw protocolError(at, reply, '1/0 or ON/OFF');
+      return b;
+    }
+    return parseDeviceNumber(reply, at);
+  }
+
+  /** Reads SYST:ERR? until "0,..." and returns the errors it held. */
+  private async drainErrors(): Promise<string[]> {
+    const errors: string[] = [];
+    for (let i = 0; i < MAX_ERROR_READS; i++) {
+      const reply = await this.io.query(ERROR_QUERY);
+      const parsed = parseErrorReply(reply);
+      if (!parsed) throw protocolError({ instrumentId: this.id, exchange: ERROR_QUERY }, reply, 'an error code and message like 0,"No error"');
+      if (parsed.code === 0) return errors;
+      errors.push(`${parsed.code},"${parsed.message}"`);
+    }
+    throw new DaqError('device_error', `${this.id}: the error queue did not empty after ${MAX_ERROR_READS} reads of ${ERROR_QUERY}`, {
+      details: { errors },
+    });
+  }
+}
+
+export const driver: DriverDefinition<ScpiOptions> = {
+  name: 'scpi',
+  description: 'Generic SCPI instrument over serial: readings and settable params from the config',
+  serial: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' },
+  multidrop: false,
+  optionsSchema: scpiOptionsSchema,
+  params: paramDecls,
+  readings: readingDecls,
+  create: (ctx) => new ScpiInstrument(ctx),
+  createSimulator: (config) => new ScpiSimulator(scpiOptionsSchema.parse(config.options)),
+};
