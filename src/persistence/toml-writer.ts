@@ -21,6 +21,9 @@ export interface WriteAnnotations {
   numberKind?: (path: string[]) => NumberKind | undefined;
 }
 
+/** How changes were rendered since start (for tests, the benchmark and status output). */
+export const renderStats = { spliced: 0, careful: 0, patchedOps: 0, refused: 0 };
+
 /** ISO-8601 UTC to the second, as used in the comments daqd leaves in the file. */
 export function commentTimestamp(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -91,8 +94,12 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   }
   if (usable) {
     current = keepFinalNewline(text, current);
-    if (whyNotExactly(current, next, checks) === undefined) return current;
+    if (whyNotExactly(current, next, checks) === undefined) {
+      renderStats.spliced++;
+      return current;
+    }
   }
+  renderStats.careful++;
 
   // Careful path: one edit at a time, each verified, dt.patch() where splicing is not enough.
   current = text;
@@ -106,8 +113,10 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
       reason = whyNotExactly(candidate, after, spliced.kindChecks);
       if (!reason) { current = candidate; model = after; continue; }
     }
+    renderStats.patchedOps++;
     const patched = patchWithToml(current, op, after, ctx, text);
     if ('reason' in patched) {
+      renderStats.refused++;
       throw new DaqError(
         'persist_failed',
         `could not write the change to ${describePath(op.path)} into the config file: ${reason ?? patched.reason}; the file was left as it was`,
@@ -119,6 +128,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   }
   const final = whyNotExactly(current, next);
   if (final) {
+    renderStats.refused++;
     throw new DaqError('persist_failed', `could not write the config change: ${final}; the file was left as it was`);
   }
   return current;
