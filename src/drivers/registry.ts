@@ -6,8 +6,15 @@ import { DaqError } from '../errors.js';
 import type { DriverDefinition } from './types.js';
 import { driver as newport1830c } from './newport_1830c/index.js';
 import { driver as scpi } from './scpi/index.js';
+import { esp300Driver } from './esp300/index.js';
+import { maitaiDriver } from './maitai/index.js';
+import { ell14Driver } from './ell14/index.js';
+import { modbusRtuDriver } from './modbus_rtu/index.js';
+import { esp300Driver } from './esp300/index.js';
+import { maitaiDriver } from './maitai/index.js';
+import { ell14Driver } from './ell14/index.js';
 
-const all: DriverDefinition[] = [newport1830c, scpi];
+const all: DriverDefinition[] = [newport1830c, scpi, esp300Driver, maitaiDriver, ell14Driver, modbusRtuDriver];
 
 export const drivers: ReadonlyMap<string, DriverDefinition> = new Map(all.map((d) => [d.name, d]));
 
