@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The test suite drives real serial ports (socat pseudo-terminal pairs) and an independent Modbus
+// device (Debian's python3-pymodbus). Install them when missing and allowed (root on Debian);
+// otherwise stop with the exact command to run.
+import { spawnSync } from 'node:child_process';
+
+const APT_PACKAGES = ['socat', 'python3-pymodbus'];
+
+function has(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+function missing() {
+  const out = [];
+  if (!has('socat', ['-V'])) out.push('socat');
+  if (!has('/usr/bin/python3', ['-c', 'import pymodbus'])) out.push('python3-pymodbus');
+  return out;
+}
+
+let need = missing();
+if (need.length === 0) process.exit(0);
+
+const command = `apt-get update && apt-get install -y ${APT_PACKAGES.filter((p) => need.includes(p)).join(' ')}`;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (isRoot && has('apt-get', ['--version'])) {
+  console.error(`test setup: installing ${need.join(', ')} (${command})`);
+  const r = spawnSync('sh', ['-c', `${command.replace('apt-get install', 'DEBIAN_FRONTEND=noninteractive apt-get install')}`], { stdio: 'inherit' });
+  need = missing();
+  if (r.status === 0 && need.length === 0) process.exit(0);
+}
+console.error(`The tests need ${need.join(' and ')}. Install with:\n\n  sudo ${command}\n`);
+process.exit(1);

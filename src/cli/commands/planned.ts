@@ -1,0 +1,15 @@
+/** Contract commands whose daemon side comes in a later milestone: they reach daqd and report that. */
+import type { Command } from 'commander';
+import type { Ctl } from '../daqctl-main.js';
+
+export function registerPlannedCommands(program: Command, ctl: Ctl): void {
+  const show = (r: unknown) => JSON.stringify(r, null, 2);
+  program
+    .command('tx <action> [args...]')
+    .description('transactions: begin, add, rm, set, validate, commit, rollback, ls (planned)')
+    .action((action: string) => ctl.run(`tx.${action === 'ls' ? 'list' : action}`, undefined, show));
+  program.command('snapshot').description('create a config snapshot (planned)').action(() => ctl.run('version.create', undefined, show));
+  program.command('versions').description('list config snapshots (planned)').action(() => ctl.run('version.list', undefined, show));
+  program.command('rollback <version>').description('roll back to a snapshot (planned)').action((version: string) => ctl.run('version.rollback', { version }, show));
+  program.command('diff <a> [b]').description('compare snapshots (planned)').action((a: string, b?: string) => ctl.run('version.diff', { a, b }, show));
+}

@@ -1,0 +1,118 @@
+/**
+ * A small JSON-RPC client for the daqd socket, used by daqctl and by the tests. Requests are
+ * matched to responses by id (they may come back out of order); notifications go to listeners.
+ */
+import { createConnection, type Socket } from 'node:net';
+
+export class RpcError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly data: { kind: string; [key: string]: unknown },
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+
+  get kind(): string {
+    return this.data?.kind;
+  }
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+export type NotificationListener = (method: string, params: any) => void;
+
+export class DaqClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<NotificationListener>();
+  private buffer = '';
+  private closedError: Error | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('close', () => this.failAll(new Error('daqd closed the connection')));
+    socket.on('error', (err) => this.failAll(err));
+  }
+
+  static connect(path: string): Promise<DaqClient> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(path);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new DaqClient(socket));
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `is daqd running? (no socket at ${path})` : err.message;
+        reject(new Error(`cannot connect to daqd: ${why}`));
+      });
+    });
+  }
+
+  call<T = any>(method: string, params?: unknown): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    const request = { jsonrpc: '2.0', method, id, ...(params === undefined ? {} : { params }) };
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.write(JSON.stringify(request) + '\n');
+    });
+  }
+
+  /** Send a raw line (tests use this for malformed input). */
+  sendRaw(line: string): void {
+    this.socket.write(line);
+  }
+
+  onNotification(listener: NotificationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  /** Raw responses without an id (parse errors) go here. */
+  readonly orphanResponses: unknown[] = [];
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let nl: number;
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      if (line.trim()) this.onMessage(JSON.parse(line));
+    }
+  }
+
+  private onMessage(msg: any): void {
+    if (Array.isArray(msg)) return msg.forEach((m) => this.onMessage(m));
+    if (msg.method !== undefined && msg.id === undefined) {
+      for (const l of this.listeners) l(msg.method, msg.params);
+      return;
+    }
+    const pending = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    if (!pending) {
+      this.orphanResponses.push(msg);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.error) pending.reject(new RpcError(msg.error.message, msg.error.code, msg.error.data));
+    else pending.resolve(msg.result);
+  }
+
+  private failAll(err: Error): void {
+    this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** The socket path daqctl and tests use when none is given: the daemon's own default. */
+export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DAQD_SOCKET) return env.DAQD_SOCKET;
+  return `${env.DAQD_STATE_DIR ?? '.daq'}/daqd.sock`;
+}
