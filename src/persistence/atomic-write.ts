@@ -21,7 +21,7 @@ function osCause(err: unknown): { cause: string; code?: string } {
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const hints: Record<string, string> = {
     EACCES: 'permission denied',
-    EPERM: 'operation not permitted (is the file or its directory immutable or owned by someone else?)',
+    EPERM: 'operation not permitted',
     EROFS: 'the file system is read-only',
     ENOSPC: 'no space left on the device',
     EDQUOT: 'disk quota exceeded',
@@ -29,7 +29,11 @@ function osCause(err: unknown): { cause: string; code?: string } {
     ENOENT: 'the directory does not exist',
     ENOTDIR: 'a part of the path is not a directory',
   };
-  const cause = code && hints[code] ? `${hints[code]} (${code})` : e instanceof Error ? e.message : String(err);
+  const advice: Record<string, string> = {
+    EPERM: ' - is the file or its directory immutable (see lsattr) or owned by someone else?',
+    EACCES: ' - check the permissions of the file and its directory',
+  };
+  const cause = code && hints[code] ? `${hints[code]} (${code})${advice[code] ?? ''}` : e instanceof Error ? e.message : String(err);
   return code ? { cause, code } : { cause };
 }
 
