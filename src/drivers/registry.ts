@@ -10,9 +10,6 @@ import { esp300Driver } from './esp300/index.js';
 import { maitaiDriver } from './maitai/index.js';
 import { ell14Driver } from './ell14/index.js';
 import { modbusRtuDriver } from './modbus_rtu/index.js';
-import { esp300Driver } from './esp300/index.js';
-import { maitaiDriver } from './maitai/index.js';
-import { ell14Driver } from './ell14/index.js';
 
 const all: DriverDefinition[] = [newport1830c, scpi, esp300Driver, maitaiDriver, ell14Driver, modbusRtuDriver];
 
