@@ -55,7 +55,7 @@ export const modbusOptionsSchema = z
         const isBit = spec.function === 'coil' || spec.function === 'discrete';
         const type = spec.type ?? (isBit ? 'bool' : 'uint16');
         if (isBit && type !== 'bool') ctx.addIssue({ code: 'custom', path: [...path, 'type'], message: `a ${spec.function} holds one bit: type must be "bool" (or left out)` });
-        if (!isBit && type === 'bool') ctx.addIssue({ code: 'custom', path: [...path, 'type'], message: `a ${spec.function} register holds a number: use int16, uint16, int32, uint32 or float32` });
+        if (!isBit && type === 'bool') ctx.addIssue({ code: 'custom', path: [...path, 'type'], message: `${spec.function === 'input' ? 'an' : 'a'} ${spec.function} register holds a number: use int16, uint16, int32, uint32 or float32` });
         if (spec.address + registerWidth(type) > 65536) ctx.addIssue({ code: 'custom', path: [...path, 'address'], message: `a ${type} at address ${spec.address} runs past the last address 65535` });
       }
     }
