@@ -4,7 +4,7 @@
  * CRC and exception replies are judged by code we did not write. The daqd driver then polls the
  * same served simulator through SerialTransport.
  */
-import ModbusRTU from 'modbus-serial';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modbusRtuDriver } from '../../src/drivers/modbus_rtu/index.js';
 import { ModbusRtuSimulator } from '../../src/drivers/modbus_rtu/simulator.js';
@@ -14,6 +14,10 @@ import { SerialTransport } from '../../src/transport/serial-transport.js';
 import { DEFAULT_SERIAL, lineRate } from '../../src/transport/serial-settings.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import { MAP, makeInstrument } from './modbus-fixtures.js';
+
+// modbus-serial is CommonJS whose typings declare an ES default export; load it the CommonJS way
+// so the types and the runtime value agree under NodeNext.
+const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof import('modbus-serial').default;
 
 let pty: PtyPair;
 let served: SimulatorServer;
