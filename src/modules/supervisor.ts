@@ -29,6 +29,8 @@ interface Running {
   instance: ModuleInstance | null;
   state: ModuleState;
   reason?: string;
+  /** State of the instance this one replaced, kept while degraded (no instance) for the next one. */
+  carry?: Record<string, unknown>;
 }
 
 export interface ModuleView {
@@ -62,18 +64,20 @@ export class ModuleSupervisor implements ModuleRuntime {
     for (const [id, table] of Object.entries(wanted)) {
       const current = this.modules.get(id);
       if (current && sameValue(current.table, table)) continue;
+      // Same type reconfigured: hand the old state over (an interlock's latch must survive).
+      const previous = current && current.type.name === (table as { type?: string }).type ? (current.instance?.status() ?? current.carry) : undefined;
       if (current) this.dispose(id, 'reconfigured');
-      this.create(id, table as Record<string, unknown>);
+      this.create(id, table as Record<string, unknown>, previous);
     }
   }
 
-  private create(id: string, table: Record<string, unknown>): void {
+  private create(id: string, table: Record<string, unknown>, previous?: Record<string, unknown>): void {
     const type = moduleTypes.get(table.type as string);
     if (!type) throw new DaqError('validation_failed', `module ${id}: unknown type "${String(table.type)}"`);
     const settings = type.settingsSchema.parse(moduleSettingsOf(table));
     const roles = { ...((table.roles ?? {}) as Record<string, string>) };
     const declared = type.roles(settings);
-    const running: Running = { id, table, type, roles, declared, instance: null, state: 'idle' };
+    const running: Running = { id, table, type, roles, declared, instance: null, state: 'idle', carry: previous };
     this.modules.set(id, running);
     if (table.enabled === false) {
       this.setState(running, 'stopped', 'enabled = false');
@@ -88,6 +92,7 @@ export class ModuleSupervisor implements ModuleRuntime {
         log: this.log.child({ module: id }),
         emit: (event) => this.events.emit(event),
         submit: (command) => this.submit(command, `module:${id}`),
+        ...(previous ? { previous } : {}),
       });
     }
     this.refreshState(running);

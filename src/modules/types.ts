@@ -2,11 +2,13 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { DaemonEvent } from '../core/events.js';
 import type { Command, CommandResult } from '../core/commands.js';
+import type { ParamValue } from '../drivers/types.js';
 
 /** What a role needs from the instrument assigned to it. */
 export type Capability =
   | { kind: 'reading'; name: string } // the instrument provides this reading
-  | { kind: 'settable'; name: string }; // the instrument has this parameter, settable while running
+  // the instrument has this parameter, settable while running (and `value`, if given, is valid for it)
+  | { kind: 'settable'; name: string; value?: ParamValue };
 
 export interface RoleDecl {
   name: string;
@@ -26,6 +28,12 @@ export interface ModuleContext<Settings> {
   emit(event: DaemonEvent): void;
   /** Submit a command through the manager, the same path as the socket. */
   submit(command: Command): Promise<CommandResult>;
+  /**
+   * The status() of the instance this one replaces (same module id and type: its settings or
+   * roles changed). A safety latch must survive a reconfiguration: an interlock starts tripped if
+   * the one it replaces was tripped.
+   */
+  previous?: Record<string, unknown>;
 }
 
 /** A running module: reacts to daemon events (readings of its role instruments). */

@@ -62,7 +62,17 @@ class Interlock implements ModuleInstance {
   private generation = 0;
   private disposed = false;
 
-  constructor(private readonly ctx: ModuleContext<InterlockSettings>) {}
+  constructor(private readonly ctx: ModuleContext<InterlockSettings>) {
+    // Reconfigured while tripped: stay tripped. If the safe state was not confirmed, try again
+    // on the next reading.
+    const prev = ctx.previous;
+    if (prev?.tripped === true) {
+      this.latched = true;
+      this.since = typeof prev.since === 'string' ? prev.since : new Date().toISOString();
+      this.action = prev.action === 'done' ? 'done' : 'failed';
+      if (typeof prev.lastValue === 'number') this.lastValue = prev.lastValue;
+    }
+  }
 
   private get sensor(): string | undefined {
     return this.ctx.roles.sensor;
@@ -218,7 +228,7 @@ export const interlockType: ModuleTypeDefinition<InterlockSettings> = {
         name: 'actuator',
         description: `the instrument whose "${settings.parameter}" is set to ${formatValue(settings.value)} when tripped`,
         required: true,
-        needs: [{ kind: 'settable', name: settings.parameter }],
+        needs: [{ kind: 'settable', name: settings.parameter, value: settings.value }],
       },
     ];
   },
