@@ -49,6 +49,8 @@ export class QueuedLink implements Link {
   private abortInFlight: ((err: DaqError) => void) | undefined;
   private disposed: DaqError | undefined;
   private discarded = 0;
+  /** Set while the transport is down after an unexpected loss. */
+  private lost: DaqError | undefined;
   private readonly closeListeners = new Set<(err?: Error) => void>();
 
   constructor(
@@ -107,7 +109,7 @@ export class QueuedLink implements Link {
     if (this.disposed) throw this.disposed;
     if (!this.transport.isOpen) {
       if (!this.autoReopen) throw this.lostError(label);
-      await this.transport.open();
+      await this.reopen();
     }
     const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
     this.discarded += this.received.length;
@@ -164,6 +166,24 @@ export class QueuedLink implements Link {
     return frame;
   }
 
+  /**
+   * After a loss, every failed reopen is reported as 'disconnected' (with the reason), so callers see
+   * one kind for "had the device, lost it" whether the OS noticed at a read or at our next write.
+   * 'port_not_found' / 'port_error' are for ports that never opened.
+   */
+  private async reopen(): Promise<void> {
+    try {
+      await this.transport.open();
+      this.lost = undefined;
+    } catch (err) {
+      if (!this.lost) throw err;
+      throw new DaqError('disconnected', `${this.lost.message}; cannot reopen it: ${describeError(err)}`, {
+        details: { reopenError: isDaqError(err) ? err.kind : 'port_error' },
+        cause: err,
+      });
+    }
+  }
+
   private handleData(chunk: Buffer): void {
     if (!this.inFlight) {
       // Nobody asked: a late reply to a timed-out request, or unsolicited noise.
@@ -191,6 +211,7 @@ export class QueuedLink implements Link {
         : `${this.transport.description} was closed`,
       { cause: err },
     );
+    if (err) this.lost = reason;
     this.failAll(reason);
     for (const listener of this.closeListeners) listener(err);
   }

@@ -138,8 +138,10 @@ export class SerialTransport implements ByteTransport {
   async close(): Promise<void> {
     const session = this.session;
     if (!session) return;
-    session.closingOnPurpose = true;
+    // Only a close we start is deliberate: a port that is already closing on its own (serialport
+    // noticed the loss first) is reported as lost, with its error.
     if (session.port.isOpen) {
+      session.closingOnPurpose = true;
       await new Promise<void>((resolve) => session.port.close(() => resolve()));
     }
     // A port mid-way through closing after a loss reports !isOpen; wait for its close event.

@@ -161,7 +161,7 @@ describe.each<RigKind>(['sim', 'pty'])('scpi driver over %s', (kind) => {
     await r.driver.init();
     await r.unplug();
     const lost = await r.driver.poll().catch((e) => e);
-    expect(lost.kind).toBe(kind === 'pty' ? 'disconnected' : 'port_not_found');
+    expect(lost.kind).toBe('disconnected');
     await r.replug();
     await r.driver.init();
     expect((await r.driver.poll()).voltage).toBeGreaterThan(0);
