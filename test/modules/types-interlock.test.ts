@@ -37,7 +37,7 @@ describe('interlock settings and roles', () => {
     const roles = interlockType.roles(interlockType.settingsSchema.parse(SETTINGS));
     expect(roles.map((r) => [r.name, r.required, r.needs])).toEqual([
       ['sensor', true, [{ kind: 'reading', name: 'power_w' }]],
-      ['actuator', true, [{ kind: 'settable', name: 'shutter' }]],
+      ['actuator', true, [{ kind: 'settable', name: 'shutter', value: false }]],
     ]);
   });
 });
@@ -149,5 +149,24 @@ describe('interlock', () => {
     await g.ctx.submits[0]!.settled;
     expect(g.instance.status()).toMatchObject({ tripped: false, action: 'none' });
     expect(g.trips().map((t) => t.tripped)).toEqual([true, false]);
+  });
+});
+
+describe('interlock reconfigured while tripped', () => {
+  it('starts tripped when the instance it replaces was tripped, and still refuses a reset over the limit', () => {
+    const ctx = fakeContext(interlockType, SETTINGS, { sensor: 'meter', actuator: 'laser' }, 'guard');
+    const instance = interlockType.create({ ...ctx, previous: { tripped: true, since: '2026-01-01T00:00:00.000Z', action: 'done', lastValue: 2 } });
+    expect(instance.status()).toMatchObject({ tripped: true, since: '2026-01-01T00:00:00.000Z', action: 'done' });
+    expect(resetError(instance)?.kind).toBe('conflict');
+    instance.handleEvent(reading('meter', { power_w: 1 }));
+    instance.reset!();
+    expect(instance.status()).toMatchObject({ tripped: false });
+  });
+
+  it('retries the safe action on the next reading if the replaced one had not confirmed it', () => {
+    const ctx = fakeContext(interlockType, SETTINGS, { sensor: 'meter', actuator: 'laser' }, 'guard');
+    const instance = interlockType.create({ ...ctx, previous: { tripped: true, action: 'failed' } });
+    instance.handleEvent(reading('meter', { power_w: 2 }));
+    expect(ctx.submits.map((s) => s.command)).toEqual([{ type: 'instrument.set', id: 'laser', params: { shutter: false } }]);
   });
 });
