@@ -74,7 +74,19 @@ function validateInstruments(config: ConfigView, list: IssueList, specs: Map<str
       list.add([...base, 'driver'], `unknown driver "${table.driver}" (known: ${[...drivers.keys()].sort().join(', ')})`);
       continue;
     }
-    const options = driver.optionsSchema.safeParse(driverOptionsOf(table));
+    // Unknown keys are reported on their own, so a typo does not hide the problems after it.
+    const given = driverOptionsOf(table);
+    let unknownKeys = false;
+    const shape = (driver.optionsSchema as unknown as { shape?: Record<string, unknown> }).shape;
+    if (shape) {
+      for (const key of Object.keys(given)) {
+        if (key in shape) continue;
+        list.add([...base, key], `unknown key for driver ${driver.name} (check the spelling; see docs/drivers/${driver.name}.md)`);
+        delete given[key];
+        unknownKeys = true;
+      }
+    }
+    const options = driver.optionsSchema.safeParse(given);
     if (!options.success) {
       list.addZod(base, options.error);
       continue;
@@ -96,7 +108,7 @@ function validateInstruments(config: ConfigView, list: IssueList, specs: Map<str
         list.add([...base, 'params', name], describeError(err));
       }
     }
-    if (!paramsOk) continue;
+    if (!paramsOk || unknownKeys) continue;
     try {
       specs.set(id, resolveInstrument(id, table));
     } catch (err) {
