@@ -39,7 +39,7 @@ export const DEFAULT_TIMEOUT_MS = 1000;
 
 export class QueuedLink implements Link {
   readonly lineRate: number;
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   private readonly autoReopen: boolean;
   private readonly queue: Pending[] = [];
   private running = false;
@@ -62,6 +62,11 @@ export class QueuedLink implements Link {
     this.autoReopen = options.autoReopen ?? true;
     transport.onData((chunk) => this.handleData(chunk));
     transport.onClose((err) => this.handleClose(err));
+  }
+
+  /** Changes the reply timeout for exchanges that do not set their own (e.g. a config edit). */
+  setDefaultTimeout(ms: number): void {
+    this.timeoutMs = ms;
   }
 
   /** Bytes thrown away as stale (late replies, leftovers after a frame, unsolicited noise). */

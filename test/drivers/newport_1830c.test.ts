@@ -47,7 +47,7 @@ describe('newport_1830c protocol', () => {
 });
 
 describe.each<RigKind>(['sim', 'pty'])('newport_1830c driver over %s', (kind) => {
-  const start = async (params: Record<string, ParamValue> = {}, timeoutMs = 300) =>
+  const start = async (params: Record<string, ParamValue> = {}, timeoutMs = 3000) =>
     (rig = await startRig<Options, Newport1830cSimulator>(kind, { definition: driver, config: config(params), timeoutMs }));
 
   it('identifies the meter and brings it to the configured params', async () => {
@@ -112,12 +112,14 @@ describe.each<RigKind>(['sim', 'pty'])('newport_1830c driver over %s', (kind) =>
   });
 
   it('reports a silent meter as timeout naming the command', async () => {
-    const { driver: d, sim } = await start({}, 150);
+    const { driver: d, sim, link } = await start({});
     await d.init();
     sim.control.silent = true;
+    link.setDefaultTimeout(150);
     await expect(d.poll()).rejects.toMatchObject({ kind: 'timeout', message: expect.stringContaining('D?') });
     // It recovers as soon as the meter answers again.
     sim.control.silent = false;
+    link.setDefaultTimeout(3000);
     expect((await d.poll()).power).toBeGreaterThan(0);
   });
 

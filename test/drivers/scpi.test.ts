@@ -78,7 +78,7 @@ describe('scpi driver definition', () => {
 });
 
 describe.each<RigKind>(['sim', 'pty'])('scpi driver over %s', (kind) => {
-  const start = async (params?: Record<string, ParamValue>, extra: Record<string, unknown> = {}, timeoutMs = 300) =>
+  const start = async (params?: Record<string, ParamValue>, extra: Record<string, unknown> = {}, timeoutMs = 3000) =>
     (rig = await startRig<ScpiOptions, ScpiSimulator>(kind, { definition: driver, config: psuConfig(params, extra), timeoutMs }));
 
   it('checks *IDN?, clears old errors, and applies the configured params', async () => {
@@ -145,14 +145,16 @@ describe.each<RigKind>(['sim', 'pty'])('scpi driver over %s', (kind) => {
   });
 
   it('reports garbage as protocol_error and silence as timeout', async () => {
-    const { driver: d, sim } = await start({}, {}, 150);
+    const { driver: d, sim, link } = await start({}, {});
     await d.init();
     sim.control.garbage = 'NaN?!';
     await expect(d.poll()).rejects.toMatchObject({ kind: 'protocol_error', message: expect.stringContaining('MEAS:VOLT:DC?') });
     sim.control.garbage = undefined;
     sim.control.silent = true;
+    link.setDefaultTimeout(150);
     await expect(d.poll()).rejects.toMatchObject({ kind: 'timeout', message: expect.stringContaining('MEAS:VOLT:DC?') });
     sim.control.silent = false;
+    link.setDefaultTimeout(3000);
     expect((await d.poll()).voltage).toBeGreaterThan(0);
   });
 

@@ -34,13 +34,16 @@ export interface DriverRig<Sim extends DeviceSimulator> {
 export interface RigOptions<Options> {
   definition: DriverDefinition<Options>;
   config: DriverConfig<Options>;
-  /** Reply timeout for the link (keep short so timeout tests are quick). */
+  /**
+   * Reply timeout for the link. Generous by default so a loaded machine does not fail healthy
+   * exchanges; timeout tests shorten it with rig.link.setDefaultTimeout() right before they need it.
+   */
   timeoutMs?: number;
 }
 
 export async function startRig<Options, Sim extends DeviceSimulator>(
   kind: RigKind,
-  { definition, config, timeoutMs = 300 }: RigOptions<Options>,
+  { definition, config, timeoutMs = 3000 }: RigOptions<Options>,
 ): Promise<DriverRig<Sim>> {
   const sim = definition.createSimulator(config) as Sim;
   const log = pino({ level: 'silent' });

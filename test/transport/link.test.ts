@@ -114,6 +114,6 @@ describe('QueuedLink', () => {
     await link.request({ write: '0123456789A\n', reply: line });
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(215);
-    expect(took).toBeLessThan(600);
+    expect(took).toBeLessThan(1500); // loose: only catches runaway pacing on a loaded machine
   });
 });
