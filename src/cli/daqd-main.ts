@@ -10,7 +10,7 @@ import { Daemon } from '../core/daemon.js';
 import { describeError, isDaqError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ConfigWatcher } from '../reload/watcher.js';
-import { RpcServer } from '../rpc/server.js';
+import { claimSocketPath, RpcServer } from '../rpc/server.js';
 import { VERSION } from '../version.js';
 
 const STOP_TIMEOUT_MS = 5000;
@@ -53,6 +53,12 @@ async function run(opts: Options): Promise<void> {
   const socketPath = resolve(opts.socket ?? join(stateDir, 'daqd.sock'));
   const log = createLogger((opts.logLevel ?? 'info') as never);
 
+  try {
+    await claimSocketPath(socketPath);
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    process.exit(1);
+  }
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ configPath, stateDir, log });
@@ -60,6 +66,12 @@ async function run(opts: Options): Promise<void> {
     printConfigError(err, opts.config);
     process.exit(1);
   }
+  // The command line wins; otherwise [application] log_level, followed across reloads.
+  const followLogLevel = () => {
+    const level = (daemon.config.application as { log_level?: string } | undefined)?.log_level;
+    if (!opts.logLevel && level && level !== log.level) log.level = level;
+  };
+  followLogLevel();
   const server = new RpcServer(daemon, socketPath, log);
   try {
     await server.listen();
@@ -79,9 +91,13 @@ async function run(opts: Options): Promise<void> {
     if (daemon.dynamicConfig().enable_hot_reload) await watcher.start();
     else await watcher.stop();
   };
+  daemon.addStatusSource('hotReload', () => ({ enabled: daemon.dynamicConfig().enable_hot_reload, ...watcher.status() }));
   await syncWatcher();
   daemon.events.subscribe((e) => {
-    if (e.type === 'config.reloaded') void syncWatcher();
+    if (e.type === 'config.reloaded') {
+      void syncWatcher();
+      followLogLevel();
+    }
   });
 
   log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);

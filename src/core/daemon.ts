@@ -46,6 +46,9 @@ export class Daemon {
   private readonly manager: ManagerActor;
   private stopping = false;
   private inFlight = 0;
+  private onIdle: (() => void) | null = null;
+  /** Parts wired outside the daemon (the config watcher) that show their state in daemon.status. */
+  private readonly statusSources = new Map<string, () => unknown>();
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
@@ -100,6 +103,7 @@ export class Daemon {
       this.manager.send({ type: 'command.submit', job });
     }).finally(() => {
       this.inFlight--;
+      if (this.inFlight === 0) this.onIdle?.();
     });
   }
 
@@ -171,6 +175,10 @@ export class Daemon {
     return reloadState.last;
   }
 
+  addStatusSource(name: string, read: () => unknown): void {
+    this.statusSources.set(name, read);
+  }
+
   status() {
     const instruments = this.listInstruments();
     const byState: Record<string, number> = {};
@@ -188,6 +196,7 @@ export class Daemon {
       persistence: this.persister.status(),
       lastReload: reloadState.last,
       ports: this.hub.ports(),
+      ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
     };
   }
 
@@ -195,9 +204,9 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const deadline = Date.now() + 3000;
-    while (this.inFlight > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+    if (this.inFlight > 0) {
+      // Queued commands finish (bounded: a device that never answers times out on its own).
+      await Promise.race([new Promise<void>((r) => (this.onIdle = r)), new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     this.modules.disposeAll();
     await this.instruments.stopAll();
