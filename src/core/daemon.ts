@@ -127,7 +127,12 @@ export class Daemon {
       const result = await handlerFor(cmd.type)(x, cmd as never);
       return { result, config: x.result() ?? (running !== config ? running : undefined) };
     } catch (err) {
-      return { error: toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code')), config: running !== config ? running : undefined };
+      const error = toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code'));
+      if (job.command.type !== 'config.reload') {
+        // Refused changes are audited too (reload failures are logged by the reload itself).
+        this.options.log.info({ audit: true, command: job.command.type, origin: job.origin, refused: error.kind }, `refused ${job.command.type}: ${error.message}`);
+      }
+      return { error, config: running !== config ? running : undefined };
     }
   }
 
