@@ -18,6 +18,16 @@ const HIGH_WATER_BYTES = 256 * 1024;
 /** Events queued for a slow client before new ones are dropped. */
 export const MAX_QUEUED_EVENTS = 1000;
 
+/** What daemon.status reports about socket clients (a stalled subscriber shows up here). */
+export interface ClientStats {
+  connections: number;
+  subscribers: number;
+  /** Events waiting in per-client queues right now. */
+  queuedEvents: number;
+  /** Events dropped for slow subscribers since daqd started. */
+  droppedEvents: number;
+}
+
 export interface SubscriptionFilter {
   types?: string[];
   instruments?: string[];
@@ -39,6 +49,7 @@ export class Connection {
     private readonly daemon: Daemon,
     private readonly methods: MethodTable,
     private readonly log: Logger,
+    private readonly clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, queuedEvents: 0, droppedEvents: 0 }),
   ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
@@ -56,6 +67,18 @@ export class Connection {
     return this.pending;
   }
 
+  get isSubscribed(): boolean {
+    return this.unsubscribeEvents !== null;
+  }
+
+  get queuedEvents(): number {
+    return this.queue.length;
+  }
+
+  get droppedEvents(): number {
+    return this.droppedTotal;
+  }
+
   private onData(chunk: string): void {
     let start = 0;
     for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
@@ -68,15 +91,21 @@ export class Connection {
       }
       const line = this.buffer + piece;
       this.buffer = '';
-      this.handleLine(line);
+      // The line may have crossed the limit in this very chunk, before the check below saw it.
+      if (Buffer.byteLength(line) > MAX_LINE_BYTES) this.rejectLongLine();
+      else this.handleLine(line);
     }
     if (this.discarding) return;
     this.buffer += chunk.slice(start);
     if (Buffer.byteLength(this.buffer) > MAX_LINE_BYTES) {
       this.buffer = '';
       this.discarding = true;
-      this.send(errorResponse(null, new DaqError('parse_error', `request line longer than ${MAX_LINE_BYTES} bytes; it was discarded`)));
+      this.rejectLongLine();
     }
+  }
+
+  private rejectLongLine(): void {
+    this.send(errorResponse(null, new DaqError('parse_error', `request line longer than ${MAX_LINE_BYTES} bytes; it was discarded`)));
   }
 
   private handleLine(line: string): void {
@@ -127,7 +156,7 @@ export class Connection {
         const why = p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
         throw new DaqError('invalid_params', `${method}: ${why}`);
       }
-      const result = await def.handler(p.data, { daemon: this.daemon, connection: this });
+      const result = await def.handler(p.data, { daemon: this.daemon, connection: this, clientStats: this.clientStats });
       return isNotification ? undefined : resultResponse(id, result ?? null);
     } catch (err) {
       const e = toDaqError(err, (bug) => this.log.error({ err: bug, method }, 'bug: an error without a code'));

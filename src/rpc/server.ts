@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { DaqError } from '../errors.js';
 import type { Daemon } from '../core/daemon.js';
-import { Connection } from './connection.js';
+import { Connection, type ClientStats } from './connection.js';
 import { methods } from './methods/index.js';
 
 function isLive(path: string): Promise<boolean> {
@@ -22,9 +22,23 @@ function isLive(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * Makes sure no other daqd answers on `path` and removes a stale socket file. daqd calls this before
+ * it opens any port, so a second daqd started by mistake never touches the first one's devices.
+ */
+export async function claimSocketPath(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  if (await isLive(path)) {
+    throw new DaqError('in_use', `another daqd is already listening on ${path}; stop it first or use --socket`);
+  }
+  await unlink(path).catch(() => {});
+}
+
 export class RpcServer {
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** Drops counted on connections that have since closed. */
+  private droppedByClosed = 0;
 
   constructor(
     private readonly daemon: Daemon,
@@ -34,16 +48,15 @@ export class RpcServer {
   ) {}
 
   async listen(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    if (await isLive(this.path)) {
-      throw new DaqError('in_use', `another daqd is already listening on ${this.path}; stop it first or use --socket`);
-    }
-    await unlink(this.path).catch(() => {});
+    await claimSocketPath(this.path);
     // allowHalfOpen: a client may send its request and shut its side (`socat -`, `nc -N`); it still gets the answer.
     const server = createServer({ allowHalfOpen: true }, (socket) => {
-      const conn = new Connection(socket, this.daemon, methods, this.log);
+      const conn = new Connection(socket, this.daemon, methods, this.log, () => this.clientStats());
       this.connections.add(conn);
-      socket.on('close', () => this.connections.delete(conn));
+      socket.on('close', () => {
+        this.connections.delete(conn);
+        this.droppedByClosed += conn.droppedEvents;
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -54,6 +67,18 @@ export class RpcServer {
     });
     await chmod(this.path, this.mode);
     this.server = server;
+  }
+
+  clientStats(): ClientStats {
+    let subscribers = 0;
+    let queuedEvents = 0;
+    let droppedEvents = this.droppedByClosed;
+    for (const c of this.connections) {
+      if (c.isSubscribed) subscribers++;
+      queuedEvents += c.queuedEvents;
+      droppedEvents += c.droppedEvents;
+    }
+    return { connections: this.connections.size, subscribers, queuedEvents, droppedEvents };
   }
 
   /** Stop accepting, let in-flight requests answer (bounded), close clients, remove the socket. */

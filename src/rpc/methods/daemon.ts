@@ -4,9 +4,9 @@ import type { MethodTable } from './types.js';
 
 export const daemonMethods: MethodTable = {
   'daemon.status': {
-    description: 'Version, uptime, config path, counts, persistence and last reload status.',
+    description: 'Version, uptime, config path, counts, persistence, last reload status and socket clients.',
     params: z.object({}).strict().optional(),
-    handler: (_p, { daemon }) => daemon.status(),
+    handler: (_p, { daemon, clientStats }) => ({ ...daemon.status(), clients: clientStats() }),
   },
 };
 

@@ -1,10 +1,12 @@
 import type { z } from 'zod';
 import type { Daemon } from '../../core/daemon.js';
-import type { Connection } from '../connection.js';
+import type { ClientStats, Connection } from '../connection.js';
 
 export interface MethodContext {
   daemon: Daemon;
   connection: Connection;
+  /** Socket-wide counters (connections, subscribers, queued and dropped events). */
+  clientStats: () => ClientStats;
 }
 
 /** A socket method: its params schema is the single source of the wire shape (docs/protocol.md). */
