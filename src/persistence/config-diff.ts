@@ -18,10 +18,6 @@ export function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
-function definedKeys(table: Table): string[] {
-  return Object.keys(table).filter((k) => table[k] !== undefined);
-}
-
 /**
  * Value equality as TOML sees it: an integer read as bigint equals the same JS number, and two
  * dates are equal when they print the same or denote the same instant (a `structuredClone` turns
@@ -32,8 +28,9 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const ta = typeof a, tb = typeof b;
   if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
     if (ta === 'number' && tb === 'number') return Number.isNaN(a) && Number.isNaN(b);
-    // eslint-disable-next-line eqeqeq -- loose equality compares a bigint with a number exactly
-    return (a as number) == (b as number);
+    if (ta === 'bigint' && tb === 'bigint') return false; // a === b already failed
+    // One bigint, one number. Number(bigint) is exact wherever the number side can be exact.
+    return ta === 'bigint' ? Number(a) === b : a === Number(b);
   }
   if (a instanceof Date && b instanceof Date) {
     return a.toISOString() === b.toISOString() || a.getTime() === b.getTime();
@@ -42,26 +39,42 @@ export function sameValue(a: unknown, b: unknown): boolean {
     return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
   }
   if (isTable(a) && isTable(b)) {
-    const ka = definedKeys(a), kb = definedKeys(b);
-    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+    // No allocation here: this runs over the whole model on every verify.
+    let count = 0;
+    for (const k in a) {
+      if (a[k] === undefined) continue;
+      count++;
+      if (!Object.hasOwn(b, k) || !sameValue(a[k], b[k])) return false;
+    }
+    for (const k in b) if (b[k] !== undefined) count--;
+    return count === 0;
   }
   return false;
 }
 
 /** The edits that turn `prev` into `next`, tables compared key by key, everything else as a whole. */
-export function diffConfig(prev: unknown, next: unknown, path: string[] = []): ConfigOp[] {
-  if (!isTable(prev) || !isTable(next)) {
-    return sameValue(prev, next) ? [] : [{ kind: 'set', path, before: prev, value: next }];
-  }
+export function diffConfig(prev: unknown, next: unknown): ConfigOp[] {
   const ops: ConfigOp[] = [];
-  for (const key of definedKeys(prev)) {
-    if (next[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: prev[key] });
-  }
-  for (const key of definedKeys(next)) {
-    const childPath = [...path, key];
-    if (prev[key] === undefined) ops.push({ kind: 'add', path: childPath, value: next[key] });
-    else if (prev[key] !== next[key]) ops.push(...diffConfig(prev[key], next[key], childPath));
-  }
+  const path: string[] = [];
+  const walk = (a: unknown, b: unknown): void => {
+    if (!isTable(a) || !isTable(b)) {
+      if (!sameValue(a, b)) ops.push({ kind: 'set', path: [...path], before: a, value: b });
+      return;
+    }
+    for (const key in a) {
+      if (a[key] !== undefined && b[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: a[key] });
+    }
+    for (const key in b) {
+      if (b[key] === undefined) continue;
+      if (a[key] === undefined) ops.push({ kind: 'add', path: [...path, key], value: b[key] });
+      else if (a[key] !== b[key]) {
+        path.push(key);
+        walk(a[key], b[key]);
+        path.pop();
+      }
+    }
+  };
+  walk(prev, next);
   return ops;
 }
 

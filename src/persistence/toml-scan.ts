@@ -22,7 +22,7 @@ interface LineSpan {
   end: number;
 }
 export interface BlankLine extends LineSpan { kind: 'blank' }
-export interface CommentLine extends LineSpan { kind: 'comment'; /** the comment text from `#`, without EOL */ text: string }
+export interface CommentLine extends LineSpan { kind: 'comment'; /** offset of the `#` (the text is sliced only when asked for) */ hash: number }
 export interface HeaderLine extends LineSpan { kind: 'header'; path: string[]; arrayTable: boolean }
 export interface KeyRow extends LineSpan {
   kind: 'row';
@@ -223,9 +223,7 @@ export function scanToml(text: string): TomlScan {
       items.push({ kind: 'blank', start, end: endOfLine(text, pos) });
     } else if (c === HASH) {
       const lf = text.indexOf('\n', pos);
-      let stop = lf < 0 ? text.length : lf;
-      if (stop > pos && text.charCodeAt(stop - 1) === CR) stop--;
-      items.push({ kind: 'comment', start, end: lf < 0 ? text.length : lf + 1, text: text.slice(pos, stop) });
+      items.push({ kind: 'comment', start, end: lf < 0 ? text.length : lf + 1, hash: pos });
     } else if (c === LBRACK) {
       const arrayTable = text.charCodeAt(pos + 1) === LBRACK;
       const key = parseKey(text, pos + (arrayTable ? 2 : 1));
@@ -255,6 +253,12 @@ export function scanToml(text: string): TomlScan {
   }
   const endsWithNewline = text.length === bom || text.endsWith('\n');
   return { items, bom, newline, endsWithNewline };
+}
+
+/** Does the comment line match `sticky` (a regex with the y flag) at its `#`? */
+export function commentMatches(text: string, line: CommentLine, sticky: RegExp): boolean {
+  sticky.lastIndex = line.hash;
+  return sticky.test(text);
 }
 
 export function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {

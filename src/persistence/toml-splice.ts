@@ -7,7 +7,7 @@
 import { parse } from 'smol-toml';
 import { getAt, isTable, describePath, type ConfigOp, type ConfigPath, type Table } from './config-diff.js';
 import { formatKey, formatKeyPath, kindsOf, renderValue, styleOf, type KindAt, type NumberKind } from './toml-literal.js';
-import { isPrefix, type KeyRow, type TomlScan } from './toml-scan.js';
+import { commentMatches, isPrefix, type KeyRow, type ScanItem, type TomlScan } from './toml-scan.js';
 import type { KindCheck } from './toml-verify.js';
 
 export interface SpliceContext {
@@ -23,44 +23,80 @@ export interface SpliceResult {
 
 /** Tables whose direct children get "Added dynamically" / "Removed" notes. */
 const NOTED_PARENTS = new Set(['instruments', 'modules']);
-const CHANGE_NOTE = /^#\s*daqd: set /;
-const REMOVED_NOTE = /^#\s*Removed: /;
+const CHANGE_NOTE = /#\s*daqd: set /y;
+const REMOVED_NOTE = /#\s*Removed: /y;
 
 interface Section { item: number; path: string[]; arrayTable: boolean; /** first item index after the section */ end: number }
 
 interface Index {
   scan: TomlScan;
   text: string;
-  rows: Map<string, number>;
+  /** The rows before the first header, as a section with no header (item -1). */
+  root: Section;
   sections: Section[];
 }
 
-const pathKey = (path: readonly string[]) => path.join('\u0000');
-
 function buildIndex(text: string, scan: TomlScan): Index {
-  const rows = new Map<string, number>();
   const sections: Section[] = [];
-  scan.items.forEach((item, i) => {
-    if (item.kind === 'header') {
-      const last = sections[sections.length - 1];
-      if (last) last.end = i;
-      sections.push({ item: i, path: item.path, arrayTable: item.arrayTable, end: scan.items.length });
-    } else if (item.kind === 'row' && !item.inArrayTable) {
-      rows.set(pathKey([...item.table, ...item.key]), i);
-    }
-  });
-  return { scan, text, rows, sections };
+  const { items } = scan;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (item.kind !== 'header') continue;
+    const last = sections[sections.length - 1];
+    if (last) last.end = i;
+    sections.push({ item: i, path: item.path, arrayTable: item.arrayTable, end: items.length });
+  }
+  const root: Section = { item: -1, path: [], arrayTable: false, end: sections[0]?.item ?? items.length };
+  return { scan, text, root, sections };
 }
 
 const itemAt = <T>(ix: Index, i: number) => ix.scan.items[i] as T;
 
+function keyEquals(key: readonly string[], path: readonly string[], from: number): boolean {
+  if (key.length !== path.length - from) return false;
+  for (let i = 0; i < key.length; i++) if (key[i] !== path[from + i]) return false;
+  return true;
+}
+
+/** Sections (root included) whose rows can define keys under `path`: those whose header is a proper prefix. */
+function ownersOf(ix: Index, path: ConfigPath): Section[] {
+  const owners = [ix.root];
+  for (const s of ix.sections) if (!s.arrayTable && s.path.length < path.length && isPrefix(s.path, path)) owners.push(s);
+  return owners;
+}
+
+/** The row whose full path (header + dotted key) is exactly `path`. */
+function findRow(ix: Index, path: ConfigPath): number | undefined {
+  for (const s of ownersOf(ix, path)) {
+    for (let i = s.item + 1; i < s.end; i++) {
+      const item = ix.scan.items[i]!;
+      if (item.kind === 'row' && !item.inArrayTable && keyEquals(item.key, path, s.path.length)) return i;
+    }
+  }
+  return undefined;
+}
+
+/** Rows outside sections under `path` whose full path lies under `path` (dotted keys like `params.x = 1`). */
+function rowsUnder(ix: Index, path: ConfigPath): number[] {
+  const found: number[] = [];
+  for (const s of ownersOf(ix, path)) {
+    for (let i = s.item + 1; i < s.end; i++) {
+      const item = ix.scan.items[i]!;
+      if (item.kind === 'row' && !item.inArrayTable && isPrefix(path.slice(s.path.length), item.key)) found.push(i);
+    }
+  }
+  return found;
+}
+
 function coveringRow(ix: Index, path: ConfigPath): { item: number; length: number } | undefined {
   for (let length = path.length; length >= 1; length--) {
-    const item = ix.rows.get(pathKey(path.slice(0, length)));
+    const item = findRow(ix, path.slice(0, length));
     if (item !== undefined) return { item, length };
   }
   return undefined;
 }
+
+const isNote = (ix: Index, item: ScanItem | undefined, note: RegExp) => item?.kind === 'comment' && commentMatches(ix.text, item, note);
 
 function underArrayTable(ix: Index, path: ConfigPath): boolean {
   return ix.sections.some((s) => s.arrayTable && isPrefix(s.path, path));
@@ -80,7 +116,7 @@ function attachedCommentsStart(ix: Index, i: number): number {
   let j = i;
   while (j > 0) {
     const above = ix.scan.items[j - 1]!;
-    if (above.kind !== 'comment' || REMOVED_NOTE.test(above.text)) break;
+    if (above.kind !== 'comment' || isNote(ix, above, REMOVED_NOTE)) break;
     j--;
   }
   return j;
@@ -137,7 +173,7 @@ function rewriteRow(ix: Index, itemIndex: number, rowPath: ConfigPath, after: Ta
   const was = oldLiteral.length > 80 ? `${oldLiteral.slice(0, 77)}...` : oldLiteral;
   const note = `${row.indent}# daqd: set ${ctx.timestamp} (was ${was})`;
   const above = ix.scan.items[itemIndex - 1];
-  if (above?.kind === 'comment' && CHANGE_NOTE.test(above.text)) {
+  if (above?.kind === 'comment' && isNote(ix, above, CHANGE_NOTE)) {
     text = splice(text, above.start, lineContentEnd(ix.text, above.end), note);
   } else {
     text = splice(text, row.start, row.start, note + ix.scan.newline);
@@ -193,7 +229,7 @@ function addOp(ix: Index, path: ConfigPath, value: unknown, after: Table, ctx: S
     const at = ix.scan.items[attachedCommentsStart(ix, first.item)]!.start;
     return { text: insertLines(ix, at, [row, '']), kindChecks };
   }
-  const own = ix.sections.find((s) => !s.arrayTable && pathKey(s.path) === pathKey(parent));
+  const own = ix.sections.find((s) => !s.arrayTable && s.path.length === parent.length && isPrefix(s.path, parent));
   if (!own) return null;
   const { end, indent } = lastRowEnd(ix, own);
   return { text: insertLines(ix, end, [indent + row]), kindChecks };
@@ -220,10 +256,10 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
   const { items } = ix.scan;
   const rowRange = (i: number): ItemRange => {
     const above = items[i - 1];
-    const first = above?.kind === 'comment' && CHANGE_NOTE.test(above.text) ? i - 1 : i;
+    const first = isNote(ix, above, CHANGE_NOTE) ? i - 1 : i;
     return { first, last: i, primary: false };
   };
-  const exact = ix.rows.get(pathKey(path));
+  const exact = findRow(ix, path);
   if (exact !== undefined) {
     ranges.push(rowRange(exact));
   } else {
@@ -234,11 +270,7 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
       ranges.push({ first: attachedCommentsStart(ix, s.item), last, primary: s.path.length === path.length && !s.arrayTable });
     }
     // Dotted keys (`params.x = 1`) outside the removed sections.
-    for (const [key, i] of ix.rows) {
-      const row = items[i] as KeyRow;
-      if (isPrefix(path, row.table)) continue;
-      if (key.startsWith(pathKey(path) + '\u0000')) ranges.push(rowRange(i));
-    }
+    for (const i of rowsUnder(ix, path)) ranges.push(rowRange(i));
   }
   if (ranges.length === 0) return null;
   ranges.sort((a, b) => a.first - b.first);
@@ -281,12 +313,10 @@ function parentEmptied(ix: Index, path: ConfigPath, parent: ConfigPath, after: T
   const value = getAt(after, parent);
   if (!isTable(value) || Object.keys(value).some((k) => value[k] !== undefined)) return false;
   if (ix.sections.some((s) => isPrefix(parent, s.path) && !isPrefix(path, s.path))) return false;
-  for (const i of ix.rows.values()) {
+  return rowsUnder(ix, parent).every((i) => {
     const row = ix.scan.items[i] as KeyRow;
-    const full = [...row.table, ...row.key];
-    if (isPrefix(parent, full) && !isPrefix(path, full)) return false;
-  }
-  return true;
+    return isPrefix(path, [...row.table, ...row.key]);
+  });
 }
 
 function setOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext): SpliceResult | null {

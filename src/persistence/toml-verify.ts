@@ -79,7 +79,7 @@ export function whyNotExactly(text: string, expected: unknown, kindChecks: reado
   } catch (err) {
     return `the result is not valid TOML (${describeError(err).split('\n')[0]})`;
   }
-  const mismatch = findMismatch(parsed, expected);
+  const mismatch = sameValue(parsed, expected) ? undefined : findMismatch(parsed, expected) ?? 'an unknown key';
   if (mismatch) return `the result reads back differently at ${mismatch}`;
   for (const check of kindChecks) {
     const found = kindMismatch(parsed, expected, check);

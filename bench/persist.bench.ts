@@ -1,0 +1,133 @@
+/**
+ * Cost of one persisted config change (ConfigFile.write: conflict check, render, verify, atomic
+ * write) against the floor measured in the same run: atomicWriteFile of the same bytes (write,
+ * fsync, rename, directory fsync). Generated commented configs of 10, 100 and 1000 instruments.
+ *
+ *   node --import tsx bench/persist.bench.ts
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'smol-toml';
+import { atomicWriteFile } from '../src/persistence/atomic-write.js';
+import { ConfigFile } from '../src/persistence/config-file.js';
+import { renderConfigChange, renderStats } from '../src/persistence/toml-writer.js';
+
+export interface PersistBenchRow {
+  instruments: number;
+  change: 'set one scalar' | 'add one instrument';
+  fileKiB: number;
+  /** Median ms of ConfigFile.write for the change. */
+  oursMs: number;
+  /** Median ms of renderConfigChange alone (no I/O), the part of `oursMs` that is ours. */
+  renderMs: number;
+  /** Median ms of atomicWriteFile of the same bytes. */
+  floorMs: number;
+  ratio: number;
+  seed: string;
+}
+
+/** A config shaped like a lab's: comments above and inline, params sub-tables, a few modules. */
+export function generateConfig(instruments: number): string {
+  const out = [
+    '# Generated benchmark config', '',
+    '[application]', 'name = "bench"  # shows in status', 'poll_interval_ms = 250', '',
+    '[application.dynamic_config]', 'enable_persistence = true', 'enable_hot_reload = true', '',
+  ];
+  for (let i = 0; i < instruments; i++) {
+    out.push(
+      `# Instrument ${i}: power meter on rail ${i % 4}`,
+      `[instruments.pm${i}]`, 'driver = "newport_1830c"', `port = "/dev/ttyUSB${i}"`, 'baud = 9600   # vendor default', 'enabled = true', '',
+      `[instruments.pm${i}.params]`, 'wavelength_nm = 800', 'gain = 1.0  # unity', `label = "meter ${i}"`, 'channels = [1, 2, 3]', '',
+    );
+  }
+  for (let m = 0; m < Math.max(1, Math.floor(instruments / 20)); m++) {
+    out.push(`# Module ${m}`, `[modules.scan${m}]`, 'type = "scan"', '', `[modules.scan${m}.roles]`, `meter = "pm${m}"`, '');
+  }
+  return out.join('\n');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+async function measure(dir: string, instruments: number, change: PersistBenchRow['change'], iterations: number): Promise<PersistBenchRow> {
+  const path = join(dir, `bench-${instruments}-${change.replace(/ /g, '-')}.toml`);
+  const floorPath = join(dir, `floor-${instruments}.toml`);
+  const text = generateConfig(instruments);
+  writeFileSync(path, text);
+  writeFileSync(floorPath, text);
+  const file = new ConfigFile(path);
+  let model = parse(await file.load()) as Record<string, any>;
+  const ours: number[] = [];
+  const render: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < iterations + 2; i++) {
+    const next = structuredCloneKeepingDates(model);
+    if (change === 'set one scalar') next.instruments[`pm${i % instruments}`].params.wavelength_nm = 900 + i;
+    else next.instruments[`added${i}`] = { driver: 'sim', port: `sim://added${i}`, params: { gain: 2, label: `added ${i}` } };
+
+    const base = file.knownText!;
+    const r0 = performance.now();
+    renderConfigChange(base, model, next);
+    const renderMs = performance.now() - r0;
+
+    const { ms } = await file.write(model, next);
+    const written = await readFile(path, 'utf8');
+    const f0 = performance.now();
+    await atomicWriteFile(floorPath, written);
+    const floorMs = performance.now() - f0;
+    if (i >= 2) { // first two are warm-up
+      ours.push(ms);
+      render.push(renderMs);
+      floor.push(floorMs);
+    }
+    model = next;
+  }
+  const oursMs = median(ours), floorMs = median(floor);
+  return {
+    instruments, change, fileKiB: Math.round(Buffer.byteLength(file.knownText!) / 1024),
+    oursMs: round(oursMs), renderMs: round(median(render)), floorMs: round(floorMs), ratio: Math.round((oursMs / floorMs) * 100) / 100,
+    seed: 'never persisted',
+  };
+}
+
+/** Copy that keeps leaves (the manager's models are plain data). */
+function structuredCloneKeepingDates<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(structuredCloneKeepingDates) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, structuredCloneKeepingDates(v)])) as T;
+  }
+  return value;
+}
+
+export async function run(options: { sizes?: number[]; iterations?: number } = {}): Promise<PersistBenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'daqd-persist-bench-'));
+  const rows: PersistBenchRow[] = [];
+  try {
+    for (const n of options.sizes ?? [10, 100, 1000]) {
+      const iterations = options.iterations ?? (n >= 1000 ? 15 : 31);
+      rows.push(await measure(dir, n, 'set one scalar', iterations));
+      rows.push(await measure(dir, n, 'add one instrument', iterations));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const before = { ...renderStats };
+  const rows = await run();
+  console.table(rows.map((r) => ({
+    instruments: r.instruments, change: r.change, 'file KiB': r.fileKiB,
+    'ours ms (p50)': r.oursMs, 'render ms (p50)': r.renderMs, 'floor ms (p50)': r.floorMs, 'ours / floor': r.ratio, seed: r.seed,
+  })));
+  console.log(`renders: ${renderStats.spliced - before.spliced} spliced, ${renderStats.careful - before.careful} via the careful path, ${renderStats.patchedOps - before.patchedOps} dt.patch ops`);
+}
