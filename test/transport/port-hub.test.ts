@@ -6,6 +6,7 @@ import { SimTransport } from '../../src/transport/sim-transport.js';
 import { SerialTransport } from '../../src/transport/serial-transport.js';
 import { DEFAULT_SERIAL } from '../../src/transport/serial-settings.js';
 import { startPtyPair, waitFor, type PtyPair } from '../helpers/pty.js';
+import { serveSimulator } from '../../src/sim/serve.js';
 import { AddressedDevice, ScriptedDevice } from './scripted-device.js';
 
 const line = lineReply('\n');
@@ -129,6 +130,21 @@ describe('PortHub', () => {
     device.onData((c) => (got += c.toString('latin1')));
     await again.link.request({ write: 'hello\n' });
     await waitFor(() => got === 'hello\n', 2000, 'bytes on the reopened port');
+  });
+
+  it('shares a real serial bus between multidrop instruments, each answered by its own device', async () => {
+    pty = await startPtyPair();
+    const server = await serveSimulator({ path: pty.b, simulators: [new AddressedDevice('1'), new AddressedDevice('2')] });
+    hub = new PortHub();
+    const m1 = await hub.acquire(req('m1', pty.a, { multidrop: true, busAddress: '1', timeoutMs: 3000 }));
+    const m2 = await hub.acquire(req('m2', pty.a, { multidrop: true, busAddress: '2' }));
+    const replies = await Promise.all([
+      m1.link.request({ write: '1:a\n', reply: line }),
+      m2.link.request({ write: '2:b\n', reply: line }),
+      m1.link.request({ write: '1:c\n', reply: line }),
+    ]);
+    expect(replies.map(text)).toEqual(['1:ok a', '2:ok b', '1:ok c']);
+    await server.close();
   });
 
   it('refuses a port that does not exist and keeps no claim on it', async () => {
