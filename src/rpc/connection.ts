@@ -33,6 +33,14 @@ export interface SubscriptionFilter {
   instruments?: string[];
 }
 
+/** " (got ...)" for a rejected value, so the message names what the client sent (e.g. the bad id). */
+function describeInput(issue: { input?: unknown; code: string }): string {
+  if (issue.input === undefined || issue.code === 'unrecognized_keys') return '';
+  const text = JSON.stringify(issue.input);
+  if (text === undefined) return '';
+  return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+}
+
 export class Connection {
   private buffer = '';
   private discarding = false;
@@ -151,9 +159,9 @@ export class Connection {
     try {
       const def = this.methods[method];
       if (!def) throw new DaqError('method_not_found', `unknown method "${method}" (see docs/protocol.md for the list)`);
-      const p = def.params.safeParse(params);
+      const p = def.params.safeParse(params, { reportInput: true });
       if (!p.success) {
-        const why = p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+        const why = p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}${describeInput(i)}`).join('; ');
         throw new DaqError('invalid_params', `${method}: ${why}`);
       }
       const result = await def.handler(p.data, { daemon: this.daemon, connection: this, clientStats: this.clientStats });
