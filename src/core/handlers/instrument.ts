@@ -1,6 +1,6 @@
 /** instrument.add / remove / set. */
 import { existsSync } from 'node:fs';
-import { DaqError } from '../../errors.js';
+import { DaqError, isDaqError } from '../../errors.js';
 import { validateParamValue } from '../../drivers/common/params.js';
 import { getDriver } from '../../drivers/registry.js';
 import type { InstrumentModel } from '../../config/model.js';
@@ -22,7 +22,15 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
     throw new DaqError('already_exists', `instrument "${cmd.id}" already exists (remove it first, or use instrument.set to change it)`);
   }
   const table = cmd.config as InstrumentModel;
-  if (typeof table.driver === 'string') getDriver(table.driver); // unknown_driver, with the known names
+  if (typeof table.driver === 'string') {
+    try {
+      getDriver(table.driver);
+    } catch (err) {
+      // unknown_driver with the known names; say which instrument asked for it.
+      if (isDaqError(err)) throw new DaqError(err.kind, `${cmd.id}: ${err.message}`, { details: err.details });
+      throw err;
+    }
+  }
   // A typo'd device path is refused up front; at start-up or reload a missing device is retried instead.
   if (typeof table.port === 'string' && !isSimPort(table.port) && !existsSync(table.port)) {
     throw new DaqError('port_not_found', `${cmd.id}: serial port ${table.port} does not exist (is the device plugged in? use port = "sim" for the simulator)`);
