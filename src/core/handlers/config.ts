@@ -35,7 +35,7 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   }
   // The watcher sees the daemon's own writes too: skip them by content, not by timestamp.
   if (cmd.source === 'watcher' && sha256(text) === persister.knownHash) {
-    return { outcome: 'unchanged', reason: 'the file holds what daqd last wrote or loaded' };
+    return { outcome: 'unchanged', ignored: 'own_write', reason: 'the file holds what daqd last wrote or loaded' };
   }
   let loaded;
   try {
