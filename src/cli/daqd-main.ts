@@ -72,15 +72,6 @@ async function run(opts: Options): Promise<void> {
     if (!opts.logLevel && level && level !== log.level) log.level = level;
   };
   followLogLevel();
-  const server = new RpcServer(daemon, socketPath, log);
-  try {
-    await server.listen();
-  } catch (err) {
-    process.stderr.write(`daqd: ${describeError(err)}\n`);
-    await daemon.stop();
-    process.exit(1);
-  }
-
   const watcher = new ConfigWatcher({
     file: configPath,
     debounceMs: () => daemon.dynamicConfig().hot_reload_debounce_ms,
@@ -99,6 +90,17 @@ async function run(opts: Options): Promise<void> {
       followLogLevel();
     }
   });
+
+  // Listen last: ready (the socket answers) must mean an edit saved from now on is seen.
+  const server = new RpcServer(daemon, socketPath, log);
+  try {
+    await server.listen();
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    await watcher.stop();
+    await daemon.stop();
+    process.exit(1);
+  }
 
   log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);
 
