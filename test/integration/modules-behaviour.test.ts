@@ -143,9 +143,11 @@ describe('modules acting through the daemon', () => {
       5000,
       'a laser reading with the shutter closed',
     );
+    // The device may report the closed shutter before the command has finished (persisted):
+    // once the interlock has its answer, the running config says closed too.
+    await waitUntil(async () => (await moduleStatus('guard')).action === 'done', 5000, 'the action to be confirmed');
     const laser = await d.call('instrument.get', { id: 'laser' });
     expect(laser.params.shutter).toBe(false);
-    await waitUntil(async () => (await moduleStatus('guard')).action === 'done', 5000, 'the action to be confirmed');
     // Like any instrument.set, the action is written to the file.
     expect(readText(d.configPath)).toContain('shutter = false');
 
