@@ -70,14 +70,18 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     this.manager.send({ type: 'instrument.spawn', spec, deps });
     const ref = this.require(spec.id);
     let last: InstrumentState | undefined;
-    const sub = ref.subscribe((snapshot: InstrumentSnapshot) => {
+    const onSnapshot = (snapshot: InstrumentSnapshot) => {
       const state = stateOf(snapshot);
       if (state === last) return;
       last = state;
       const err = state === 'error' ? snapshot.context.lastError : null;
       this.events.emit({ type: 'instrument.state', instrument: spec.id, state, ...(err ? { error: { kind: err.kind, message: err.message } } : {}) });
-    });
+    };
+    const sub = ref.subscribe(onSnapshot);
     this.unsubscribe.set(spec.id, () => sub.unsubscribe());
+    this.events.emit({ type: 'instrument.added', instrument: spec.id });
+    // subscribe() reports changes only: report the state it starts in (connecting) too.
+    onSnapshot(ref.getSnapshot() as InstrumentSnapshot);
   }
 
   async stop(id: string): Promise<void> {
@@ -101,6 +105,7 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     this.unsubscribe.get(id)?.();
     this.unsubscribe.delete(id);
     this.manager.send({ type: 'instrument.release', id });
+    this.events.emit({ type: 'instrument.removed', instrument: id });
   }
 
   async stopAll(): Promise<void> {
@@ -129,6 +134,11 @@ export class InstrumentSupervisor implements InstrumentRuntime {
 
   spec(id: string): InstrumentSpec | undefined {
     return (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context.spec;
+  }
+
+  currentValue(id: string, name: string): ParamValue | undefined {
+    const c = (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context;
+    return c?.spec.params[name] ?? c?.lastReading?.values[name];
   }
 
   view(id: string): InstrumentView | undefined {
