@@ -58,6 +58,19 @@ export function specsOf(config: ConfigView): ReadonlyMap<string, InstrumentSpec>
   return specs;
 }
 
+/**
+ * A number that is new in the file is written the way its driver declares it: a `number` param
+ * as a float (`20.0`), an `integer` param as an integer. Existing values keep their own type.
+ */
+function numberKindFrom(specs: ReadonlyMap<string, InstrumentSpec>) {
+  return (path: readonly string[]): 'integer' | 'float' | undefined => {
+    if (path.length !== 4 || path[0] !== 'instruments' || path[2] !== 'params') return undefined;
+    const spec = specs.get(path[1]!);
+    const decl = spec?.driver.params(spec.options).find((d) => d.name === path[3]);
+    return decl?.type === 'number' ? 'float' : decl?.type === 'integer' ? 'integer' : undefined;
+  };
+}
+
 export class Execution {
   /** The config after this command (starts as the running one). */
   private current: ConfigModel;
@@ -107,7 +120,7 @@ export class Execution {
       ? { written: false, reason: 'loaded from the file' }
       : isEmptyDiff(diff)
         ? { written: false, reason: 'no change' }
-        : await services.persister.persist(next, options.persist);
+        : await services.persister.persist(next, options.persist, { numberKind: numberKindFrom(specs) });
     services.log.info({ audit: true, command: this.command.type, origin: this.origin, summary, persisted: persisted.written }, `applied ${this.command.type}: ${summary}`);
     services.events.emit({ type: 'command.applied', command: this.command.type, summary, at: new Date().toISOString() });
     return { diff, summary, confirmed, persisted };

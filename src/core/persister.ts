@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConfigFile } from '../persistence/config-file.js';
+import type { WriteAnnotations } from '../persistence/toml-writer.js';
 import { sameValue, type ConfigModel } from '../config/model.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import type { EventBus } from './events.js';
@@ -66,13 +67,13 @@ export class ConfigPersister {
   }
 
   /** Write `next` after a change; never throws for I/O (the change stands in memory). */
-  async persist(next: ConfigModel, wanted: boolean | undefined): Promise<PersistOutcome> {
+  async persist(next: ConfigModel, wanted: boolean | undefined, ann?: WriteAnnotations): Promise<PersistOutcome> {
     if (!this.enabled() || wanted === false) {
       const reason = !this.enabled() ? 'persistence is disabled (enable_persistence = false)' : 'the change was made with persist: false';
       if (!sameValue(next, this.fileModel)) this.state = { ...this.state, upToDate: false, reason: `changes kept in memory only: ${reason}` };
       return { written: false, reason };
     }
-    return this.write(next, false);
+    return this.write(next, false, ann);
   }
 
   /** config.sync: write the running config now; throws persist_failed if it still cannot. */
@@ -84,10 +85,10 @@ export class ConfigPersister {
     return outcome;
   }
 
-  private async write(next: ConfigModel, force: boolean): Promise<PersistOutcome> {
+  private async write(next: ConfigModel, force: boolean, ann?: WriteAnnotations): Promise<PersistOutcome> {
     if (sameValue(next, this.fileModel) && this.state.upToDate) return { written: false, reason: 'the file already holds the running config' };
     try {
-      const r = force ? await this.file.sync(this.fileModel, next) : await this.file.write(this.fileModel, next);
+      const r = force ? await this.file.sync(this.fileModel, next, ann) : await this.file.write(this.fileModel, next, ann);
       this.fileModel = next;
       const at = new Date().toISOString();
       this.state = { upToDate: true, lastWriteAt: at, lastError: this.state.lastError };

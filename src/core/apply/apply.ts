@@ -25,6 +25,8 @@ export interface InstrumentRuntime {
   setPollInterval(id: string, ms: number): void;
   isReady(id: string): boolean;
   spec(id: string): InstrumentSpec | undefined;
+  /** What the device holds now as far as daqd knows (last set/confirmed value, else last reading). */
+  currentValue(id: string, name: string): ParamValue | undefined;
 }
 
 /** What applyDiff needs from the module supervisor: make the running modules match a config. */
@@ -87,7 +89,10 @@ export async function applyDiff(
       if (Object.keys(live).length > 0) {
         if (instruments.isReady(id) || options.requireLive) {
           const restore: Record<string, ParamValue> = {};
-          for (const name of Object.keys(live)) if (old.params[name] !== undefined) restore[name] = old.params[name]!;
+          for (const name of Object.keys(live)) {
+            const was = instruments.currentValue(id, name);
+            if (was !== undefined) restore[name] = was;
+          }
           await step(
             async () => {
               if (Object.keys(restore).length > 0) await instruments.setParams(id, restore);

@@ -59,7 +59,13 @@ export function createManagerMachine(execute: ExecuteJob) {
     },
     actors: {
       instrument: instrumentMachine,
-      execute: fromPromise<JobOutcome, { job: Job; config: ConfigModel }>(({ input }) => execute(input.job, input.config)),
+      execute: fromPromise<JobOutcome, { job: Job; config: ConfigModel }>(async ({ input }) => {
+        // The promise actor starts while the manager is still processing the event that started
+        // it; a handler that spawns a child synchronously would have its spawn event deferred.
+        // Yield once so every command runs after the manager's transition is complete.
+        await Promise.resolve();
+        return execute(input.job, input.config);
+      }),
     },
     guards: {
       hasQueued: ({ context }) => context.queue.length > 0,
