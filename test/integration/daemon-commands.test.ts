@@ -186,17 +186,23 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
       expect(median(gaps(beforeFast))).toBeGreaterThanOrEqual(180);
       expect(median(gaps(beforeFast))).toBeLessThanOrEqual(240);
       // The change: the first new reading comes no later than the old cycle would have.
-      expect(afterFast[0]!.t - beforeFast.at(-1)!.t).toBeLessThanOrEqual(200 + 60);
-      // After: 50 ms, and no burst - no two polls closer than the new interval allows.
+      expect(afterFast[0]!.t - beforeFast.at(-1)!.t).toBeLessThanOrEqual(200 + 100);
+      // After: 50 ms. A timestamp is taken when a poll ends, so one gap can be short by the
+      // jitter in poll duration; a burst (polls back to back to catch up) shows as too many
+      // readings in a window instead: at 50 ms, any 300 ms holds 7 (8 allowed for load jitter).
       const fast = gaps(afterFast);
       expect(median(fast)).toBeGreaterThanOrEqual(40);
       expect(median(fast)).toBeLessThanOrEqual(75);
-      expect(Math.min(...fast)).toBeGreaterThanOrEqual(30);
+      const fastTimes = afterFast.map((x) => x.t);
+      const densest = Math.max(...fastTimes.map((t) => fastTimes.filter((u) => u >= t && u < t + 300).length));
+      expect(densest).toBeLessThanOrEqual(8);
       const inFirst500 = afterFast.filter((x) => x.t <= setAt + 500).length;
       expect(inFirst500).toBeLessThanOrEqual(500 / 50 + 2);
-      // Longer again: every gap at least the new interval (less timer slack), none early.
+      // Longer again: no gap near the old 50 ms - the longer interval holds from the next cycle
+      // (a gap may be short by one poll's duration, which is long on a loaded machine).
       const slow = gaps(afterSlow);
-      expect(Math.min(...slow)).toBeGreaterThanOrEqual(280);
+      expect(Math.min(...slow)).toBeGreaterThanOrEqual(200);
+      expect(median(slow)).toBeGreaterThanOrEqual(280);
       expect(median(slow)).toBeLessThanOrEqual(360);
       // Same instrument, never reconnected, no reading missed.
       expect(gapsIn(all.map((x) => x.seq))).toEqual([]);
