@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isDaqError } from '../../src/errors.js';
+import { failure } from '../helpers/errors.js';
 import { reading, startInProcess, type InProcess } from './helpers.js';
 import type { DaemonEvent } from '../../src/core/events.js';
 
@@ -30,16 +30,6 @@ afterEach(async () => {
   d = undefined;
 });
 
-async function errorOf(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected the command to fail');
-}
-
 describe('the one apply path', () => {
   it('starts every instrument from the file and polls them', async () => {
     d = await startInProcess(BASE);
@@ -56,7 +46,7 @@ describe('the one apply path', () => {
     await d.waitFor(reading('laser'), 5000, 'a laser reading');
     // emission=true is refused by the driver (shutter open) after wavelength was already written.
     await d.daemon.submit({ type: 'instrument.set', id: 'laser', params: { shutter: true } }, 'test');
-    const err = await errorOf(d.daemon.submit({ type: 'instrument.set', id: 'laser', params: { wavelength_nm: 900, emission: true } }, 'test'));
+    const err = await failure(d.daemon.submit({ type: 'instrument.set', id: 'laser', params: { wavelength_nm: 900, emission: true } }, 'test'));
     expect(err.kind).toBe('unsafe');
     const laser = d.daemon.getInstrument('laser');
     expect(laser.params.wavelength_nm).not.toBe(900); // restored on the device
@@ -68,7 +58,7 @@ describe('the one apply path', () => {
   it('refuses a whole change when any part is invalid, and changes nothing', async () => {
     d = await startInProcess(BASE);
     const before = readFileSync(d.configPath, 'utf8');
-    const err = await errorOf(d.daemon.submit({ type: 'instrument.add', id: 'bad', config: { driver: 'newport_1830c', port: 'sim', params: { wavelength_nm: 'red' } } }, 'test'));
+    const err = await failure(d.daemon.submit({ type: 'instrument.add', id: 'bad', config: { driver: 'newport_1830c', port: 'sim', params: { wavelength_nm: 'red' } } }, 'test'));
     expect(err.kind).toBe('validation_failed');
     expect(err.message).toMatch(/instruments\.bad\.params\.wavelength_nm/);
     expect(d.daemon.listInstruments().map((i) => i.id)).toEqual(['pm1', 'laser']);

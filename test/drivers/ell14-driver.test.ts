@@ -8,7 +8,7 @@ import { ell14Driver } from '../../src/drivers/ell14/index.js';
 import { Ell14Simulator, type Ell14SimulatorOptions } from '../../src/drivers/ell14/simulator.js';
 import type { DriverInstance, ParamValue } from '../../src/drivers/types.js';
 import { PortHub } from '../../src/transport/port-hub.js';
-import { isDaqError, type DaqError } from '../../src/errors.js';
+import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
 let hub: PortHub;
@@ -28,16 +28,6 @@ async function connect(simOptions: Ell14SimulatorOptions = {}, params: Record<st
   });
   const instrument: DriverInstance = ell14Driver.create({ link: lease.link, config: { id: 'hwp', params, options: parsed }, log });
   return { sim, instrument };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DaqError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a DaqError, but the call succeeded');
 }
 
 describe('ell14 driver (in-process simulator)', () => {

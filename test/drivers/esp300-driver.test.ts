@@ -8,7 +8,7 @@ import { esp300Driver } from '../../src/drivers/esp300/index.js';
 import { Esp300Simulator, type Esp300SimulatorOptions } from '../../src/drivers/esp300/simulator.js';
 import type { DriverInstance, ParamValue } from '../../src/drivers/types.js';
 import { PortHub } from '../../src/transport/port-hub.js';
-import { isDaqError, type DaqError } from '../../src/errors.js';
+import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
 let hub: PortHub;
@@ -32,16 +32,6 @@ async function connect(
   const instrument = esp300Driver.create({ link: lease.link, config: { id: 'stage', params, options: parsed }, log });
   await instrument.init();
   return { sim, instrument };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DaqError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a DaqError, but the call succeeded');
 }
 
 describe('esp300 driver (in-process simulator)', () => {

@@ -9,8 +9,8 @@ import { Esp300Simulator } from '../../src/drivers/esp300/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
 import { PortHub } from '../../src/transport/port-hub.js';
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
-import { isDaqError, type DaqError } from '../../src/errors.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
 let pty: PtyPair;
@@ -40,16 +40,6 @@ afterEach(async () => {
   sim.dispose();
   await pty.dispose();
 });
-
-async function failure(promise: Promise<unknown>): Promise<DaqError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a DaqError, but the call succeeded');
-}
 
 /** Retries `attempt` until it resolves (the instrument's reconnect loop does the same). */
 async function eventually<T>(attempt: () => Promise<T>, timeoutMs: number): Promise<T> {

@@ -8,7 +8,7 @@ import { maitaiDriver } from '../../src/drivers/maitai/index.js';
 import { MaiTaiSimulator, type MaiTaiSimulatorOptions } from '../../src/drivers/maitai/simulator.js';
 import type { DriverInstance, ParamValue } from '../../src/drivers/types.js';
 import { PortHub } from '../../src/transport/port-hub.js';
-import { isDaqError, type DaqError } from '../../src/errors.js';
+import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
 let hub: PortHub;
@@ -34,16 +34,6 @@ async function connect(simOptions: MaiTaiSimulatorOptions = {}, params: Record<s
   const instrument: DriverInstance = await ready;
   await instrument.init();
   return { sim, instrument };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DaqError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a DaqError, but the call succeeded');
 }
 
 describe('maitai driver (in-process simulator)', () => {

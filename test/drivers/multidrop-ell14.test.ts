@@ -10,8 +10,9 @@ import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
 import { PortHub, type PortLease } from '../../src/transport/port-hub.js';
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
-import { isDaqError, type DaqError } from '../../src/errors.js';
+import type { DaqError } from '../../src/errors.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
 let pty: PtyPair;
@@ -59,16 +60,6 @@ afterEach(async () => {
   sims['3'].dispose();
   await pty.dispose();
 });
-
-async function failure(promise: Promise<unknown>): Promise<DaqError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isDaqError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a DaqError, but the call succeeded');
-}
 
 describe('two ELL14 on one RS-485 bus (pty)', () => {
   it('share one open port; interleaved polls and moves land on the right mount', async () => {
