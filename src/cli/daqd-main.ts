@@ -84,11 +84,11 @@ async function run(opts: Options): Promise<void> {
   };
   daemon.addStatusSource('hotReload', () => ({ enabled: daemon.dynamicConfig().enable_hot_reload, ...watcher.status() }));
   await syncWatcher();
-  daemon.events.subscribe((e) => {
-    if (e.type === 'config.reloaded') {
-      void syncWatcher();
-      followLogLevel();
-    }
+  // Follow the running config once a change is in it (the config.reloaded event fires before the
+  // manager holds the new config): enable_hot_reload and log_level may change with any reload.
+  daemon.onConfigChange(() => {
+    syncWatcher().catch((err) => log.warn({ err }, `config watcher: ${describeError(err)}`));
+    followLogLevel();
   });
 
   // Listen last: ready (the socket answers) must mean an edit saved from now on is seen.

@@ -180,6 +180,20 @@ export class Daemon {
     return reloadState.last;
   }
 
+  /**
+   * Calls `listener` with each new running config once the command that made it has finished
+   * (events such as config.reloaded fire while it runs, before the manager holds the new config).
+   */
+  onConfigChange(listener: (config: ConfigView) => void): () => void {
+    let last = this.config;
+    const sub = this.manager.subscribe((snapshot) => {
+      if (snapshot.context.config === last) return;
+      last = snapshot.context.config;
+      listener(last);
+    });
+    return () => sub.unsubscribe();
+  }
+
   addStatusSource(name: string, read: () => unknown): void {
     this.statusSources.set(name, read);
   }
