@@ -57,6 +57,7 @@ export function validateConfig(model: unknown, text?: string): { issues: ConfigI
   const parsed = configSchema.safeParse(model);
   if (!parsed.success) {
     list.addZod([], parsed.error);
+    validateUntouchedTables(model, parsed.error, list);
     return { issues: list.issues, specs };
   }
   const config = model as ConfigModel;
@@ -64,6 +65,29 @@ export function validateConfig(model: unknown, text?: string): { issues: ConfigI
   validatePorts(specs, list);
   validateModules(config, specs, list);
   return { issues: list.issues, specs };
+}
+
+const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The schema refused the file, but the tables it had no complaint about still get the driver and
+ * module checks, so one wrong key does not hide the other problems (`daqd --check-config` lists all).
+ */
+function validateUntouchedTables(model: unknown, error: z.ZodError, list: IssueList): void {
+  if (!isTable(model)) return;
+  const broken = new Set(error.issues.map((i) => i.path.slice(0, 2).join('.')));
+  const untouched = (section: string): Record<string, never> | undefined => {
+    const group = model[section];
+    if (!isTable(group) || broken.has(section)) return undefined;
+    return Object.fromEntries(Object.entries(group).filter(([id]) => !broken.has(`${section}.${id}`))) as Record<string, never>;
+  };
+  const instruments = untouched('instruments');
+  const modules = untouched('modules');
+  const specs = new Map<string, InstrumentSpec>();
+  if (instruments) validateInstruments({ instruments } as ConfigView, list, specs);
+  if (modules && isTable(model.instruments)) {
+    validateModules({ instruments: model.instruments, modules } as unknown as ConfigView, specs, list);
+  }
 }
 
 function validateInstruments(config: ConfigView, list: IssueList, specs: Map<string, InstrumentSpec>): void {
