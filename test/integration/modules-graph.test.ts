@@ -4,7 +4,7 @@
  * (the roles table edited in place, module tables added and removed, everything else untouched).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { LAB_CONFIG, daqctl, depsOf, graphFromFile, graphFromModuleList, graphFromQueries, readText, replaceLine, rpcError, sortedGraph } from './modules-helpers.js';
 
 async function expectGraphsAgree(d: DaemonHandle): Promise<void> {
@@ -167,6 +167,26 @@ describe('assignments through the socket', () => {
     expect(ls.stdout).toMatch(/guard\s+interlock\s+(degraded|idle|running)/);
     expect(as.code).toBe(0);
     expect(await depsOf(d, 'pm1')).toEqual(['guard/sensor', 'ratio/a']);
+    await expectGraphsAgree(d);
+  });
+  it('module states: idle while an instrument is not ready, stopped when disabled, running once all is there', async () => {
+    await d.call('instrument.add', { id: 'pm_off', config: { driver: 'newport_1830c', port: 'sim', enabled: false } });
+    const added = await d.call('module.add', { id: 'off_watch', config: { type: 'monitor', reading: 'power', high: 1, roles: { source: 'pm_off' } } });
+    expect(added.module.state).toBe('idle');
+    expect(added.module.reason).toContain('pm_off');
+    expect(await depsOf(d, 'pm_off')).toEqual(['off_watch/source']);
+
+    const stopped = await d.call('module.add', { id: 'parked', config: { type: 'monitor', reading: 'power', high: 1, enabled: false, roles: { source: 'pm1' } } });
+    expect(stopped.module.state).toBe('stopped');
+    // A stopped module still holds its instrument: removing it is refused all the same.
+    expect(await depsOf(d, 'pm1')).toContain('parked/source');
+
+    await d.call('module.assign', { id: 'off_watch', role: 'source', instrument: 'pm1' });
+    await waitUntil(async () => (await d.call('module.get', { id: 'off_watch' })).state === 'running', 5000, 'off_watch to run on pm1');
+    expect(await depsOf(d, 'pm_off')).toEqual([]);
+    await d.call('instrument.remove', { id: 'pm_off' });
+    await d.call('module.remove', { id: 'off_watch' });
+    await d.call('module.remove', { id: 'parked' });
     await expectGraphsAgree(d);
   });
 });
