@@ -147,7 +147,12 @@ export class ModuleSupervisor implements ModuleRuntime {
   reset(id: string): Record<string, unknown> {
     const m = this.modules.get(id);
     if (!m) throw new DaqError('not_found', `no module "${id}"`);
-    if (!m.instance?.reset) throw new DaqError('invalid_params', `module ${id} (${m.type.name}) has nothing to reset`);
+    if (!m.instance) {
+      // Not running (a role unassigned, or disabled): a latch it carries resumes when it runs again.
+      const fix = m.state === 'stopped' ? 'enable it' : 'assign its roles';
+      throw new DaqError('conflict', `module ${id} is ${m.state}${m.reason ? ` (${m.reason})` : ''} and not running, so it cannot be reset; ${fix} first`);
+    }
+    if (!m.instance.reset) throw new DaqError('invalid_params', `module ${id} (${m.type.name}) has nothing to reset`);
     m.instance.reset();
     return m.instance.status();
   }
@@ -162,7 +167,8 @@ export class ModuleSupervisor implements ModuleRuntime {
       ...(m.reason ? { reason: m.reason } : {}),
       roles: { ...m.roles },
       declaredRoles: m.declared.map((r) => ({ name: r.name, required: r.required, description: r.description, ...(m.roles[r.name] ? { assigned: m.roles[r.name] } : {}) })),
-      status: m.instance?.status() ?? {},
+      // A module that is not running shows the state it carries (e.g. a tripped latch), not nothing.
+      status: m.instance?.status() ?? m.carry ?? {},
     };
   }
 
