@@ -190,5 +190,20 @@ describe('modules acting through the daemon', () => {
     await d.call('module.assign', { id: 'guard', role: 'sensor', instrument: 'pm1' });
     await rec.waitFor((e) => e.method === 'module.interlock' && e.params.tripped === true && rec.events.filter((x) => x.method === 'module.interlock').indexOf(e) >= eventsBefore, 5000, 'the trip after reassignment');
     await waitUntil(async () => (await d.call('instrument.get', { id: 'laser' })).params.shutter === false, 5000, 'the shutter to close');
+    await waitUntil(async () => (await moduleStatus('guard')).action === 'done', 5000, 'the action to be confirmed');
+
+    // Unassigning the sensor of a tripped interlock does not hide or drop the latch.
+    await d.call('module.unassign', { id: 'guard', role: 'sensor' });
+    const parked = await d.call('module.get', { id: 'guard' });
+    expect(parked.state).toBe('degraded');
+    expect(parked.status.tripped).toBe(true);
+    const refused = await rpcError(d.call('module.reset', { id: 'guard' }));
+    expect(refused.kind).toBe('conflict');
+    expect(refused.message).toContain('degraded');
+    await d.call('instrument.set', { id: 'pm1', params: { attenuator: true } });
+    await d.call('module.assign', { id: 'guard', role: 'sensor', instrument: 'pm1' });
+    expect((await moduleStatus('guard')).tripped).toBe(true);
+    await waitUntil(async () => (await moduleStatus('guard')).lastValue < 1e-4, 5000, 'the interlock to see the low reading');
+    expect((await d.call('module.reset', { id: 'guard' })).status.tripped).toBe(false);
   });
 });
