@@ -1,7 +1,8 @@
 /** config.reload / config.sync. */
 import { createHash } from 'node:crypto';
 import { DaqError, describeError, isDaqError } from '../../errors.js';
-import { loadConfigText, readConfigFile } from '../../config/load.js';
+import { parseToml, readConfigFile } from '../../config/load.js';
+import { configInvalid } from '../../config/issues.js';
 import type { CommandOf, CommandResult } from '../commands.js';
 import type { Execution } from '../execution.js';
 import type { ConfigModel } from '../../config/model.js';
@@ -37,19 +38,16 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   if (cmd.source === 'watcher' && sha256(text) === persister.knownHash) {
     return { outcome: 'unchanged', ignored: 'own_write', reason: 'the file holds what daqd last wrote or loaded' };
   }
-  let loaded;
-  try {
-    loaded = loadConfigText(text, configPath);
-  } catch (err) {
-    return fail(x, cmd.source, at, err);
-  }
+  // Parse only: commit validates the whole config once (with the text, for line numbers).
+  const parsed = parseToml(text);
+  if ('issue' in parsed) return fail(x, cmd.source, at, configInvalid(configPath, [parsed.issue]));
   let outcome;
   try {
-    outcome = await x.commit(loaded.model, { requireLive: false, text, source: configPath, fromFile: true });
+    outcome = await x.commit(parsed.model, { requireLive: false, text, source: configPath, fromFile: true });
   } catch (err) {
     return fail(x, cmd.source, at, err);
   }
-  persister.adoptFile(text, loaded.model);
+  persister.adoptFile(text, parsed.model);
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const applied = outcome.summary !== 'no change';
   reloadState.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff };
