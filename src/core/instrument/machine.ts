@@ -27,6 +27,8 @@ export interface InstrumentDeps {
   hub: PortHub;
   events: EventBus;
   log: Logger;
+  /** The clock poll timing is measured on (tests pass xstate's SimulatedClock's). */
+  now?: () => number;
 }
 
 export interface ErrorInfo {
@@ -98,7 +100,7 @@ export const instrumentMachine = setup({
   },
   delays: {
     pollDelay: ({ context }) =>
-      Math.max(0, context.lastPollStartedAt + context.spec.pollIntervalMs - Date.now()),
+      Math.max(0, context.lastPollStartedAt + context.spec.pollIntervalMs - (context.deps.now ?? Date.now)()),
     backoff: ({ context }) =>
       Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, context.reconnectAttempt - 1)),
   },
@@ -194,7 +196,7 @@ export const instrumentMachine = setup({
           initial: 'polling',
           states: {
             polling: {
-              entry: assign({ lastPollStartedAt: () => Date.now() }),
+              entry: assign({ lastPollStartedAt: ({ context }) => (context.deps.now ?? Date.now)() }),
               invoke: {
                 src: 'poll',
                 input: ({ context }) => ({ session: context.session! }),
