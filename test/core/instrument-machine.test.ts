@@ -11,6 +11,8 @@ import { EventBus } from '../../src/core/events.js';
 import { DaqError } from '../../src/errors.js';
 import { resolveInstrument } from '../../src/config/resolve.js';
 import type { PortHub } from '../../src/transport/port-hub.js';
+import type { Session } from '../../src/core/instrument/session.js';
+import type { Readings } from '../../src/drivers/types.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
@@ -23,8 +25,8 @@ function rig(opts: { connect: () => Promise<unknown>; poll: () => Promise<Record
   });
   const machine = instrumentMachine.provide({
     actors: {
-      connect: fromPromise(async () => (await opts.connect()) as never),
-      poll: fromPromise(async () => opts.poll()),
+      connect: fromPromise(async () => (await opts.connect()) as Session),
+      poll: fromPromise(async (): Promise<Readings> => opts.poll()),
       close: fromPromise(async () => {}),
     },
   });
