@@ -135,6 +135,15 @@ describe('assignments through the socket', () => {
     expect(mod.kind).toBe('not_found');
     expect(mod.message).toContain('nobody');
 
+    // The same checks hold for roles given with module.add.
+    const addCaps = await rpcError(d.call('module.add', { id: 'w2', config: { type: 'monitor', reading: 'power', high: 1, roles: { source: 'laser' } } }));
+    expect(addCaps.kind).toBe('validation_failed');
+    expect(addCaps.message).toContain('laser');
+    expect(addCaps.message).toContain('"power"');
+    const addMissing = await rpcError(d.call('module.add', { id: 'w2', config: { type: 'monitor', reading: 'power', high: 1, roles: { source: 'pm9' } } }));
+    expect(addMissing.message).toContain('pm9');
+    expect((await d.call('module.list')).modules.map((m: { id: string }) => m.id)).not.toContain('w2');
+
     expect(readText(d.configPath)).toBe(before);
     expect((await moduleState(d, 'watch')).roles).toEqual({ source: 'pm2' });
     await expectGraphsAgree(d);
