@@ -4,7 +4,7 @@ import type { MethodTable } from './types.js';
 export const eventMethods: MethodTable = {
   'events.subscribe': {
     description:
-      'From now on this connection also receives events as JSON-RPC notifications (method "event"). Optional filters: types (event type prefixes, e.g. ["reading", "config."]) and instruments.',
+      'From now on this connection also receives events as JSON-RPC notifications whose method is the event type (e.g. "reading"). Optional filters: types (event type prefixes, e.g. ["reading", "config."]) and instruments.',
     params: z
       .object({ types: z.array(z.string().min(1)).optional(), instruments: z.array(z.string()).optional() })
       .strict()
