@@ -2,6 +2,7 @@
  * Hot reload against a real daqd child: every way people save a file is picked up once, after the
  * debounce; a burst of saves is one reload; the daemon's own writes are not reloaded.
  */
+import { unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import {
@@ -104,6 +105,16 @@ describe('hot reload: save patterns', () => {
     const before = (await hotReloadStatus(daemon)).changesSeen;
     saveByDeleteAndRecreate(daemon.configPath, config(780));
     await expectOneLiveReload(780, before);
+  });
+
+  it('delete, a pause (file missing for a while), then recreate', async () => {
+    const before = (await hotReloadStatus(daemon)).changesSeen;
+    unlinkSync(daemon.configPath);
+    // Longer than chokidar's 100 ms unlink/add pairing, shorter than the debounce: the watcher sees
+    // the file gone, then back, and must not report the missing file.
+    await new Promise((r) => setTimeout(r, 130));
+    saveInPlace(daemon.configPath, config(815));
+    await expectOneLiveReload(815, before);
   });
 
   it('a slow save in several writes, pauses shorter than the debounce: one reload, no failure for the half-written file', async () => {
