@@ -65,8 +65,9 @@ export class RpcServer {
         resolve();
       });
     });
-    await chmod(this.path, this.mode);
+    // Known before the chmod: a stop that comes while it runs must still close and unlink.
     this.server = server;
+    await chmod(this.path, this.mode);
   }
 
   clientStats(): ClientStats {
