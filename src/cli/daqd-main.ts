@@ -91,19 +91,8 @@ async function run(opts: Options): Promise<void> {
     followLogLevel();
   });
 
-  // Listen last: ready (the socket answers) must mean an edit saved from now on is seen.
   const server = new RpcServer(daemon, socketPath, log);
-  try {
-    await server.listen();
-  } catch (err) {
-    process.stderr.write(`daqd: ${describeError(err)}\n`);
-    await watcher.stop();
-    await daemon.stop();
-    process.exit(1);
-  }
-
-  log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);
-
+  // Signals are handled before the socket answers: a SIGTERM right after ready still stops cleanly.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -127,6 +116,18 @@ async function run(opts: Options): Promise<void> {
     log.info('SIGHUP: reloading the config file');
     daemon.submit({ type: 'config.reload', source: 'signal' }, 'signal').catch(() => {});
   });
+
+  // Listen last: ready (the socket answers) must mean an edit saved from now on is seen.
+  try {
+    await server.listen();
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    await watcher.stop();
+    await daemon.stop();
+    process.exit(1);
+  }
+
+  log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);
 }
 
 const program = new Command()
