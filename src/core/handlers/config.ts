@@ -34,8 +34,9 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   } catch (err) {
     return fail(x, cmd.source, at, err);
   }
-  // The watcher sees the daemon's own writes too: skip them by content, not by timestamp.
-  if (cmd.source === 'watcher' && sha256(text) === persister.knownHash) {
+  // The watcher sees the daemon's own writes too: skip them by content, not by timestamp. After a
+  // failed reload the same text means the person put back what runs: reload it, to clear the failure.
+  if (cmd.source === 'watcher' && sha256(text) === persister.knownHash && reloadState.last.outcome !== 'failed') {
     return { outcome: 'unchanged', ignored: 'own_write', reason: 'the file holds what daqd last wrote or loaded' };
   }
   // Parse only: commit validates the whole config once (with the text, for line numbers).
