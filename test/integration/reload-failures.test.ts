@@ -116,6 +116,25 @@ describe('hot reload: a broken file keeps the running config', () => {
     mark = rec.events.length;
   });
 
+  it('putting back the text that runs after a broken save clears the failure', async () => {
+    const good = readText(daemon.configPath);
+    saveByRename(daemon.configPath, config(poll, { badA: 'wavelength_nm = "red" # BAD' }));
+    await nth(rec, 'config.reloadFailed', 1, mark);
+    expect((await daemon.call('config.reloadStatus')).outcome).toBe('failed');
+    const changes = (await hotReloadStatus(daemon)).changesSeen;
+    saveByRename(daemon.configPath, good);
+    await watcherSettled(daemon, changes + 1);
+    expect(await daemon.call('config.reloadStatus')).toMatchObject({ outcome: 'unchanged', source: 'watcher', summary: 'no change' });
+    expect(count(rec, 'config.reloaded', mark)).toBe(0);
+    expect(count(rec, 'config.reloadFailed', mark)).toBe(1);
+    // And the file is writable again: a socket command persists.
+    await daemon.call('instrument.set', { id: 'a', params: { wavelength_nm: 810 } });
+    expect(readText(daemon.configPath)).toContain('wavelength_nm = 810');
+    await watcherSettled(daemon, changes + 2);
+    saveInPlace(daemon.configPath, good); // back to 800 for the cases below
+    await nth(rec, 'config.reloaded', 1, mark);
+  });
+
   for (const c of CASES) {
     it(`${c.name}: refused with its line and key, file untouched; the fix applies`, async () => {
       const runningBefore = await daemon.call('instrument.list');
