@@ -165,46 +165,50 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
   });
 
   it('poll_interval_ms applies at the next cycle, no restart, no burst (gaps between reading timestamps)', async () => {
-    const rec = await EventRecorder.subscribe(daqd, { types: ['reading', 'instrument.state'], instruments: ['pm1'] });
+    // command.applied comes on the same stream as the readings, so it marks exactly which
+    // readings were emitted before and after each change.
+    const rec = await EventRecorder.subscribe(daqd, { types: ['reading', 'instrument.state', 'command.applied'], instruments: ['pm1'] });
+    const segment = (k: number) => {
+      const marks = rec.events.flatMap((e, i) => (e.method === 'command.applied' ? [i] : []));
+      const from = k === 0 ? 0 : marks[k - 1];
+      if (from === undefined) return [];
+      return readingsOf(rec.events.slice(from, marks[k] ?? rec.events.length), 'pm1');
+    };
     try {
-      const count = () => readingsOf(rec.events, 'pm1').length;
-      await rec.waitFor(() => count() >= 7, 5000, '7 readings at 200 ms');
-      const beforeFast = readingsOf(rec.events, 'pm1');
+      await rec.waitFor(() => segment(0).length >= 7, 5000, '7 readings at 200 ms');
       const r = await daqd.call('instrument.set', { id: 'pm1', params: { poll_interval_ms: 50 } });
       expect(r.poll_interval_ms).toBe(50);
       const setAt = Date.now();
-      await rec.waitFor(() => count() >= beforeFast.length + 16, 5000, '16 readings at 50 ms');
-      const afterFast = readingsOf(rec.events, 'pm1').slice(beforeFast.length);
+      await rec.waitFor(() => segment(1).length >= 16, 5000, '16 readings at 50 ms');
       await daqd.call('instrument.set', { id: 'pm1', params: { poll_interval_ms: 300 } });
-      const slowFrom = readingsOf(rec.events, 'pm1').length;
-      await rec.waitFor(() => count() >= slowFrom + 5, 5000, '5 readings at 300 ms');
-      const all = readingsOf(rec.events, 'pm1');
-      const afterSlow = all.slice(slowFrom - 1); // include the last fast reading: the first slow gap counts
+      await rec.waitFor(() => segment(2).length >= 6, 5000, '6 readings at 300 ms');
+      const [before, fastRun, slowRun] = [segment(0), segment(1), segment(2)];
 
       const gaps = (rs: { t: number }[]) => rs.slice(1).map((x, i) => x.t - rs[i]!.t);
       // Before: steady at 200 ms.
-      expect(median(gaps(beforeFast))).toBeGreaterThanOrEqual(180);
-      expect(median(gaps(beforeFast))).toBeLessThanOrEqual(240);
+      expect(median(gaps(before))).toBeGreaterThanOrEqual(180);
+      expect(median(gaps(before))).toBeLessThanOrEqual(240);
       // The change: the first new reading comes no later than the old cycle would have.
-      expect(afterFast[0]!.t - beforeFast.at(-1)!.t).toBeLessThanOrEqual(200 + 100);
+      expect(fastRun[0]!.t - before.at(-1)!.t).toBeLessThanOrEqual(200 + 100);
       // After: 50 ms. A timestamp is taken when a poll ends, so one gap can be short by the
       // jitter in poll duration; a burst (polls back to back to catch up) shows as too many
       // readings in a window instead: at 50 ms, any 300 ms holds 7 (8 allowed for load jitter).
-      const fast = gaps(afterFast);
+      const fast = gaps(fastRun);
       expect(median(fast)).toBeGreaterThanOrEqual(40);
       expect(median(fast)).toBeLessThanOrEqual(75);
-      const fastTimes = afterFast.map((x) => x.t);
+      const fastTimes = fastRun.map((x) => x.t);
       const densest = Math.max(...fastTimes.map((t) => fastTimes.filter((u) => u >= t && u < t + 300).length));
       expect(densest).toBeLessThanOrEqual(8);
-      const inFirst500 = afterFast.filter((x) => x.t <= setAt + 500).length;
-      expect(inFirst500).toBeLessThanOrEqual(500 / 50 + 2);
-      // Longer again: no gap near the old 50 ms - the longer interval holds from the next cycle
-      // (a gap may be short by one poll's duration, which is long on a loaded machine).
-      const slow = gaps(afterSlow);
+      expect(fastRun.filter((x) => x.t <= setAt + 500).length).toBeLessThanOrEqual(500 / 50 + 2);
+      // Longer again: once applied, no gap near the old 50 ms (the first reading after the change
+      // may be a poll already in flight; from it on, every gap is the new interval, less at most
+      // one poll's duration, which is long on a loaded machine).
+      const slow = gaps(slowRun);
       expect(Math.min(...slow)).toBeGreaterThanOrEqual(200);
       expect(median(slow)).toBeGreaterThanOrEqual(280);
       expect(median(slow)).toBeLessThanOrEqual(360);
       // Same instrument, never reconnected, no reading missed.
+      const all = readingsOf(rec.events, 'pm1');
       expect(gapsIn(all.map((x) => x.seq))).toEqual([]);
       const firstReading = rec.events.findIndex((e) => e.method === 'reading');
       expect(rec.events.slice(firstReading).filter((e) => e.method === 'instrument.state')).toEqual([]);
