@@ -25,6 +25,7 @@ export function registerInstrumentCommands(program: Command, ctl: Ctl): void {
           `instruments: ${total} (${Object.entries(states).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'})`,
           `modules:     ${s.modules.total}`,
           `file:        ${s.persistence.upToDate ? 'up to date' : `OUT OF DATE - ${s.persistence.reason}`}${s.persistence.enabled ? '' : ' (persistence disabled)'}`,
+          ...(s.hotReload ? [`hot reload:  ${s.hotReload.enabled ? (s.hotReload.watching ? `watching (debounce ${s.hotReload.debounceMs} ms)` : 'enabled, not watching') : 'off (SIGHUP or daqctl reload)'}`] : []),
           `last reload: ${s.lastReload.outcome}${s.lastReload.at ? ` at ${s.lastReload.at}` : ''}${s.lastReload.summary ? ` (${s.lastReload.summary})` : ''}${s.lastReload.message ? ` - ${s.lastReload.message}` : ''}`,
         ];
         return lines.join('\n');
