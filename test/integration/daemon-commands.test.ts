@@ -64,6 +64,7 @@ describe('daqd commands: bad input is refused clearly and loses nothing', () => 
     daqd = await startDaemon({ config: CONFIG });
     bystander = await EventRecorder.subscribe(daqd, { types: ['reading'], instruments: ['bystander'] });
     await bystander.waitFor((e) => e.method === 'reading', 5000, 'a bystander reading');
+    await waitUntil(async () => (await daqd.call('instrument.get', { id: 'pm1' })).state === 'ready', 5000, 'pm1 ready');
     fileBefore = readFileSync(daqd.configPath, 'utf8');
   });
   afterAll(async () => {
@@ -188,8 +189,9 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
       // Before: steady at 200 ms.
       expect(median(gaps(before))).toBeGreaterThanOrEqual(180);
       expect(median(gaps(before))).toBeLessThanOrEqual(240);
-      // The change: the first new reading comes no later than the old cycle would have.
-      expect(fastRun[0]!.t - before.at(-1)!.t).toBeLessThanOrEqual(200 + 100);
+      // The change: the first new reading comes no later than the old cycle would have (plus
+      // slack for a loaded machine; a change that waited for a restart would never come).
+      expect(fastRun[0]!.t - before.at(-1)!.t).toBeLessThanOrEqual(200 + 250);
       // After: 50 ms. A timestamp is taken when a poll ends, so one gap can be short by the
       // jitter in poll duration; a burst (polls back to back to catch up) shows as too many
       // readings in a window instead: at 50 ms, any 300 ms holds 7 (8 allowed for load jitter).

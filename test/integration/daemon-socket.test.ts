@@ -35,6 +35,7 @@ describe('daqd socket: protocol errors leave the connection and the daemon worki
   beforeAll(async () => {
     daqd = await startDaemon({ config: NO_FILE_CHANGES + meters(['pm1', 'pm2'], 50) });
     raw = await RawClient.connect(daqd.socketPath);
+    await waitUntil(async () => (await daqd.call('instrument.list')).instruments.every((i: any) => i.state === 'ready'), 5000, 'both meters ready');
   });
   afterAll(async () => {
     raw?.close();
