@@ -70,7 +70,8 @@ describe('daqctl against a running daqd', () => {
     await daqd?.dispose();
   });
 
-  it('status: a summary; --json: the daemon.status result', async () => {
+  // Read-only checks (and refusals that change nothing) run side by side; the changes after them in order.
+  it.concurrent('status: a summary; --json: the daemon.status result', async () => {
     const human = await ctl('status');
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^daqd \d+\.\d+\.\d+ \(pid \d+\), up \d+ s$/m);
@@ -82,7 +83,7 @@ describe('daqctl against a running daqd', () => {
     expect(s).toMatchObject({ pid: daqd.proc.pid, configPath: daqd.configPath, instruments: { total: 2 }, modules: { total: 1 } });
   });
 
-  it('ls: a table with every instrument; --json: typed values', async () => {
+  it.concurrent('ls: a table with every instrument; --json: typed values', async () => {
     const human = await ctl('ls');
     expect(human.code).toBe(0);
     const lines = human.stdout.trim().split('\n');
@@ -96,6 +97,57 @@ describe('daqctl against a running daqd', () => {
     expect(typeof json.instruments[0].lastReading.seq).toBe('number');
   });
 
+  it.concurrent('set refused: exit 1, the message and kind on stderr; --json also prints the error object', async () => {
+    expectRefused(await ctl('set', 'pm1', 'wavelength_nm=2000'), 1, 'pm1: wavelength_nm must be an integer between 400 and 1100 nm (got 2000)', '[out_of_range]');
+    const json = await ctl('--json', 'set', 'pm9', 'wavelength_nm=600');
+    expect(json.code).toBe(1);
+    expect(json.stderr).toContain('no instrument "pm9"');
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { data: { kind: 'not_found' } } });
+  });
+
+  it.concurrent('usage errors: exit 2 without reaching daqd', async () => {
+    const [add, set] = await Promise.all([ctl('add', 'pm6', '--port', 'sim'), ctl('set', 'pm1', 'wavelength_nm')]);
+    expectRefused(add!, 2, 'add needs --driver and --port');
+    expectRefused(set!, 2, 'expected key=value');
+  });
+
+  for (const mode of [['watch', '--events'], ['--json', 'watch']]) {
+    it.concurrent(`daqctl ${mode.join(' ')}: one JSON event per line until SIGINT, then exit 0`, async () => {
+      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', daqd.socketPath, ...mode, 'pm1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      try {
+        // Module events (no instrument) pass an instrument filter too: count the readings.
+        await waitUntil(() => out.split('\n').filter((l) => l.includes('"event":"reading"')).length >= 3, 10_000, 'three readings from daqctl watch');
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw new Error(`${(e as Error).message}; stdout: ${out}; stderr: ${err}`);
+      }
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      const events = out.trim().split('\n').map((l) => JSON.parse(l));
+      const readings = events.filter((e) => e.event === 'reading');
+      expect(events.every((e) => typeof e.event === 'string')).toBe(true);
+      expect(readings.length).toBeGreaterThanOrEqual(3);
+      expect(readings.every((e) => e.instrument === 'pm1' && typeof e.seq === 'number' && typeof e.values.power === 'number')).toBe(true);
+      expect(err).toBe('');
+    });
+  }
+
+  it.concurrent('cannot connect: a clear message and exit 3', async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', join(daqd.dir, 'no-such.sock'), 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expectRefused(r, 3, 'cannot connect to daqd: is daqd running?', 'no-such.sock');
+  });
   it('set: typed values confirmed by the device, human and --json', async () => {
     const human = await ctl('set', 'pm1', 'wavelength_nm=633', 'attenuator=true');
     expect(human.code, human.stderr).toBe(0);
@@ -104,14 +156,6 @@ describe('daqctl against a running daqd', () => {
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: 'pm1', params: { filter: 'fast' }, poll_interval_ms: 100, persisted: { written: true } });
     expect((await daqd.call('instrument.get', { id: 'pm1' })).params).toMatchObject({ wavelength_nm: 633, attenuator: true, filter: 'fast' });
-  });
-
-  it('set refused: exit 1, the message and kind on stderr; --json also prints the error object', async () => {
-    expectRefused(await ctl('set', 'pm1', 'wavelength_nm=2000'), 1, 'pm1: wavelength_nm must be an integer between 400 and 1100 nm (got 2000)', '[out_of_range]');
-    const json = await ctl('--json', 'set', 'pm9', 'wavelength_nm=600');
-    expect(json.code).toBe(1);
-    expect(json.stderr).toContain('no instrument "pm9"');
-    expect(JSON.parse(json.stdout)).toMatchObject({ error: { data: { kind: 'not_found' } } });
   });
 
   it('add with --driver/--port/--param/--set: typed params, running', async () => {
@@ -143,12 +187,6 @@ describe('daqctl against a running daqd', () => {
     expectRefused(port!, 1, '/dev/ttyUSB-none', '[port_not_found]');
   });
 
-  it('usage errors: exit 2 without reaching daqd', async () => {
-    const [add, set] = await Promise.all([ctl('add', 'pm6', '--port', 'sim'), ctl('set', 'pm1', 'wavelength_nm')]);
-    expectRefused(add!, 2, 'add needs --driver and --port');
-    expectRefused(set!, 2, 'expected key=value');
-  });
-
   it('deps: the modules and roles that use an instrument', async () => {
     const [r, unused, asJson] = await Promise.all([ctl('deps', 'pm1'), ctl('deps', 'pm3'), ctl('--json', 'deps', 'pm2')]);
     expect(r!.code).toBe(0);
@@ -170,41 +208,5 @@ describe('daqctl against a running daqd', () => {
     const plain = await ctl('rm', 'pm3');
     expect(plain.code).toBe(0);
     expect(plain.stdout.trim()).toBe('removed pm3');
-  });
-
-  for (const mode of [['watch', '--events'], ['--json', 'watch']]) {
-    it(`daqctl ${mode.join(' ')}: one JSON event per line until SIGINT, then exit 0`, async () => {
-      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', daqd.socketPath, ...mode, 'pm1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      try {
-        await waitUntil(() => out.split('\n').filter(Boolean).length >= 4, 10_000, 'four event lines from daqctl watch');
-      } catch (e) {
-        child.kill('SIGKILL');
-        throw new Error(`${(e as Error).message}; stdout: ${out}; stderr: ${err}`);
-      }
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      const events = out.trim().split('\n').map((l) => JSON.parse(l));
-      const readings = events.filter((e) => e.event === 'reading');
-      expect(readings.length).toBeGreaterThanOrEqual(3);
-      expect(readings.every((e) => e.instrument === 'pm1' && typeof e.seq === 'number' && typeof e.values.power === 'number')).toBe(true);
-      expect(err).toBe('');
-    });
-  }
-
-  it('cannot connect: a clear message and exit 3', async () => {
-    const r = await new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', join(daqd.dir, 'no-such.sock'), 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
-    expectRefused(r, 3, 'cannot connect to daqd: is daqd running?', 'no-such.sock');
   });
 });
