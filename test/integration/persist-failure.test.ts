@@ -237,12 +237,11 @@ for (const blocker of blockers) {
       const r = await d.call('instrument.set', { id: 'pm1', params: { wavelength_nm: 633 } });
       expect(r.persisted.written).toBe(false);
       const refused = await daqctl(d.socketPath, 'sync');
-      expect(refused.code).not.toBe(0);
+      expect(refused.code, `daqctl sync while blocked: ${JSON.stringify(refused)}`).not.toBe(0);
       expect(refused.stderr).toMatch(blocker.cause);
       unblock();
       const ok = await daqctl(d.socketPath, 'sync');
-      expect(ok.stderr).toBe('');
-      expect(ok.code).toBe(0);
+      expect(ok, `daqctl sync after unblocking: ${JSON.stringify(ok)}`).toMatchObject({ code: 0, stderr: '' });
       expect(ok.stdout).toContain(`wrote ${d.configPath}`);
       expect((parse(readText(d.configPath)) as any).instruments.pm1.params.wavelength_nm).toBe(633);
       expect((await d.call('daemon.status')).persistence.upToDate).toBe(true);
