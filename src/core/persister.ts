@@ -4,6 +4,7 @@
  * a `config.persistFailed` event, and `config.sync` retries. `fileModel` is always what the file
  * on disk holds, so every write renders exactly the difference between disk and memory.
  */
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ConfigFile } from '../persistence/config-file.js';
 import type { WriteAnnotations } from '../persistence/toml-writer.js';
@@ -76,8 +77,18 @@ export class ConfigPersister {
     return this.write(next, false, ann);
   }
 
-  /** config.sync: write the running config now; throws persist_failed if it still cannot. */
+  /** config.sync: write the running config now; throws persist_failed if it still cannot, and
+   *  conflict if a person edited the file since daqd last loaded or wrote it (their edit is never
+   *  written over; a deleted file has nothing to lose and is written afresh). */
   async sync(running: ConfigModel): Promise<PersistOutcome> {
+    if ((await this.file.changedOnDisk()) && (await exists(this.file.path))) {
+      throw new DaqError(
+        'conflict',
+        `the config file ${this.file.path} was edited since daqd last read or wrote it and the edit is not loaded yet, so daqd did not write over it; ` +
+          'apply the edit with daqctl reload (the file wins over changes kept in memory only), or undo the edit and sync again',
+        { details: { file: this.file.path } },
+      );
+    }
     const outcome = await this.write(running, true);
     if (!outcome.written && outcome.error) {
       throw new DaqError('persist_failed', outcome.error.message);
@@ -104,4 +115,11 @@ export class ConfigPersister {
       return { written: false, reason: message, error: { kind, message } };
     }
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+  );
 }
