@@ -137,4 +137,23 @@ describe('a person edit racing a socket command', () => {
       await watcherHasNotFired();
     });
   }
+  it("config.sync racing a person's edit does not write over it: conflict, the file as the person wrote it", async () => {
+    // Something to sync: a change kept in memory only.
+    expect((await d.call('instrument.set', { id: 'pm2', params: { filter: 'fast' }, persist: false })).persisted.written).toBe(false);
+    const edited = replaceOnce(readText(d.configPath), 'port = "sim"\npoll_interval_ms = 100\n\n[instruments.pm2.params]', 'port = "sim"\npoll_interval_ms = 250 # slower, by hand\n\n[instruments.pm2.params]');
+    writeFileSync(d.configPath, edited);
+
+    const err = await rejection(d.call('config.sync'));
+    expect(err.kind).toBe('conflict');
+    expect(err.message).toContain(d.configPath);
+    expect(readText(d.configPath)).toBe(edited);
+    await watcherHasNotFired();
+
+    // The person's way out: load the edit (the file wins), then there is nothing left to sync.
+    await d.call('config.reload');
+    expect((await d.call('instrument.get', { id: 'pm2' })).pollIntervalMs).toBe(250);
+    expect(await d.call('config.sync')).toMatchObject({ written: false });
+    expect(readText(d.configPath)).toBe(edited);
+    expect((await d.call('daemon.status')).persistence.upToDate).toBe(true);
+  });
 });
