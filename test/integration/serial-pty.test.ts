@@ -14,7 +14,7 @@ import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../hel
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import type { RpcError } from '../../src/client/client.js';
 
-const TIMEOUT_MS = 1000;
+const TIMEOUT_MS = 1500;
 const STEADY_MS = 40;
 
 function config(ptyPath: string): string {
@@ -51,6 +51,7 @@ function fdsOn(pid: number, ptyLink: string): number {
 }
 
 type Event = { method: string; params: any };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const readings = (events: Event[], id: string) => events.filter((e) => e.method === 'reading' && e.params.instrument === id);
 const states = (events: Event[], id: string) => events.filter((e) => e.method === 'instrument.state' && e.params.instrument === id).map((e) => e.params.state as string);
 
@@ -108,8 +109,9 @@ describe('daqd on a serial port (socat pty pair)', () => {
       expect(err?.kind).toBe('timeout');
       expect(err?.message).toContain('probe');
       expect(readMs.length).toBeGreaterThanOrEqual(3);
-      // Generous for a loaded machine, still a fraction of the 1000 ms the set is stuck for.
-      expect(Math.max(...readMs)).toBeLessThan(TIMEOUT_MS / 3);
+      // Generous for a loaded CI machine, still a fraction of the time the set is stuck for.
+      expect(median(readMs)).toBeLessThan(TIMEOUT_MS / 5);
+      expect(Math.max(...readMs)).toBeLessThan(TIMEOUT_MS / 2);
     } finally {
       client.close();
       sim.control.silent = false;
@@ -120,7 +122,8 @@ describe('daqd on a serial port (socat pty pair)', () => {
   it('unplug -> probe goes to error; re-plug -> ready by itself; steady never misses a poll', async () => {
     const rec = await EventRecorder.subscribe(daqd, { types: ['reading', 'instrument.state'] });
     try {
-      await rec.waitFor(() => readings(rec.events, 'steady').length >= 3, 5000, 'steady readings');
+      await rec.waitFor(() => readings(rec.events, 'steady').length >= 3 && readings(rec.events, 'probe').length >= 3, 10_000, 'steady and probe readings');
+      const unplugged = rec.events.length;
       await pty.kill();
       await server?.close();
       server = undefined;
@@ -133,7 +136,9 @@ describe('daqd on a serial port (socat pty pair)', () => {
       const mark = rec.events.length;
       await rec.waitFor((e) => rec.events.indexOf(e) >= mark && e.method === 'instrument.state' && e.params.instrument === 'probe' && e.params.state === 'ready', 15_000, 'probe -> ready after re-plug');
       await rec.waitFor((e) => rec.events.indexOf(e) > mark && e.method === 'reading' && e.params.instrument === 'probe', 5000, 'a probe reading after re-plug');
-      expect(states(rec.events, 'probe')[0]).toBe('error');
+      const probeStates = states(rec.events.slice(unplugged), 'probe');
+      expect(probeStates[0]).toBe('error');
+      expect(probeStates.at(-1)).toBe('ready');
       // The device kept its state and daqd put its configured values back on connect.
       expect(sim.state.wavelengthNm).toBe(1064);
       expect(fdsOn(daqd.proc.pid!, pty.a)).toBe(1); // the dead port's descriptor was closed, not leaked
