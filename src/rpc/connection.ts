@@ -22,6 +22,8 @@ export const MAX_QUEUED_EVENTS = 1000;
 export interface ClientStats {
   connections: number;
   subscribers: number;
+  /** Clients whose requests daqd stopped reading because they do not read the answers. */
+  stalledClients: number;
   /** Events waiting in per-client queues right now. */
   queuedEvents: number;
   /** Events dropped for slow subscribers since daqd started. */
@@ -51,17 +53,21 @@ export class Connection {
   private pending = 0;
   private closed = false;
   private inputEnded = false;
+  private inputPaused = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly daemon: Daemon,
     private readonly methods: MethodTable,
     private readonly log: Logger,
-    private readonly clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, queuedEvents: 0, droppedEvents: 0 }),
+    private readonly clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 }),
   ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('drain', () => this.flushQueue());
+    socket.on('drain', () => {
+      this.flushQueue();
+      this.resumeInputIfDrained();
+    });
     socket.on('close', () => this.onClose());
     socket.on('end', () => {
       this.inputEnded = true;
@@ -77,6 +83,11 @@ export class Connection {
 
   get isSubscribed(): boolean {
     return this.unsubscribeEvents !== null;
+  }
+
+  /** Not reading this client's requests until it reads its answers. */
+  get isStalled(): boolean {
+    return this.inputPaused;
   }
 
   get queuedEvents(): number {
@@ -180,6 +191,19 @@ export class Connection {
   private send(message: unknown): void {
     if (this.closed) return;
     this.socket.write(JSON.stringify(message) + '\n');
+    // A client that sends requests but does not read the answers: stop reading its requests
+    // until it catches up, so its unread answers cannot pile up in daqd's memory.
+    if (!this.inputPaused && this.socket.writableLength >= HIGH_WATER_BYTES) {
+      this.inputPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resumeInputIfDrained(): void {
+    if (this.inputPaused && this.socket.writableLength < HIGH_WATER_BYTES) {
+      this.inputPaused = false;
+      this.socket.resume();
+    }
   }
 
   subscribe(filter: SubscriptionFilter): { subscribed: true; filter: SubscriptionFilter } {

@@ -72,14 +72,16 @@ export class RpcServer {
 
   clientStats(): ClientStats {
     let subscribers = 0;
+    let stalledClients = 0;
     let queuedEvents = 0;
     let droppedEvents = this.droppedByClosed;
     for (const c of this.connections) {
       if (c.isSubscribed) subscribers++;
+      if (c.isStalled) stalledClients++;
       queuedEvents += c.queuedEvents;
       droppedEvents += c.droppedEvents;
     }
-    return { connections: this.connections.size, subscribers, queuedEvents, droppedEvents };
+    return { connections: this.connections.size, subscribers, stalledClients, queuedEvents, droppedEvents };
   }
 
   /** Stop accepting, let in-flight requests answer (bounded), close clients, remove the socket. */
