@@ -154,6 +154,25 @@ describe('daqd socket: protocol errors leave the connection and the daemon worki
       clients.forEach((c) => c.close());
     }
   });
+  it('a client that sends requests but never reads the answers is paused, not buffered; it gets every answer once it reads', async () => {
+    const greedy = await RawClient.connect(daqd.socketPath);
+    try {
+      greedy.socket.pause();
+      const n = 3000; // ~5 MB of daemon.status answers
+      greedy.write(Array.from({ length: n }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: i + 1, method: 'daemon.status' })).join('\n') + '\n');
+      await waitUntil(async () => (await daqd.call('daemon.status')).clients.stalledClients === 1, 10_000, 'daqd to stop reading the greedy client');
+      const t0 = performance.now();
+      expect((await daqd.call('instrument.get', { id: 'pm1' })).state).toBe('ready');
+      expect(performance.now() - t0).toBeLessThan(1000);
+      greedy.socket.resume();
+      await waitUntil(() => greedy.messages.length >= n, 20_000, `all ${n} answers`);
+      expect(new Set(greedy.messages.map((m) => m.id)).size).toBe(n);
+      expect(greedy.messages.every((m) => m.result?.instruments?.total === 2)).toBe(true);
+      expect((await daqd.call('daemon.status')).clients.stalledClients).toBe(0);
+    } finally {
+      greedy.close();
+    }
+  });
 });
 
 describe('daqd socket: a subscriber that never reads cannot stall the daemon', () => {
