@@ -120,7 +120,7 @@ export class Execution {
       ? { written: false, reason: 'loaded from the file' }
       : isEmptyDiff(diff)
         ? { written: false, reason: 'no change' }
-        : await services.persister.persist(next, options.persist, { numberKind: numberKindFrom(specs) });
+        : await services.persister.persist(prev, next, options.persist, { numberKind: numberKindFrom(specs) });
     services.log.info({ audit: true, command: this.command.type, origin: this.origin, summary, persisted: persisted.written }, `applied ${this.command.type}: ${summary}`);
     services.events.emit({ type: 'command.applied', command: this.command.type, summary, at: new Date().toISOString() });
     return { diff, summary, confirmed, persisted };

@@ -1,14 +1,20 @@
 /**
  * Keeps the config file in step with the running config. The file is never the source of truth
  * while a write is pending: a failed write leaves the change in memory, says so in status and in
- * a `config.persistFailed` event, and `config.sync` retries. `fileModel` is always what the file
- * on disk holds, so every write renders exactly the difference between disk and memory.
+ * a `config.persistFailed` event, and the next write (or `config.sync`) carries it.
+ *
+ * Two models are tracked besides the running one: `fileModel`, what the file on disk holds, and
+ * `desired`, what it should hold: the file plus every change that asked to be persisted. A change
+ * made with `persist: false` (or with persistence off) moves the running config but not
+ * `desired`, so a later persisted command writes only its own change, never the memory-only one.
  */
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ConfigFile } from '../persistence/config-file.js';
 import type { WriteAnnotations } from '../persistence/toml-writer.js';
-import { sameValue, type ConfigModel } from '../config/model.js';
+import { cloneModel, sameValue, type ConfigModel } from '../config/model.js';
+import { applyOp, diffConfig } from '../persistence/config-diff.js';
+import { validateConfig } from '../config/validate.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import type { EventBus } from './events.js';
 
@@ -30,6 +36,7 @@ export type PersistOutcome =
 
 export class ConfigPersister {
   private fileModel: ConfigModel = {};
+  private desired: ConfigModel = {};
   private state: Omit<PersistStatus, 'file' | 'enabled'> = { upToDate: true };
 
   constructor(
@@ -42,6 +49,7 @@ export class ConfigPersister {
   /** The file was (re)loaded: its model is the new base and memory matches it. */
   adopt(model: ConfigModel): void {
     this.fileModel = model;
+    this.desired = model;
     this.state = { ...this.state, upToDate: true, reason: undefined };
   }
 
@@ -67,14 +75,32 @@ export class ConfigPersister {
     return { file: this.file.path, enabled: this.enabled(), ...this.state };
   }
 
-  /** Write `next` after a change; never throws for I/O (the change stands in memory). */
-  async persist(next: ConfigModel, wanted: boolean | undefined, ann?: WriteAnnotations): Promise<PersistOutcome> {
+  /**
+   * Write the change from `prev` to `next` (the running config before and after a command);
+   * never throws for I/O (the change stands in memory).
+   */
+  async persist(prev: ConfigModel, next: ConfigModel, wanted: boolean | undefined, ann?: WriteAnnotations): Promise<PersistOutcome> {
     if (!this.enabled() || wanted === false) {
       const reason = !this.enabled() ? 'persistence is disabled (enable_persistence = false)' : 'the change was made with persist: false';
       if (!sameValue(next, this.fileModel)) this.state = { ...this.state, upToDate: false, reason: `changes kept in memory only: ${reason}` };
       return { written: false, reason };
     }
-    return this.write(next, false, ann);
+    this.desired = this.desiredAfter(prev, next);
+    const outcome = await this.write(this.desired, false, ann);
+    if (outcome.written && !sameValue(next, this.fileModel)) {
+      this.state = { ...this.state, upToDate: false, reason: 'changes kept in memory only (persist: false) are not in the file' };
+    }
+    return outcome;
+  }
+
+  /** The file's intended content after this change: the command's own edit on top of `desired`. */
+  private desiredAfter(prev: ConfigModel, next: ConfigModel): ConfigModel {
+    if (sameValue(prev, this.desired)) return next; // nothing memory-only pending: the common case
+    let model = cloneModel(this.desired) as Record<string, unknown>;
+    for (const op of diffConfig(prev, next)) model = applyOp(model, op);
+    // The edit may lean on a memory-only change (a role naming an instrument that exists only in
+    // memory): then the file could not load on its own, so write the whole running config.
+    return validateConfig(model).issues.length === 0 ? (model as ConfigModel) : next;
   }
 
   /** config.sync: write the running config now; throws persist_failed if it still cannot, and
@@ -89,6 +115,7 @@ export class ConfigPersister {
         { details: { file: this.file.path } },
       );
     }
+    this.desired = running;
     const outcome = await this.write(running, true);
     if (!outcome.written && outcome.error) {
       throw new DaqError('persist_failed', outcome.error.message);
