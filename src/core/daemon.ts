@@ -109,6 +109,7 @@ export class Daemon {
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
     let running = config;
+    let reloadedFirst: Record<string, unknown> | undefined;
     try {
       const cmd = job.command;
       const persists = WRITES_CONFIG.has(cmd.type) && (cmd as { persist?: boolean }).persist !== false && this.persister.isEnabled();
@@ -117,7 +118,9 @@ export class Daemon {
         // this command's write cannot overwrite it.
         const rx = new Execution({ type: 'config.reload', source: 'conflict' }, job.origin, running, this.services);
         try {
-          await reloadConfig(rx, { type: 'config.reload', source: 'conflict' });
+          const reloaded = await reloadConfig(rx, { type: 'config.reload', source: 'conflict' });
+          // Say so in the answer: the file won, so changes kept in memory only may have been undone.
+          reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
         } catch (err) {
           throw new DaqError('conflict', `${this.options.configPath} was edited and cannot be loaded (${describeError(err)}); fix the file (daqctl reload shows the errors) and retry`);
         }
@@ -125,7 +128,7 @@ export class Daemon {
       }
       const x = new Execution(cmd, job.origin, running, this.services);
       const result = await handlerFor(cmd.type)(x, cmd as never);
-      return { result, config: x.result() ?? (running !== config ? running : undefined) };
+      return { result: reloadedFirst ? { ...result, reloadedFirst } : result, config: x.result() ?? (running !== config ? running : undefined) };
     } catch (err) {
       const error = toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code'));
       if (job.command.type !== 'config.reload') {
