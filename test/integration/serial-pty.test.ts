@@ -127,7 +127,11 @@ describe('daqd on a serial port (socat pty pair)', () => {
       await pty.kill();
       await server?.close();
       server = undefined;
-      const lost = await rec.waitFor((e) => e.method === 'instrument.state' && e.params.instrument === 'probe' && e.params.state === 'error', 10_000, 'probe -> error');
+      const lost = await rec.waitFor(
+        (e) => rec.events.indexOf(e) >= unplugged && e.method === 'instrument.state' && e.params.instrument === 'probe' && e.params.state === 'error',
+        10_000,
+        'probe -> error',
+      );
       expect(lost.params.error.message).toContain('probe');
       expect((await daqd.call('instrument.get', { id: 'probe' })).state).not.toBe('ready');
 
