@@ -141,7 +141,7 @@ describe('daqd on a serial port (socat pty pair)', () => {
       await rec.waitFor((e) => rec.events.indexOf(e) >= mark && e.method === 'instrument.state' && e.params.instrument === 'probe' && e.params.state === 'ready', 15_000, 'probe -> ready after re-plug');
       await rec.waitFor((e) => rec.events.indexOf(e) > mark && e.method === 'reading' && e.params.instrument === 'probe', 5000, 'a probe reading after re-plug');
       const probeStates = states(rec.events.slice(unplugged), 'probe');
-      expect(probeStates[0]).toBe('error');
+      expect(probeStates).toContain('error');
       expect(probeStates.at(-1)).toBe('ready');
       // The device kept its state and daqd put its configured values back on connect.
       expect(sim.state.wavelengthNm).toBe(1064);
