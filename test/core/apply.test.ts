@@ -58,9 +58,9 @@ describe('the one apply path', () => {
   it('refuses a whole change when any part is invalid, and changes nothing', async () => {
     d = await startInProcess(BASE);
     const before = readFileSync(d.configPath, 'utf8');
-    const err = await failure(d.daemon.submit({ type: 'instrument.add', id: 'bad', config: { driver: 'newport_1830c', port: 'sim', params: { wavelength_nm: 'red' } } }, 'test'));
+    const err = await failure(d.daemon.submit({ type: 'instrument.add', id: 'bad', config: { driver: 'newport_1830c', port: 'sim', poll_intervall_ms: 5 } }, 'test'));
     expect(err.kind).toBe('validation_failed');
-    expect(err.message).toMatch(/instruments\.bad\.params\.wavelength_nm/);
+    expect(err.message).toMatch(/instruments\.bad\.poll_intervall_ms/);
     expect(d.daemon.listInstruments().map((i) => i.id)).toEqual(['pm1', 'laser']);
     expect(readFileSync(d.configPath, 'utf8')).toBe(before);
   });

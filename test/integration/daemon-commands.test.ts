@@ -102,11 +102,16 @@ describe('daqd commands: bad input is refused clearly and loses nothing', () => 
     expect(e.message).toContain('/dev/ttyUSB-daqd-test-missing');
   });
 
-  it('add with a bad parameter -> validation_failed naming the key, the value and the range', async () => {
+  it('add with a bad parameter -> out_of_range naming the instrument, the value and the range (as set does)', async () => {
     const e = await refusal(add('pm3', { driver: 'newport_1830c', port: 'sim', params: { wavelength_nm: 5000 } }));
+    expect(e.kind).toBe('out_of_range');
+    expect(e.message).toMatch(/^pm3: wavelength_nm must be an integer between 400 and 1100 nm \(got 5000\)/);
+  });
+
+  it('add with a typo in a key -> validation_failed naming the key path', async () => {
+    const e = await refusal(add('pm3', { driver: 'newport_1830c', port: 'sim', poll_intervall_ms: 100 }));
     expect(e.kind).toBe('validation_failed');
-    expect(e.message).toContain('instruments.pm3.params.wavelength_nm');
-    expect(e.message).toMatch(/between 400 and 1100 nm \(got 5000\)/);
+    expect(e.message).toContain('instruments.pm3.poll_intervall_ms');
   });
 
   it('set: wrong type -> invalid_params; out of range -> out_of_range; unknown name -> invalid_params', async () => {

@@ -23,12 +23,24 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
   }
   const table = cmd.config as InstrumentModel;
   if (typeof table.driver === 'string') {
+    let driver;
     try {
-      getDriver(table.driver);
+      driver = getDriver(table.driver);
     } catch (err) {
       // unknown_driver with the known names; say which instrument asked for it.
       if (isDaqError(err)) throw new DaqError(err.kind, `${cmd.id}: ${err.message}`, { details: err.details });
       throw err;
+    }
+    // Parameter values get the same specific kinds as instrument.set (out_of_range, invalid_params);
+    // everything else is checked with the whole config by commit (validation_failed).
+    const options = driver.optionsSchema.safeParse(driverOptionsOf(table));
+    if (options.success && table.params && typeof table.params === 'object') {
+      const decls = new Map(driver.params(options.data).map((d) => [d.name, d]));
+      for (const [name, value] of Object.entries(table.params)) {
+        const decl = decls.get(name);
+        if (!decl) throw new DaqError('invalid_params', `${cmd.id}: driver ${driver.name} has no parameter "${name}" (known: ${[...decls.keys()].join(', ') || 'none'})`);
+        validateParamValue(decl, value, cmd.id);
+      }
     }
   }
   // A typo'd device path is refused up front; at start-up or reload a missing device is retried instead.
