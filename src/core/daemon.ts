@@ -19,7 +19,7 @@ import { commandSchema, type Command, type CommandResult } from './commands.js';
 import { EventBus } from './events.js';
 import { Execution, type Services } from './execution.js';
 import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
-import { reloadConfig, reloadState } from './handlers/config.js';
+import { reloadConfig } from './handlers/config.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
@@ -64,6 +64,7 @@ export class Daemon {
       events: this.events,
       log,
       configPath: options.configPath,
+      reloads: { last: { outcome: 'never' } },
     };
     this.manager = createActor(createManagerMachine((job, config) => this.execute(job, config)), { input: { config: {} } });
     this.instruments.attach(this.manager);
@@ -180,7 +181,7 @@ export class Daemon {
   }
 
   reloadStatus() {
-    return reloadState.last;
+    return this.services.reloads.last;
   }
 
   /**
@@ -216,7 +217,7 @@ export class Daemon {
       modules: { total: this.modules.ids().length },
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
       persistence: this.persister.status(),
-      lastReload: reloadState.last,
+      lastReload: this.services.reloads.last,
       ports: this.hub.ports(),
       ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
     };

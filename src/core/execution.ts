@@ -16,6 +16,7 @@ import type { InstrumentSupervisor } from './manager/supervisor.js';
 import type { ModuleSupervisor } from '../modules/supervisor.js';
 import type { ConfigPersister, PersistOutcome } from './persister.js';
 import type { Command } from './commands.js';
+import type { ReloadStatus } from './handlers/config.js';
 
 export interface CommitOptions {
   /** undefined = follow enable_persistence; false = memory only. */
@@ -44,6 +45,8 @@ export interface Services {
   events: EventBus;
   log: Logger;
   configPath: string;
+  /** The last reload's outcome (config.reloadStatus, daemon.status), kept per daemon. */
+  reloads: { last: ReloadStatus };
 }
 
 /** Validated specs per config object: derived data, so it cannot disagree with the config. */

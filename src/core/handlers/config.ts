@@ -19,8 +19,6 @@ export interface ReloadStatus {
   message?: string;
 }
 
-/** Kept by the daemon; read by daemon.status and config.reloadStatus. */
-export const reloadState: { last: ReloadStatus } = { last: { outcome: 'never' } };
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -36,7 +34,7 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   }
   // The watcher sees the daemon's own writes too: skip them by content, not by timestamp. After a
   // failed reload the same text means the person put back what runs: reload it, to clear the failure.
-  if (cmd.source === 'watcher' && sha256(text) === persister.knownHash && reloadState.last.outcome !== 'failed') {
+  if (cmd.source === 'watcher' && sha256(text) === persister.knownHash && x.services.reloads.last.outcome !== 'failed') {
     return { outcome: 'unchanged', ignored: 'own_write', reason: 'the file holds what daqd last wrote or loaded' };
   }
   // Parse only: commit validates the whole config once (with the text, for line numbers).
@@ -51,15 +49,15 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   persister.adoptFile(text, parsed.model);
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const applied = outcome.summary !== 'no change';
-  reloadState.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff };
+  x.services.reloads.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff };
   if (applied) events.emit({ type: 'config.reloaded', source: cmd.source, diff: outcome.diff, durationMs, at });
   x.services.log.info({ source: cmd.source, durationMs }, `config reload (${cmd.source}): ${outcome.summary}`);
-  return { ...reloadState.last };
+  return { ...x.services.reloads.last };
 }
 
 function fail(x: Execution, source: string, at: string, err: unknown): never {
   const errors = isDaqError(err) && Array.isArray(err.details?.issues) ? (err.details!.issues as unknown[]) : [{ message: describeError(err) }];
-  reloadState.last = { outcome: 'failed', source, at, errors, message: describeError(err) };
+  x.services.reloads.last = { outcome: 'failed', source, at, errors, message: describeError(err) };
   x.services.events.emit({ type: 'config.reloadFailed', source, errors, at });
   x.services.log.warn({ source }, `config reload failed, keeping the running config: ${describeError(err)}`);
   throw isDaqError(err) ? err : new DaqError('validation_failed', describeError(err));
