@@ -74,7 +74,8 @@ export class ConfigWatcher {
 
   status(): WatcherStatus {
     return {
-      watching: this.watcher !== null,
+      // Only once chokidar is ready: an edit saved before then may not be seen.
+      watching: this.watcher !== null && this.starting === null,
       debounceMs: this.options.debounceMs(),
       pending: this.timer !== null || this.busy,
       ...this.counters,
@@ -94,6 +95,7 @@ export class ConfigWatcher {
       ignored: (path: string) => path !== dir && basename(path) !== name,
     });
     this.watcher = watcher;
+    this.starting = new Promise<void>((r) => watcher.once('ready', () => r()));
     const onEvent = (path: string) => {
       if (resolve(path) !== this.file || this.watcher !== watcher) return;
       this.counters.changesSeen++;
@@ -104,7 +106,6 @@ export class ConfigWatcher {
     };
     watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
     watcher.on('error', (err) => this.options.log.warn({ err }, `config watcher error on ${dir}: ${describeError(err)}`));
-    this.starting = new Promise<void>((r) => watcher.once('ready', () => r()));
     await this.starting;
     this.starting = null;
     this.options.log.info({ file: this.file, debounceMs: this.options.debounceMs() }, 'watching the config file for edits');
