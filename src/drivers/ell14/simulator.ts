@@ -8,6 +8,7 @@ import {
   encodePulses,
   formatInfo,
 } from './protocol.js';
+import { pushRecent } from '../common/recent.js';
 
 /** What the simulated mount does with a request: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -125,7 +126,7 @@ export class Ell14Simulator implements DeviceSimulator {
   }
 
   private handle(command: string, payload: string): void {
-    this.received.push(`${this.address}${command}${payload}`);
+    pushRecent(this.received, `${this.address}${command}${payload}`);
     switch (command) {
       case 'in':
         return this.reply(

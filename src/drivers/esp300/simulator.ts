@@ -8,6 +8,7 @@ import {
   parseNumber,
   type ErrorReport,
 } from './protocol.js';
+import { pushRecent } from '../common/recent.js';
 
 export interface Esp300SimulatorOptions {
   /** Axes with a stage attached (1..3). */
@@ -161,7 +162,7 @@ export class Esp300Simulator implements DeviceSimulator {
   }
 
   private handleLine(line: string): void {
-    this.received.push(line);
+    pushRecent(this.received, line);
     // Several commands may share a line, separated by ';'.
     for (const command of line.split(';')) {
       if (command.trim() !== '') this.handleCommand(command.trim());

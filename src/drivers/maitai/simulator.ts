@@ -6,6 +6,7 @@ import {
   WAVELENGTH_MIN_NM,
   keywordMatches,
 } from './protocol.js';
+import { pushRecent } from '../common/recent.js';
 
 /** What the simulated laser does with a query: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -87,7 +88,7 @@ export class MaiTaiSimulator implements DeviceSimulator {
   }
 
   private handle(line: string): void {
-    this.received.push(line);
+    pushRecent(this.received, line);
     const upper = line.toUpperCase();
     if (upper === '*IDN?') return this.reply(IDN_REPLY);
     if (upper === 'ON') {

@@ -18,6 +18,7 @@ import {
   type Filter,
   type Units,
 } from './protocol.js';
+import { pushRecent } from '../common/recent.js';
 
 export interface NewportSimOptions {
   /** Light on the detector in W (before the attenuator). */
@@ -82,7 +83,7 @@ export class Newport1830cSimulator implements DeviceSimulator {
 
   receive(data: Buffer): void {
     for (const line of this.lines.push(data)) {
-      this.received.push(line);
+      pushRecent(this.received, line);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
       this.send(Buffer.from(`${this.control.garbage ?? reply}\n`, 'latin1'));

@@ -10,6 +10,7 @@ import type { DeviceSimulator, ParamValue } from '../types.js';
 import { LineSplitter } from '../common/line-protocol.js';
 import type { ScpiControl, ScpiOptions } from './options.js';
 import { formatScpiNumber, formatValue, parseBoolean, sameHeader, unquote } from './protocol.js';
+import { pushRecent } from '../common/recent.js';
 
 export interface ScpiSimControl {
   /** Stop answering queries (commands are still obeyed). */
@@ -57,7 +58,7 @@ export class ScpiSimulator implements DeviceSimulator {
 
   receive(data: Buffer): void {
     for (const line of this.lines.push(data)) {
-      this.received.push(line);
+      pushRecent(this.received, line);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
       this.send(Buffer.from(`${this.control.garbage ?? reply}${this.options.terminator}`, 'latin1'));
