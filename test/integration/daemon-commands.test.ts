@@ -193,7 +193,7 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
       const gaps = (rs: { t: number }[]) => rs.slice(1).map((x, i) => x.t - rs[i]!.t);
       // Before: steady at 200 ms.
       expect(median(gaps(before))).toBeGreaterThanOrEqual(180);
-      expect(median(gaps(before))).toBeLessThanOrEqual(240);
+      expect(median(gaps(before))).toBeLessThanOrEqual(260);
       // The change: the first new reading comes no later than the old cycle would have (plus
       // slack for a loaded machine; a change that waited for a restart would never come).
       expect(fastRun[0]!.t - before.at(-1)!.t).toBeLessThanOrEqual(200 + 250);
@@ -202,7 +202,7 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
       // readings in a window instead: at 50 ms, any 300 ms holds 7 (8 allowed for load jitter).
       const fast = gaps(fastRun);
       expect(median(fast)).toBeGreaterThanOrEqual(40);
-      expect(median(fast)).toBeLessThanOrEqual(75);
+      expect(median(fast)).toBeLessThanOrEqual(90);
       const fastTimes = fastRun.map((x) => x.t);
       const densest = Math.max(...fastTimes.map((t) => fastTimes.filter((u) => u >= t && u < t + 300).length));
       expect(densest).toBeLessThanOrEqual(8);
@@ -213,7 +213,7 @@ describe('daqd commands: poll interval changes and concurrent sets', () => {
       const slow = gaps(slowRun);
       expect(Math.min(...slow)).toBeGreaterThanOrEqual(200);
       expect(median(slow)).toBeGreaterThanOrEqual(280);
-      expect(median(slow)).toBeLessThanOrEqual(360);
+      expect(median(slow)).toBeLessThanOrEqual(400);
       // Same instrument, never reconnected, no reading missed.
       const all = readingsOf(rec.events, 'pm1');
       expect(gapsIn(all.map((x) => x.seq))).toEqual([]);

@@ -154,8 +154,10 @@ describe('daqd on a serial port (socat pty pair)', () => {
       expect(seqs.slice(1).filter((s, i) => s !== seqs[i]! + 1)).toEqual([]);
       const times = steady.map((e) => Date.parse(e.params.ts));
       const gaps = times.slice(1).map((t, i) => t - times[i]!);
-      // At its interval throughout: no stall while the other port died and came back.
-      expect(Math.max(...gaps)).toBeLessThan(STEADY_MS * 4);
+      // At its interval throughout: no stall while the other port died and came back. A stall
+      // behind the dead port would last its reply timeout (1500 ms); the bound leaves room for a
+      // loaded CI machine's scheduling jitter and still catches that.
+      expect(Math.max(...gaps)).toBeLessThan(Math.min(STEADY_MS * 10, TIMEOUT_MS / 3));
       expect(states(rec.events, 'steady')).toEqual([]);
     } finally {
       rec.close();
