@@ -46,6 +46,8 @@ export interface ModuleView {
 export class ModuleSupervisor implements ModuleRuntime {
   private readonly modules = new Map<string, Running>();
   private readonly unsubscribe: () => void;
+  /** The running config's instruments, for ModuleContext.readingsOf. */
+  private specs: ReadonlyMap<string, InstrumentSpec> = new Map();
 
   constructor(
     private readonly events: EventBus,
@@ -56,7 +58,8 @@ export class ModuleSupervisor implements ModuleRuntime {
     this.unsubscribe = events.subscribe((event) => this.route(event));
   }
 
-  sync(config: ConfigView, _specs: ReadonlyMap<string, InstrumentSpec>): void {
+  sync(config: ConfigView, specs: ReadonlyMap<string, InstrumentSpec>): void {
+    this.specs = specs;
     const wanted = config.modules ?? {};
     for (const id of [...this.modules.keys()]) {
       if (!(id in wanted)) this.dispose(id, 'removed');
@@ -92,6 +95,10 @@ export class ModuleSupervisor implements ModuleRuntime {
         log: this.log.child({ module: id }),
         emit: (event) => this.events.emit(event),
         submit: (command) => this.submit(command, `module:${id}`),
+        readingsOf: (instrument) => {
+          const spec = this.specs.get(instrument);
+          return spec ? spec.driver.readings(spec.options) : undefined;
+        },
         ...(previous ? { previous } : {}),
       });
     }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { DaemonEvent } from '../core/events.js';
 import type { Command, CommandResult } from '../core/commands.js';
-import type { ParamValue } from '../drivers/types.js';
+import type { ParamValue, ReadingDecl } from '../drivers/types.js';
 
 /** What a role needs from the instrument assigned to it. */
 export type Capability =
@@ -34,6 +34,12 @@ export interface ModuleContext<Settings> {
    * the one it replaces was tripped.
    */
   previous?: Record<string, unknown>;
+  /**
+   * The readings an instrument of the running config declares (its driver's readings for its
+   * options), or undefined if there is no such instrument. Looked up live, so a module sees an
+   * instrument's redefinition. An interlock uses it to tell whether it can watch its actuator.
+   */
+  readingsOf?(instrument: string): readonly ReadingDecl[] | undefined;
 }
 
 /** A running module: reacts to daemon events (readings of its role instruments). */

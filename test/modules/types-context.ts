@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { DaemonEvent } from '../../src/core/events.js';
 import type { Command, CommandResult } from '../../src/core/commands.js';
 import type { ModuleContext, ModuleTypeDefinition } from '../../src/modules/types.js';
+import type { ReadingDecl } from '../../src/drivers/types.js';
 
 export interface PendingSubmit {
   command: Command;
@@ -21,7 +22,17 @@ export interface FakeContext<S> extends ModuleContext<S> {
   roles: Record<string, string>;
 }
 
-export function fakeContext<S>(type: ModuleTypeDefinition<S>, rawSettings: unknown, roles: Record<string, string>, id = 'm1'): FakeContext<S> {
+/**
+ * `declared`: the readings each instrument declares (ModuleContext.readingsOf); instruments not
+ * listed are unknown. Without it the context has no readingsOf, like a context built by hand.
+ */
+export function fakeContext<S>(
+  type: ModuleTypeDefinition<S>,
+  rawSettings: unknown,
+  roles: Record<string, string>,
+  id = 'm1',
+  declared?: Record<string, ReadingDecl[]>,
+): FakeContext<S> {
   const settings = type.settingsSchema.parse(rawSettings);
   const ctx: FakeContext<S> = {
     id,
@@ -30,6 +41,7 @@ export function fakeContext<S>(type: ModuleTypeDefinition<S>, rawSettings: unkno
     log: pino({ level: 'silent' }),
     emitted: [],
     submits: [],
+    ...(declared ? { readingsOf: (instrument: string) => declared[instrument] } : {}),
     emit(event) {
       ctx.emitted.push(event);
     },
@@ -53,9 +65,9 @@ export function fakeContext<S>(type: ModuleTypeDefinition<S>, rawSettings: unkno
 }
 
 let seq = 0;
-export function reading(instrument: string, values: Record<string, number | boolean | string>): DaemonEvent {
+export function reading(instrument: string, values: Record<string, number | boolean | string>, ts?: number): DaemonEvent {
   seq += 1;
-  return { type: 'reading', instrument, seq, ts: new Date(1_700_000_000_000 + seq * 1000).toISOString(), values };
+  return { type: 'reading', instrument, seq, ts: new Date(ts ?? 1_700_000_000_000 + seq * 1000).toISOString(), values };
 }
 
 export function eventsOf<T extends DaemonEvent['type']>(ctx: FakeContext<unknown>, type: T): Extract<DaemonEvent, { type: T }>[] {

@@ -4,7 +4,13 @@
  * reset is refused while the sensor is still beyond the limit: a safety latch that a person can
  * clear without fixing the cause is not a latch.
  *
- * The action goes through ctx.submit, the same command path as the socket, so it is validated,
+ * While latched it holds the actuator in the safe state: an actuator reading that shows the
+ * parameter away from the safe value (someone opened the shutter again) sets it back. Readings
+ * are the signal because they see every way the parameter can move; where the actuator has no
+ * reading of the parameter the interlock cannot supervise it and its status says so
+ * (actuator-watch.ts).
+ *
+ * Every action goes through ctx.submit, the same command path as the socket, so it is validated,
  * logged and persisted like any other change. If it fails the interlock stays latched and tries
  * again on the next reading of either role's instrument, with at most one attempt in flight, so a
  * dead actuator is not hammered at the reading rate.
@@ -15,6 +21,7 @@ import type { ParamValue } from '../../drivers/types.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
 import { limitSchema, numericReading, readingNameSchema } from './common.js';
+import { atSafeValue, formatParam as formatValue, supervisionOf, type Supervision } from './actuator-watch.js';
 
 export const interlockSettingsSchema = z
   .strictObject({
@@ -23,8 +30,19 @@ export const interlockSettingsSchema = z
     below: limitSchema.optional().describe('Trip when the reading goes below this.'),
     parameter: readingNameSchema.describe('The actuator parameter to set when tripped, e.g. "shutter".'),
     value: z.union([z.number(), z.boolean(), z.string()]).describe('The value to set it to, e.g. false (closed).'),
+    reassert: z
+      .boolean()
+      .default(true)
+      .describe('While tripped, set the parameter back whenever an actuator reading shows it away from the value.'),
+    tolerance: limitSchema
+      .refine((t) => t >= 0, 'must be 0 or more')
+      .optional()
+      .describe('For a numeric value: how far the actuator reading may be from it and still count as the safe value.'),
   })
   .superRefine((s, ctx) => {
+    if (s.tolerance !== undefined && typeof s.value !== 'number') {
+      ctx.addIssue({ code: 'custom', message: `tolerance applies to a numeric value only; value is ${JSON.stringify(s.value)}`, path: ['tolerance'] });
+    }
     if (s.above === undefined && s.below === undefined) {
       ctx.addIssue({ code: 'custom', message: 'give an "above" and/or a "below" limit: without one the interlock can never trip', path: [] });
     } else if (s.above !== undefined && s.below !== undefined && s.below >= s.above) {
@@ -44,10 +62,6 @@ function beyondLimit(s: InterlockSettings, value: number): string | undefined {
   return undefined;
 }
 
-function formatValue(value: ParamValue): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
 class Interlock implements ModuleInstance {
   private latched = false;
   private since = new Date().toISOString();
@@ -61,6 +75,18 @@ class Interlock implements ModuleInstance {
   /** Bumped on every trip and reset so a late submit result cannot touch a newer latch. */
   private generation = 0;
   private disposed = false;
+  /** The parameter as the actuator's readings last showed it. */
+  private actuatorValue: ParamValue | undefined;
+  /** Times this trip the actuator was seen away from the safe value and set back. */
+  private reasserts = 0;
+  /** The actuator was last seen away from the safe value (reported once per such episode). */
+  private away = false;
+  /**
+   * Actuator readings to let pass without judging them after one of our sets succeeded: the poll
+   * that produced the next one may have read the device before the set reached it (polls and sets
+   * share the link, and a poll can straddle a set). The one after that started after the set.
+   */
+  private settling = 0;
 
   constructor(private readonly ctx: ModuleContext<InterlockSettings>) {
     // Reconfigured while tripped: stay tripped. If the safe state was not confirmed, try again
@@ -71,7 +97,12 @@ class Interlock implements ModuleInstance {
       this.since = typeof prev.since === 'string' ? prev.since : new Date().toISOString();
       this.action = prev.action === 'done' ? 'done' : 'failed';
       if (typeof prev.lastValue === 'number') this.lastValue = prev.lastValue;
+      if (typeof prev.reasserts === 'number') this.reasserts = prev.reasserts;
+      if (typeof prev.attempts === 'number') this.attempts = prev.attempts;
+      this.settling = 1;
     }
+    const supervision = this.supervision();
+    if (!supervision.supervised && ctx.settings.reassert) ctx.log.warn({ module: ctx.id }, `interlock ${ctx.id}: ${supervision.note}`);
   }
 
   private get sensor(): string | undefined {
@@ -86,6 +117,13 @@ class Interlock implements ModuleInstance {
     return `${this.actuator ?? '(no actuator assigned)'}.${this.ctx.settings.parameter} = ${formatValue(this.ctx.settings.value)}`;
   }
 
+  /** Looked up live: the actuator's driver or options may change while this instance runs. */
+  private supervision(): Supervision {
+    const actuator = this.actuator;
+    const declared = actuator === undefined ? undefined : this.ctx.readingsOf?.(actuator);
+    return supervisionOf(this.ctx.settings, actuator, declared);
+  }
+
   handleEvent(event: DaemonEvent): void {
     if (this.disposed || event.type !== 'reading') return;
     const s = this.ctx.settings;
@@ -98,8 +136,40 @@ class Interlock implements ModuleInstance {
         return;
       }
     }
+    if (event.instrument === this.actuator) this.watchActuator(event.values[s.parameter]);
     const fromRole = event.instrument === this.sensor || event.instrument === this.actuator;
     if (this.latched && this.action === 'failed' && !this.inFlight && fromRole) this.act();
+  }
+
+  /** While latched, an actuator reading away from the safe value sets it back (one set in flight). */
+  private watchActuator(actual: ParamValue | undefined): void {
+    if (actual === undefined) return;
+    this.actuatorValue = actual;
+    // Pending: our set is on its way. Failed: the retry in handleEvent sets it anyway.
+    if (!this.latched || this.inFlight || this.action !== 'done') return;
+    if (!this.supervision().supervised) return;
+    const s = this.ctx.settings;
+    const where = `${this.actuator}.${s.parameter}`;
+    if (atSafeValue(s, actual)) {
+      this.settling = 0;
+      if (this.away) {
+        this.away = false;
+        this.emit(true, `still tripped; ${where} reads ${formatValue(actual)} again`);
+      }
+      return;
+    }
+    if (this.settling > 0) {
+      this.settling -= 1;
+      return;
+    }
+    if (!this.away) {
+      this.away = true;
+      const message = `still tripped; ${where} reads ${formatValue(actual)}, not ${formatValue(s.value)}: setting it back`;
+      this.ctx.log.warn({ module: this.ctx.id, actual }, message);
+      this.emit(true, message);
+    }
+    this.reasserts += 1;
+    this.act();
   }
 
   private trip(ts: string, cause: string): void {
@@ -107,6 +177,8 @@ class Interlock implements ModuleInstance {
     this.since = ts;
     this.generation += 1;
     this.attempts = 0;
+    this.reasserts = 0;
+    this.away = false;
     this.lastError = undefined;
     this.reportedError = undefined;
     const message = `tripped: ${cause}; setting ${this.target}`;
@@ -147,12 +219,13 @@ class Interlock implements ModuleInstance {
     }
     this.inFlight = false;
     if (err === undefined) {
+      const afterFailure = this.lastError !== undefined;
       this.action = 'done';
       this.lastError = undefined;
+      this.reportedError = undefined;
+      this.settling = 1;
       this.ctx.log.info({ module: this.ctx.id, attempts: this.attempts }, `interlock set ${this.target}`);
-      if (this.attempts > 1) {
-        this.emit(true, `still tripped; ${this.target} set on attempt ${this.attempts}`);
-      }
+      if (afterFailure) this.emit(true, `still tripped; ${this.target} set on attempt ${this.attempts}`);
       return;
     }
     this.action = 'failed';
@@ -187,8 +260,11 @@ class Interlock implements ModuleInstance {
     }
     this.latched = false;
     this.generation += 1;
+    this.inFlight = false;
     this.since = new Date().toISOString();
     this.action = 'none';
+    this.away = false;
+    this.settling = 0;
     this.lastError = undefined;
     this.reportedError = undefined;
     const message = `reset: ${reading} = ${this.lastValue} is within the limit; ${this.actuator ?? 'the actuator'} is left as it is`;
@@ -197,6 +273,7 @@ class Interlock implements ModuleInstance {
   }
 
   status(): Record<string, unknown> {
+    const supervision = this.supervision();
     return {
       tripped: this.latched,
       since: this.since,
@@ -204,6 +281,10 @@ class Interlock implements ModuleInstance {
       action: this.action,
       attempts: this.attempts,
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      supervised: supervision.supervised,
+      supervision: supervision.note,
+      actuatorValue: this.actuatorValue ?? null,
+      reasserts: this.reasserts,
     };
   }
 
