@@ -1,6 +1,6 @@
 /**
  * Small pieces the module types share: pulling one numeric reading out of a reading event, the
- * zod building blocks of their settings.
+ * zod building blocks of their settings, how a reading's age is told.
  */
 import { z } from 'zod';
 import type { DaemonEvent } from '../../core/events.js';
@@ -25,3 +25,24 @@ export function numericReading(event: DaemonEvent, instrument: string | undefine
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+
+/**
+ * `max_age_ms`: how old an input's last reading may be before it counts as missing. Capped where
+ * Node's timers stop working (a larger delay fires at once).
+ */
+export const maxAgeSchema = z
+  .int()
+  .min(1, 'must be at least 1 (ms)')
+  .max(2_147_483_647, 'must be at most 2147483647 ms (about 24.8 days)')
+  .describe('An input whose last reading is older than this (ms) counts as missing: stale.');
+
+/** When a reading was taken, in ms: its timestamp, or now if that is unreadable. */
+export function readingTime(event: ReadingEvent): number {
+  const at = Date.parse(event.ts);
+  return Number.isNaN(at) ? Date.now() : at;
+}
+
+/** "3.2 s" / "850 ms": an age for people. */
+export function formatAge(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}

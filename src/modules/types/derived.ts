@@ -2,12 +2,15 @@
  * `derived`: publishes a reading computed from its roles' readings, e.g. the ratio of two power
  * meters, as `module.reading` events. The roles are the names the expression uses (`a.power_w / b.power_w`
  * has roles a and b), so the config's roles table and the expression cannot disagree silently.
+ *
+ * With `max_age_ms`, an input whose last reading is older than that counts as missing: an
+ * instrument that stopped reporting must not keep feeding the computation its last value.
  */
 import { z } from 'zod';
 import { DaqError } from '../../errors.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
-import { readingNameSchema } from './common.js';
+import { formatAge, maxAgeSchema, readingNameSchema, readingTime } from './common.js';
 import { type Expr, ExpressionError, evaluate, parseExpression, referencesOf } from './expression.js';
 
 /** The parse result per expression text: validation, roles() and create() all need it. */
@@ -50,6 +53,7 @@ export const derivedSettingsSchema = z.strictObject({
     }),
   output: readingNameSchema.default('value').describe('Name of the published reading, e.g. "ratio".'),
   unit: z.string().optional().describe('Unit of the published reading, for people reading status and docs.'),
+  max_age_ms: maxAgeSchema.optional(),
 });
 
 export type DerivedSettings = z.output<typeof derivedSettingsSchema>;
@@ -57,8 +61,10 @@ export type DerivedSettings = z.output<typeof derivedSettingsSchema>;
 class Derived implements ModuleInstance {
   private readonly expr: Expr;
   private readonly refs: Map<string, Set<string>>;
-  /** Latest value of each input, keyed "role.reading". */
-  private readonly inputs = new Map<string, number>();
+  /** Latest value of each input and when it was read (ms), keyed "role.reading". */
+  private readonly inputs = new Map<string, { value: number; at: number }>();
+  /** The inputs that were stale at the last evaluation, to log a change once, not per reading. */
+  private staleLogged = '';
   private seq = 0;
   private lastValue: number | undefined;
   private lastTs: string | undefined;
@@ -73,6 +79,7 @@ class Derived implements ModuleInstance {
   handleEvent(event: DaemonEvent): void {
     if (this.disposed || event.type !== 'reading') return;
     let updated = false;
+    const at = readingTime(event);
     // Several roles may be assigned the same instrument: each takes its own readings from it.
     for (const [role, readings] of this.refs) {
       if (this.ctx.roles[role] !== event.instrument) continue;
@@ -84,11 +91,11 @@ class Derived implements ModuleInstance {
           this.inputs.delete(`${role}.${reading}`);
           continue;
         }
-        this.inputs.set(`${role}.${reading}`, value);
+        this.inputs.set(`${role}.${reading}`, { value, at });
         updated = true;
       }
     }
-    if (updated) this.publish(event.ts);
+    if (updated) this.publish(event.ts, at);
   }
 
   private missingInputs(): string[] {
@@ -99,13 +106,40 @@ class Derived implements ModuleInstance {
     return missing;
   }
 
-  private publish(ts: string): void {
+  /** Inputs whose last reading is older than max_age_ms at `now`, oldest first (none without max_age_ms). */
+  private staleInputs(now: number): { key: string; age: number }[] {
+    const maxAge = this.ctx.settings.max_age_ms;
+    if (maxAge === undefined) return [];
+    return [...this.inputs]
+      .map(([key, input]) => ({ key, age: now - input.at }))
+      .filter((i) => i.age > maxAge)
+      .sort((a, b) => b.age - a.age);
+  }
+
+  private staleNote(stale: { key: string; age: number }[]): string {
+    const list = stale.map((i) => `${i.key} (last read ${formatAge(i.age)} ago)`).join(', ');
+    const verb = stale.length === 1 ? 'is' : 'are';
+    return `stale: ${list} ${verb} older than max_age_ms = ${this.ctx.settings.max_age_ms}; no reading published`;
+  }
+
+  private publish(ts: string, now: number): void {
     const missing = this.missingInputs();
     if (missing.length > 0) {
       this.note = `waiting for ${missing.join(', ')}`;
       return;
     }
-    const result = evaluate(this.expr, (role, reading) => this.inputs.get(`${role}.${reading}`)!);
+    const stale = this.staleInputs(now);
+    const staleKeys = stale.map((i) => i.key).join(', ');
+    if (staleKeys !== this.staleLogged) {
+      this.staleLogged = staleKeys;
+      if (stale.length > 0) this.ctx.log.warn({ module: this.ctx.id, stale: stale.map((i) => i.key) }, this.staleNote(stale));
+      else this.ctx.log.info({ module: this.ctx.id }, 'inputs fresh again: publishing');
+    }
+    if (stale.length > 0) {
+      this.note = this.staleNote(stale);
+      return;
+    }
+    const result = evaluate(this.expr, (role, reading) => this.inputs.get(`${role}.${reading}`)!.value);
     if (!result.ok) {
       if (this.note !== result.reason) this.ctx.log.warn({ module: this.ctx.id }, `no ${this.ctx.settings.output} reading: ${result.reason}`);
       this.note = result.reason;
@@ -119,15 +153,19 @@ class Derived implements ModuleInstance {
   }
 
   status(): Record<string, unknown> {
-    const { output, unit } = this.ctx.settings;
+    const { output, unit, max_age_ms } = this.ctx.settings;
+    // Judged now, not at the last reading: if every input went silent, nothing re-evaluates.
+    const stale = this.staleInputs(Date.now());
+    const note = stale.length > 0 ? this.staleNote(stale) : this.note;
     return {
       output,
       ...(unit !== undefined ? { unit } : {}),
       lastValue: this.lastValue ?? null,
       lastReadingAt: this.lastTs ?? null,
       published: this.seq,
-      inputs: Object.fromEntries(this.inputs),
-      ...(this.note !== undefined ? { note: this.note } : {}),
+      inputs: Object.fromEntries([...this.inputs].map(([key, input]) => [key, input.value])),
+      ...(max_age_ms !== undefined ? { maxAgeMs: max_age_ms, stale: stale.map((i) => i.key) } : {}),
+      ...(note !== undefined ? { note } : {}),
     };
   }
 

@@ -3,10 +3,14 @@
  * raises an alarm event when it goes out, and one clear event when it is back inside by the
  * hysteresis margin. Alarms are edges, not levels: one event per raise and one per clear, never one
  * per reading, so subscribers and loggers are not flooded by a reading that hovers at a limit.
+ *
+ * With `max_age_ms`, a source that goes silent raises a separate `stale` alarm (cause "stale"):
+ * a monitor that no longer sees its reading must say so, not keep showing the last value as if
+ * all were well. Silence produces no events, so a timer notices it.
  */
 import { z } from 'zod';
 import type { ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
-import { limitSchema, numericReading, readingNameSchema } from './common.js';
+import { formatAge, limitSchema, maxAgeSchema, numericReading, readingNameSchema } from './common.js';
 
 export const monitorSettingsSchema = z
   .strictObject({
@@ -22,6 +26,7 @@ export const monitorSettingsSchema = z
       .min(1, 'must be at least 1')
       .default(1)
       .describe('Raise only after this many consecutive out-of-limit readings (filters single spikes).'),
+    max_age_ms: maxAgeSchema.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.high === undefined && s.low === undefined) {
@@ -76,8 +81,61 @@ class Monitor implements ModuleInstance {
   /** Consecutive out-of-limit readings while not yet alarmed (for delay_samples). */
   private outCount = 0;
   private disposed = false;
+  /** The source has not been read for max_age_ms: the stale alarm is active. */
+  private stale = false;
+  private staleSince: string | undefined;
+  /** When the watched reading last arrived (ms; the start, before the first). */
+  private freshAt = Date.now();
+  private staleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly ctx: ModuleContext<MonitorSettings>) {}
+  constructor(private readonly ctx: ModuleContext<MonitorSettings>) {
+    // Reconfigured while stale: still stale, without a second raise; a reading clears it.
+    if (ctx.previous?.stale === true && ctx.settings.max_age_ms !== undefined) {
+      this.stale = true;
+      this.staleSince = typeof ctx.previous.staleSince === 'string' ? ctx.previous.staleSince : new Date().toISOString();
+    }
+    this.armStaleTimer(ctx.settings.max_age_ms);
+  }
+
+  /** One timer, re-armed from the last reading when it fires, rather than reset on every reading. */
+  private armStaleTimer(delay: number | undefined): void {
+    if (delay === undefined || this.disposed || this.stale) return;
+    this.staleTimer = setTimeout(() => this.checkStale(), delay);
+    this.staleTimer.unref?.();
+  }
+
+  private checkStale(): void {
+    this.staleTimer = undefined;
+    const maxAge = this.ctx.settings.max_age_ms!;
+    const age = Date.now() - this.freshAt;
+    if (age < maxAge) return this.armStaleTimer(maxAge - age);
+    const s = this.ctx.settings;
+    const what = `${this.ctx.roles.source ?? '(no source assigned)'}.${s.reading}`;
+    const last = this.lastValue === undefined ? 'no reading yet' : `last value ${this.lastValue}`;
+    const message = `${what} has not been read for ${formatAge(age)} (max_age_ms = ${maxAge}; ${last}): the monitor cannot see it`;
+    this.stale = true;
+    this.staleSince = new Date().toISOString();
+    this.outCount = 0;
+    this.ctx.log.warn({ module: this.ctx.id, ageMs: age }, message);
+    this.ctx.emit({ type: 'module.alarm', module: this.ctx.id, active: true, message, cause: 'stale' });
+  }
+
+  /** A fresh reading: clears the stale alarm and restarts the clock. */
+  private fresh(source: string, value: number): void {
+    const now = Date.now();
+    const gap = now - this.freshAt;
+    this.freshAt = now;
+    if (!this.stale) {
+      if (this.staleTimer === undefined) this.armStaleTimer(this.ctx.settings.max_age_ms);
+      return;
+    }
+    this.stale = false;
+    this.staleSince = undefined;
+    const message = `${source}.${this.ctx.settings.reading} is read again (${value}) after ${formatAge(gap)}`;
+    this.ctx.log.info({ module: this.ctx.id, value }, message);
+    this.ctx.emit({ type: 'module.alarm', module: this.ctx.id, active: false, message, value, cause: 'stale' });
+    this.armStaleTimer(this.ctx.settings.max_age_ms);
+  }
 
   handleEvent(event: Parameters<ModuleInstance['handleEvent']>[0]): void {
     if (this.disposed) return;
@@ -86,6 +144,7 @@ class Monitor implements ModuleInstance {
     const source = this.ctx.roles.source;
     const value = numericReading(event, source, s.reading);
     if (value === undefined || event.type !== 'reading') return;
+    this.fresh(source!, value);
     this.lastValue = value;
     this.lastTs = event.ts;
 
@@ -114,7 +173,7 @@ class Monitor implements ModuleInstance {
     this.since = ts;
     if (active) this.ctx.log.warn({ module: this.ctx.id, value }, message);
     else this.ctx.log.info({ module: this.ctx.id, value }, message);
-    this.ctx.emit({ type: 'module.alarm', module: this.ctx.id, active, message, value });
+    this.ctx.emit({ type: 'module.alarm', module: this.ctx.id, active, message, value, cause: 'limit' });
   }
 
   status(): Record<string, unknown> {
@@ -125,11 +184,15 @@ class Monitor implements ModuleInstance {
       lastReadingAt: this.lastTs ?? null,
       since: this.since,
       limits: describeLimits(this.ctx.settings),
+      ...(this.ctx.settings.max_age_ms !== undefined ? { maxAgeMs: this.ctx.settings.max_age_ms, stale: this.stale } : {}),
+      ...(this.staleSince ? { staleSince: this.staleSince } : {}),
     };
   }
 
   dispose(): void {
     this.disposed = true;
+    if (this.staleTimer !== undefined) clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
   }
 }
 
