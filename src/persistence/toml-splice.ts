@@ -25,6 +25,13 @@ export interface SpliceResult {
 const NOTED_PARENTS = new Set(['instruments', 'modules']);
 const CHANGE_NOTE = /#\s*daqd: set /y;
 const REMOVED_NOTE = /#\s*Removed: /y;
+/** The "# Removed" notes daqd leaves for each noted parent (a module's note names it a module). */
+const REMOVED_CHILD_NOTE: Record<string, RegExp> = {
+  modules: /#\s*Removed: module \S+ at /y,
+  instruments: /#\s*Removed: (?!module \S+ at )\S+ at /y,
+};
+
+const isEmptyTable = (value: unknown) => isTable(value) && Object.keys(value).every((k) => value[k] === undefined);
 
 interface Section { item: number; path: string[]; arrayTable: boolean; /** first item index after the section */ end: number }
 
@@ -208,12 +215,16 @@ function addOp(ix: Index, path: ConfigPath, value: unknown, after: Table, ctx: S
   const kindChecks = [{ path, kindAt: newValueKinds(path, ctx) }];
 
   if (isTable(value)) {
-    // After the last section that belongs to the parent (for the root: the last section of all).
+    // An empty top-level table reads back the same as none: never write a header a person did not.
+    if (parent.length === 0 && isEmptyTable(value)) return { text: ix.text, kindChecks: [] };
+    // After the last section that belongs to the parent; a new top-level table where its family was.
     const family = ix.sections.filter((s) => isPrefix(parent, s.path));
     const last = family[family.length - 1];
     let at: number;
-    if (last) at = lastRowEnd(ix, last).end;
-    else if (parent.length === 0) at = lastRootRowEnd(ix) ?? ix.text.length;
+    if (parent.length === 0) at = firstOfFamilyAt(ix, key);
+    else if (last) at = lastRowEnd(ix, last).end;
+    // A top-level table whose last child was removed: the file holds nothing under it any more.
+    else if (parent.length === 1 && rowsUnder(ix, parent).length === 0) at = firstOfFamilyAt(ix, parent[0]!);
     else return null; // parent defined only by dotted keys or implicitly: let dt.patch decide
     const lines: string[] = [];
     sectionLines([...path], value, ctx, lines);
@@ -235,6 +246,24 @@ function addOp(ix: Index, path: ConfigPath, value: unknown, after: Table, ctx: S
   return { text: insertLines(ix, end, [indent + row]), kindChecks };
 }
 
+/**
+ * Where the first table under top-level key `top` goes when the file has none: right after daqd's
+ * last "# Removed" note for that key (where its tables were), if only comments and blank lines
+ * lie between the note and the next header; otherwise after the last section of the file.
+ */
+function firstOfFamilyAt(ix: Index, top: string): number {
+  const { items } = ix.scan;
+  const note = REMOVED_CHILD_NOTE[top];
+  for (let i = items.length - 1; note && i >= 0; i--) {
+    if (!isNote(ix, items[i], note)) continue;
+    let j = i + 1;
+    while (items[j]?.kind === 'blank' || items[j]?.kind === 'comment') j++;
+    if (j === items.length || items[j]!.kind === 'header') return items[i]!.end;
+  }
+  const last = ix.sections[ix.sections.length - 1];
+  return last ? lastRowEnd(ix, last).end : lastRootRowEnd(ix) ?? ix.text.length;
+}
+
 function lastRootRowEnd(ix: Index): number | undefined {
   const stop = ix.sections[0]?.item ?? ix.scan.items.length;
   for (let i = stop - 1; i >= 0; i--) {
@@ -244,9 +273,9 @@ function lastRootRowEnd(ix: Index): number | undefined {
   return undefined;
 }
 
-interface ItemRange { first: number; last: number; primary: boolean }
+interface ItemRange { first: number; last: number; primary: boolean; section: boolean }
 
-function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext): SpliceResult | null {
+function removeOp(ix: Index, path: ConfigPath, before: unknown, after: Table, ctx: SpliceContext): SpliceResult | null {
   const parent = path.slice(0, -1);
   const inline = coveringRow(ix, parent);
   if (inline) return rewriteRow(ix, inline.item, parent.slice(0, inline.length), after, ctx);
@@ -257,7 +286,7 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
   const rowRange = (i: number): ItemRange => {
     const above = items[i - 1];
     const first = isNote(ix, above, CHANGE_NOTE) ? i - 1 : i;
-    return { first, last: i, primary: false };
+    return { first, last: i, primary: false, section: false };
   };
   const exact = findRow(ix, path);
   if (exact !== undefined) {
@@ -267,20 +296,35 @@ function removeOp(ix: Index, path: ConfigPath, after: Table, ctx: SpliceContext)
       if (!isPrefix(path, s.path)) continue;
       let last = s.item;
       for (let i = s.end - 1; i > s.item; i--) if (items[i]!.kind === 'row') { last = i; break; }
-      ranges.push({ first: attachedCommentsStart(ix, s.item), last, primary: s.path.length === path.length && !s.arrayTable });
+      ranges.push({ first: attachedCommentsStart(ix, s.item), last, primary: s.path.length === path.length && !s.arrayTable, section: true });
     }
     // Dotted keys (`params.x = 1`) outside the removed sections.
     for (const i of rowsUnder(ix, path)) ranges.push(rowRange(i));
   }
-  if (ranges.length === 0) return null;
+  // An empty table the file never held (an emptied top-level table reads back as absent): nothing to do.
+  if (ranges.length === 0) return isEmptyTable(before) ? { text: ix.text, kindChecks: [] } : null;
   ranges.sort((a, b) => a.first - b.first);
 
   const noted = path.length === 2 && NOTED_PARENTS.has(path[0]!);
   const id = path[1]!;
   const lines: string[] = [];
   if (noted) lines.push(`# Removed: ${path[0] === 'modules' ? 'module ' : ''}${id} at ${ctx.timestamp}`);
-  // The last instrument or module gone: the model still has the (now empty) table, so the file must too.
-  if (parent.length > 0 && parentEmptied(ix, path, parent, after)) lines.push(`[${formatKeyPath(parent)}]`);
+  // An emptied top-level table (the last instrument or module gone) reads back as absent, so no
+  // header is written for it. An emptied sub-table stays in the file, as the model keeps it (a
+  // reload would otherwise see `params = {}` turn into no params): usually its own header is
+  // still there; if only the removed part defined it, it is written where that part was.
+  if (parent.length > 1 && parentEmptied(ix, path, parent, after)) {
+    const sectionFirst = ranges.findIndex((r) => r.section);
+    if (sectionFirst >= 0) {
+      lines.push(`[${formatKeyPath(parent)}]`);
+      if (!ranges.some((r) => r.primary)) ranges[sectionFirst]!.primary = true;
+    } else {
+      // Only dotted rows (`params.gain = 1`) defined it: an empty inline table in their place, since a
+      // header there would capture the rows after it.
+      const row = items[ranges[0]!.last] as KeyRow;
+      lines.push(`${row.indent}${formatKeyPath(parent.slice(row.table.length))} = {}`);
+    }
+  }
   const note = lines.length > 0 ? lines.join(ix.scan.newline) : undefined;
   if (note && !ranges.some((r) => r.primary)) ranges[0]!.primary = true;
 
@@ -332,6 +376,6 @@ export function spliceOp(text: string, scan: TomlScan, op: ConfigOp, after: Tabl
   if (op.kind !== 'remove' && underArrayTable(ix, op.path)) return null;
   if (op.kind === 'set') return setOp(ix, op.path, after, ctx);
   if (op.kind === 'add') return addOp(ix, op.path, op.value, after, ctx);
-  return removeOp(ix, op.path, after, ctx);
+  return removeOp(ix, op.path, op.before, after, ctx);
 }
 

@@ -22,6 +22,17 @@ export function copy<T>(value: T): T {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit the model freely
 export type Model = any;
 
+/**
+ * What a file holding `model` reads back as when it had no bare `[instruments]` / `[modules]`
+ * header: once the last table under one is removed it is absent from the file (an emptied
+ * `[application]` keeps the header a person wrote, so only these two).
+ */
+export function readBack(model: Model): Model {
+  const out = { ...model };
+  for (const top of ['instruments', 'modules']) if (out[top] && Object.keys(out[top]).length === 0) delete out[top];
+  return out;
+}
+
 /** Parse `text`, apply `change` to a copy, render the change into `text`. */
 export function edit(text: string, change: (model: Model) => void, ann: WriteAnnotations = {}): { out: string; next: Model } {
   const prev = parse(text);

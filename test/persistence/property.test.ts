@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { renderConfigChange, renderStats } from '../../src/persistence/toml-writer.js';
-import { copy, type Model } from './helpers.js';
+import { copy, readBack, type Model } from './helpers.js';
 
 /** mulberry32: small, fast, seedable. */
 function prng(seed: number) {
@@ -134,53 +134,117 @@ function newValue(rng: Rng, old: unknown): unknown {
 
 interface Edit { apply: (m: Model) => void; removes: string[]; removedKeys: string[]; kind: Map<string, 'integer' | 'float'> }
 
+const plainEdit = (apply: (m: Model) => void): Edit => ({ apply, removes: [], removedKeys: [], kind: new Map() });
+
+function removeTableEdit(top: 'instruments' | 'modules', id: string): Edit {
+  return { ...plainEdit((m) => { delete m[top][id]; }), removes: [`${top}.${id}`] };
+}
+
+function addInstrumentEdit(rng: Rng, id: string): Edit {
+  const edit = plainEdit(() => undefined);
+  if (rng.chance(0.5)) edit.kind.set(['instruments', id, 'params', 'level'].join(SEP), 'float');
+  const table = { driver: 'sim', port: `sim://${id}`, params: { level: rng.int(1, 9), note: rng.pick(STRINGS) } };
+  edit.apply = (m) => { (m.instruments ??= {})[id] = copy(table); };
+  return edit;
+}
+
+const addModuleEdit = (id: string): Edit => plainEdit((m) => { (m.modules ??= {})[id] = { type: 'scan', roles: { meter: 'i0' } }; });
+
 function randomEdit(rng: Rng, model: Model, serial: number): Edit {
-  const removes: string[] = [];
-  const removedKeys: string[] = [];
-  const kind = new Map<string, 'integer' | 'float'>();
   const choice = rng.int(0, 9);
   const ids = tablesOf(model, 'instruments');
   if (choice <= 3) {
     const all = leaves(model);
     const path = rng.pick(all);
     const value = newValue(rng, path.reduce((n: Model, k) => n[k], model));
-    return { apply: (m) => { path.slice(0, -1).reduce((n: Model, k) => n[k], m)[path[path.length - 1]!] = value; }, removes, removedKeys, kind };
+    return plainEdit((m) => { path.slice(0, -1).reduce((n: Model, k) => n[k], m)[path[path.length - 1]!] = value; });
   }
-  if (choice <= 5) {
-    const id = `new${serial}`;
-    const asFloat = rng.chance(0.5);
-    if (asFloat) kind.set(['instruments', id, 'params', 'level'].join(SEP), 'float');
-    return {
-      apply: (m) => { (m.instruments ??= {})[id] = { driver: 'sim', port: `sim://${id}`, params: { level: rng.int(1, 9), note: rng.pick(STRINGS) } }; },
-      removes, removedKeys, kind,
-    };
-  }
-  if (choice === 6 && ids.length > 0) {
-    const id = rng.pick(ids);
-    removes.push(`instruments.${id}`);
-    return { apply: (m) => { delete m.instruments[id]; }, removes, removedKeys, kind };
-  }
+  if (choice <= 5) return addInstrumentEdit(rng, `new${serial}`);
+  if (choice === 6 && ids.length > 0) return removeTableEdit('instruments', rng.pick(ids));
   if (choice === 7) {
     const mods = tablesOf(model, 'modules');
-    if (mods.length > 0 && rng.chance(0.5)) {
-      const id = rng.pick(mods);
-      removes.push(`modules.${id}`);
-      return { apply: (m) => { delete m.modules[id]; }, removes, removedKeys, kind };
-    }
-    const id = `mod${serial}`;
-    return { apply: (m) => { (m.modules ??= {})[id] = { type: 'scan', roles: { meter: 'i0' } }; }, removes, removedKeys, kind };
+    if (mods.length > 0 && rng.chance(0.5)) return removeTableEdit('modules', rng.pick(mods));
+    return addModuleEdit(`mod${serial}`);
   }
   const all = leaves(model).filter((p) => p.length >= 2);
   if (choice === 8 && all.length > 0) {
     const path = rng.pick(all);
-    removedKeys.push(path.join('.'));
-    return { apply: (m) => { delete path.slice(0, -1).reduce((n: Model, k) => n[k], m)[path[path.length - 1]!]; }, removes, removedKeys, kind };
+    return { ...plainEdit((m) => { delete path.slice(0, -1).reduce((n: Model, k) => n[k], m)[path[path.length - 1]!]; }), removedKeys: [path.join('.')] };
   }
   const table = rng.pick(['application', ...ids.map((id) => `instruments.${id}`)]).split('.');
   const key = `added_${serial}`;
   const value = rng.chance(0.5) ? rng.int(0, 99) : rng.pick(STRINGS);
-  return { apply: (m) => { table.reduce((n: Model, k) => n[k], m)[key] = value; }, removes, removedKeys, kind };
+  return plainEdit((m) => { table.reduce((n: Model, k) => n[k], m)[key] = value; });
 }
+
+/**
+ * One generated file taken through a sequence of changes, each rendered by the writer and checked:
+ * reads back as intended, number kinds, comments of what is still there, BOM, line endings, final
+ * newline, and never a bare `[instruments]` / `[modules]` header a person did not write.
+ */
+function startRun(seed: number, rng: Rng) {
+  const { text: original, comments } = generate(rng);
+  let text = original;
+  let model: Model = parse(text);
+  let expectedKinds = kinds(parse(text, { integersAsBigInt: true }));
+  const removedTables: string[] = [];
+  const removedKeys: string[] = [];
+  let step = 0;
+  const where = () => `seed ${seed}, step ${step}`;
+  return {
+    get model(): Model { return model; },
+    get text() { return text; },
+    get steps() { return step; },
+    /** The daemon after a reload: its model is what the file parses to. */
+    reload() { model = parse(text); },
+    /** Apply `edits` to a copy of the model, render the change into the file and check the result. */
+    change(edits: Edit[]): string {
+      const next: Model = copy(model);
+      for (const e of edits) e.apply(next);
+      const numberKind = (p: string[]) => edits.map((e) => e.kind.get(p.join(SEP))).find(Boolean);
+      let out: string;
+      try {
+        out = renderConfigChange(text, model, next, { now: new Date(Date.UTC(2026, 0, 1, 0, 0, step)), numberKind });
+      } catch (err) {
+        throw new Error(`${where()}: ${(err as Error).message}\n--- input ---\n${text}`);
+      }
+      const parsed = parse(out, { integersAsBigInt: true });
+      expect(parse(out), `${where()}\n${out}`).toEqual(readBack(next));
+
+      // Number kinds: untouched numbers keep theirs; changed ones keep theirs unless fractional.
+      const actual = kinds(parsed);
+      const wanted = new Map<string, 'integer' | 'float'>();
+      for (const [path] of actual) {
+        const value = path.split(SEP).reduce((n: Model, k) => n?.[k], next);
+        const old = expectedKinds.get(path) ?? numberKind(path.split(SEP)) ?? 'integer';
+        wanted.set(path, Number.isInteger(value) && old === 'integer' ? 'integer' : 'float');
+      }
+      expect(actual, where()).toEqual(wanted);
+      expectedKinds = actual;
+
+      for (const e of edits) { removedTables.push(...e.removes); removedKeys.push(...e.removedKeys); }
+      for (const c of comments) {
+        const gone = removedTables.some((t) => c.table === t || c.table.startsWith(`${t}.`))
+          || (c.key !== undefined && removedKeys.includes(`${c.table}.${c.key}`));
+        if (!gone) expect(out.includes(`# ${c.token}`), `${where()}: comment ${c.token} of ${c.table} lost\n${out}`).toBe(true);
+      }
+      expect(out, `${where()}: a header nobody wrote`).not.toMatch(/^\[(instruments|modules)\]/m);
+      expect(out.startsWith('\uFEFF'), where()).toBe(original.startsWith('\uFEFF'));
+      if (original.includes('\r\n')) expect(/(^|[^\r])\n/.test(out), `${where()}: bare LF in a CRLF file`).toBe(false);
+      expect(out.endsWith('\n'), where()).toBe(original.endsWith('\n'));
+      text = out;
+      model = next;
+      step++;
+      return out;
+    },
+  };
+}
+
+const statsSince = (before: typeof renderStats) => ({
+  spliced: renderStats.spliced - before.spliced,
+  careful: renderStats.careful - before.careful,
+  patchedOps: renderStats.patchedOps - before.patchedOps,
+});
 
 describe('random configs and edit sequences', () => {
   const CASES = 300;
@@ -189,58 +253,58 @@ describe('random configs and edit sequences', () => {
     let steps = 0;
     for (let seed = 1; seed <= CASES; seed++) {
       const rng = prng(seed);
-      const { text: original, comments } = generate(rng);
-      const where = (step: number) => `seed ${seed}, step ${step}`;
-      let text = original;
-      let model: Model = parse(text);
-      let expectedKinds = kinds(parse(text, { integersAsBigInt: true }));
-      const removedTables: string[] = [];
-      const removedKeys: string[] = [];
+      const run = startRun(seed, rng);
       const stepsHere = rng.int(1, 6);
-      for (let step = 0; step < stepsHere; step++, steps++) {
+      for (let step = 0; step < stepsHere; step++) {
         // Sometimes two edits in one change (e.g. add + remove).
-        const edits = [randomEdit(rng, model, step * 2)];
-        const next: Model = copy(model);
-        edits[0]!.apply(next);
-        if (rng.chance(0.25)) { const second = randomEdit(rng, next, step * 2 + 1); second.apply(next); edits.push(second); }
-        const numberKind = (p: string[]) => edits.map((e) => e.kind.get(p.join(SEP))).find(Boolean);
-        let out: string;
-        try {
-          out = renderConfigChange(text, model, next, { now: new Date(Date.UTC(2026, 0, 1, 0, 0, step)), numberKind });
-        } catch (err) {
-          throw new Error(`${where(step)}: ${(err as Error).message}\n--- input ---\n${text}`);
+        const first = randomEdit(rng, run.model, step * 2);
+        const edits = [first];
+        if (rng.chance(0.25)) {
+          const after = copy(run.model);
+          first.apply(after);
+          edits.push(randomEdit(rng, after, step * 2 + 1));
         }
-        const parsed = parse(out, { integersAsBigInt: true });
-        expect(parse(out), `${where(step)}\n${out}`).toEqual(next);
-
-        // Number kinds: untouched numbers keep theirs; changed ones keep theirs unless fractional.
-        const actual = kinds(parsed);
-        const wanted = new Map<string, 'integer' | 'float'>();
-        for (const [path] of actual) {
-          const value = path.split(SEP).reduce((n: Model, k) => n?.[k], next);
-          const old = expectedKinds.get(path) ?? numberKind(path.split(SEP)) ?? 'integer';
-          wanted.set(path, Number.isInteger(value) && old === 'integer' ? 'integer' : 'float');
-        }
-        expect(actual, where(step)).toEqual(wanted);
-        expectedKinds = actual;
-
-        for (const e of edits) { removedTables.push(...e.removes); removedKeys.push(...e.removedKeys); }
-        for (const c of comments) {
-          const gone = removedTables.some((t) => c.table === t || c.table.startsWith(`${t}.`))
-            || (c.key !== undefined && removedKeys.includes(`${c.table}.${c.key}`));
-          if (!gone) expect(out.includes(`# ${c.token}`), `${where(step)}: comment ${c.token} of ${c.table} lost\n${out}`).toBe(true);
-        }
-        expect(out.startsWith('\uFEFF'), where(step)).toBe(original.startsWith('\uFEFF'));
-        if (original.includes('\r\n')) expect(/(^|[^\r])\n/.test(out), `${where(step)}: bare LF in a CRLF file`).toBe(false);
-        expect(out.endsWith('\n'), where(step)).toBe(original.endsWith('\n'));
-        text = out;
-        model = next;
+        run.change(edits);
       }
+      steps += run.steps;
     }
-    const used = { spliced: renderStats.spliced - before.spliced, careful: renderStats.careful - before.careful, patchedOps: renderStats.patchedOps - before.patchedOps };
+    const used = statsSince(before);
     // The splicer, not the slow dt.patch fallback, must carry ordinary edits.
     expect(used.spliced / steps).toBeGreaterThan(0.95);
     console.log(`property test: ${CASES} configs, ${steps} changes; spliced ${used.spliced}, careful ${used.careful}, dt.patch ops ${used.patchedOps}`);
   });
 });
 
+describe('emptying [instruments] or [modules] and adding to them again', () => {
+  const CASES = 150;
+  it(`${CASES} seeded cases: no header left behind, the first new table is a proper section with its note`, () => {
+    const before = { ...renderStats };
+    let steps = 0;
+    let refills = 0;
+    for (let seed = 1; seed <= CASES; seed++) {
+      const rng = prng(100_000 + seed);
+      const run = startRun(seed, rng);
+      const order = rng.chance(0.5) ? (['instruments', 'modules'] as const) : (['modules', 'instruments'] as const);
+      for (const top of order) {
+        // Remove every table under it, one or two per change.
+        for (let ids = tablesOf(run.model, top); ids.length > 0; ids = tablesOf(run.model, top)) {
+          const gone = ids.length > 1 && rng.chance(0.3) ? ids.slice(0, 2) : [rng.pick(ids)];
+          run.change(gone.map((id) => removeTableEdit(top, id)));
+        }
+        // Either the daemon's model (an empty table) or, after a reload, what the file says (no table).
+        if (rng.chance(0.3)) run.reload();
+        if (rng.chance(0.3)) run.change([randomEdit(rng, run.model, 1000 + run.steps)].filter((e) => e.removes.length === 0));
+        const added = Array.from({ length: rng.int(1, 2) }, (_, i) => `${top === 'instruments' ? 'back' : 'mback'}${i}`);
+        const make = (id: string) => (top === 'instruments' ? addInstrumentEdit(rng, id) : addModuleEdit(id));
+        const out = rng.chance(0.5) ? run.change(added.map(make)) : added.map((id) => run.change([make(id)])).pop()!;
+        refills++;
+        for (const id of added) expect(out, `seed ${seed}: ${top}.${id}\n${out}`).toMatch(new RegExp(`# Added dynamically: \\S+\\r?\\n\\[${top}\\.${id}\\]`));
+      }
+      steps += run.steps;
+    }
+    const used = statsSince(before);
+    // Emptying and refilling is ordinary: spliced, never the dt.patch fallback.
+    expect(used).toEqual({ spliced: used.spliced, careful: 0, patchedOps: 0 });
+    console.log(`empty-and-refill test: ${CASES} configs, ${steps} changes, ${refills} refills; spliced ${used.spliced}`);
+  });
+});
