@@ -26,10 +26,10 @@ const NOTED_PARENTS = new Set(['instruments', 'modules']);
 const CHANGE_NOTE = /#\s*daqd: set /y;
 const REMOVED_NOTE = /#\s*Removed: /y;
 /** The "# Removed" notes daqd leaves for each noted parent (a module's note names it a module). */
-const REMOVED_CHILD_NOTE: Record<string, RegExp> = {
-  modules: /#\s*Removed: module \S+ at /y,
-  instruments: /#\s*Removed: (?!module \S+ at )\S+ at /y,
-};
+const REMOVED_CHILD_NOTE = new Map<string, RegExp>([
+  ['modules', /#\s*Removed: module \S+ at /y],
+  ['instruments', /#\s*Removed: (?!module \S+ at )\S+ at /y],
+]);
 
 const isEmptyTable = (value: unknown) => isTable(value) && Object.keys(value).every((k) => value[k] === undefined);
 
@@ -253,7 +253,7 @@ function addOp(ix: Index, path: ConfigPath, value: unknown, after: Table, ctx: S
  */
 function firstOfFamilyAt(ix: Index, top: string): number {
   const { items } = ix.scan;
-  const note = REMOVED_CHILD_NOTE[top];
+  const note = REMOVED_CHILD_NOTE.get(top);
   for (let i = items.length - 1; note && i >= 0; i--) {
     if (!isNote(ix, items[i], note)) continue;
     let j = i + 1;
