@@ -33,8 +33,7 @@ export function numericReading(event: DaemonEvent, instrument: string | undefine
 export const maxAgeSchema = z
   .int()
   .min(1, 'must be at least 1 (ms)')
-  .max(2_147_483_647, 'must be at most 2147483647 ms (about 24.8 days)')
-  .describe('An input whose last reading is older than this (ms) counts as missing: stale.');
+  .max(2_147_483_647, 'must be at most 2147483647 ms (about 24.8 days)');
 
 /** When a reading was taken, in ms: its timestamp, or now if that is unreadable. */
 export function readingTime(event: ReadingEvent): number {

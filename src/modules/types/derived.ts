@@ -53,7 +53,7 @@ export const derivedSettingsSchema = z.strictObject({
     }),
   output: readingNameSchema.default('value').describe('Name of the published reading, e.g. "ratio".'),
   unit: z.string().optional().describe('Unit of the published reading, for people reading status and docs.'),
-  max_age_ms: maxAgeSchema.optional(),
+  max_age_ms: maxAgeSchema.optional().describe('An input whose last reading is older than this (ms) counts as missing: no reading is published. Default off.'),
 });
 
 export type DerivedSettings = z.output<typeof derivedSettingsSchema>;

@@ -26,7 +26,7 @@ export const monitorSettingsSchema = z
       .min(1, 'must be at least 1')
       .default(1)
       .describe('Raise only after this many consecutive out-of-limit readings (filters single spikes).'),
-    max_age_ms: maxAgeSchema.optional(),
+    max_age_ms: maxAgeSchema.optional().describe('Raise a stale alarm when the source has not delivered the reading for this long (ms). Default off.'),
   })
   .superRefine((s, ctx) => {
     if (s.high === undefined && s.low === undefined) {
