@@ -268,10 +268,10 @@ describe('forced and cascading removal', () => {
     expect(r2.removedModules.sort()).toEqual(['guard', 'watch']);
     expect((await d.call('module.list')).modules).toEqual([]);
     expect(await depsOf(d, 'laser')).toEqual([]);
-    // No module table left; daqd notes what it removed. (It does leave a bare [modules] header:
-    // reported to the persistence owner, not asserted either way here.)
+    // No module table left, and no bare [modules] header nobody wrote; daqd notes what it removed.
     const text2 = readText(d.configPath);
     expect(text2).not.toContain('[modules.');
+    expect(text2).not.toMatch(/^\[modules\]/m);
     for (const m of ['ratio', 'guard', 'watch']) expect(text2).toMatch(new RegExp(`# Removed: module ${m} at \\S+\\n`));
     expect(text2).toContain('[instruments.laser.params]\nshutter = true # open\n');
     await expectGraphsAgree(d);
