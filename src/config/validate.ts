@@ -10,10 +10,10 @@ import { validateParamValue } from '../drivers/common/params.js';
 import { checkPortClaims } from '../transport/port-claims.js';
 import { moduleTypes } from '../modules/registry.js';
 import { describeError } from '../errors.js';
-import { configSchema } from './schema.js';
+import { configSchema, instrumentSchema } from './schema.js';
 import type { ConfigIssue } from './issues.js';
 import { locateKeyPath } from './locate.js';
-import type { ConfigModel, ConfigView } from './model.js';
+import { sameValue, type ConfigModel, type ConfigView, type InstrumentModel, type ReadonlyDeep } from './model.js';
 import { driverOptionsOf, resolveInstrument, type InstrumentSpec } from './resolve.js';
 import { instrumentCapabilities, roleProblems } from '../modules/capabilities.js';
 
@@ -91,54 +91,131 @@ function validateUntouchedTables(model: unknown, error: z.ZodError, list: IssueL
 }
 
 function validateInstruments(config: ConfigView, list: IssueList, specs: Map<string, InstrumentSpec>): void {
-  for (const [id, table] of Object.entries(config.instruments ?? {})) {
-    const base: Path = ['instruments', id];
-    const driver = drivers.get(table.driver);
-    if (!driver) {
-      list.add([...base, 'driver'], `unknown driver "${table.driver}" (known: ${[...drivers.keys()].sort().join(', ')})`);
-      continue;
-    }
-    // Unknown keys are reported on their own, so a typo does not hide the problems after it.
-    const given = driverOptionsOf(table);
-    let unknownKeys = false;
-    const shape = (driver.optionsSchema as unknown as { shape?: Record<string, unknown> }).shape;
-    if (shape) {
-      for (const key of Object.keys(given)) {
-        if (key in shape) continue;
-        list.add([...base, key], `unknown key for driver ${driver.name} (check the spelling; see docs/drivers/${driver.name}.md)`);
-        delete given[key];
-        unknownKeys = true;
-      }
-    }
-    const options = driver.optionsSchema.safeParse(given);
-    if (!options.success) {
-      list.addZod(base, options.error);
-      continue;
-    }
-    const decls = new Map(driver.params(options.data).map((d) => [d.name, d]));
-    let paramsOk = true;
-    for (const [name, value] of Object.entries(table.params ?? {})) {
-      const decl = decls.get(name);
-      if (!decl) {
-        paramsOk = false;
-        const known = [...decls.keys()].join(', ') || 'none';
-        list.add([...base, 'params', name], `driver ${driver.name} has no parameter "${name}" (known: ${known})`);
-        continue;
-      }
-      try {
-        validateParamValue(decl, value, id);
-      } catch (err) {
-        paramsOk = false;
-        list.add([...base, 'params', name], describeError(err));
-      }
-    }
-    if (!paramsOk || unknownKeys) continue;
-    try {
-      specs.set(id, resolveInstrument(id, table));
-    } catch (err) {
-      list.add(base, describeError(err));
+  for (const [id, table] of Object.entries(config.instruments ?? {})) validateInstrumentTable(id, table, list, specs);
+}
+
+/** One instrument table's driver-level checks; adds its spec to `specs` if it is valid. */
+function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel>, list: IssueList, specs: Map<string, InstrumentSpec>): void {
+  const base: Path = ['instruments', id];
+  const driver = drivers.get(table.driver);
+  if (!driver) {
+    list.add([...base, 'driver'], `unknown driver "${table.driver}" (known: ${[...drivers.keys()].sort().join(', ')})`);
+    return;
+  }
+  // Unknown keys are reported on their own, so a typo does not hide the problems after it.
+  const given = driverOptionsOf(table);
+  let unknownKeys = false;
+  const shape = (driver.optionsSchema as unknown as { shape?: Record<string, unknown> }).shape;
+  if (shape) {
+    for (const key of Object.keys(given)) {
+      if (key in shape) continue;
+      list.add([...base, key], `unknown key for driver ${driver.name} (check the spelling; see docs/drivers/${driver.name}.md)`);
+      delete given[key];
+      unknownKeys = true;
     }
   }
+  const options = driver.optionsSchema.safeParse(given);
+  if (!options.success) {
+    list.addZod(base, options.error);
+    return;
+  }
+  const decls = new Map(driver.params(options.data).map((d) => [d.name, d]));
+  let paramsOk = true;
+  for (const [name, value] of Object.entries(table.params ?? {})) {
+    const decl = decls.get(name);
+    if (!decl) {
+      paramsOk = false;
+      const known = [...decls.keys()].join(', ') || 'none';
+      list.add([...base, 'params', name], `driver ${driver.name} has no parameter "${name}" (known: ${known})`);
+      continue;
+    }
+    try {
+      validateParamValue(decl, value, id);
+    } catch (err) {
+      paramsOk = false;
+      list.add([...base, 'params', name], describeError(err));
+    }
+  }
+  if (!paramsOk || unknownKeys) return;
+  try {
+    specs.set(id, resolveInstrument(id, table));
+  } catch (err) {
+    list.add(base, describeError(err));
+  }
+}
+
+/** Keys of an instrument table that can change without touching anything outside that table's own checks. */
+const LOCAL_INSTRUMENT_KEYS = new Set(['params', 'poll_interval_ms']);
+
+/**
+ * The instrument whose `params` / `poll_interval_ms` are the only difference between `prev` and
+ * `next`: every other part of `next` must be the very object `prev` has (structural sharing, as
+ * Execution.draftInstrument makes), and that table's other keys must hold the same values.
+ * undefined if the edit is anything else.
+ */
+function confinedInstrumentEdit(prev: ConfigView, next: ConfigView): string | undefined {
+  const prevKeys = Object.keys(prev);
+  if (prevKeys.length !== Object.keys(next).length) return undefined;
+  for (const key of prevKeys) {
+    if (key !== 'instruments' && (prev as Record<string, unknown>)[key] !== (next as Record<string, unknown>)[key]) return undefined;
+  }
+  const pi = prev.instruments;
+  const ni = next.instruments;
+  if (!isTable(pi) || !isTable(ni)) return undefined;
+  const ids = Object.keys(pi);
+  if (ids.length !== Object.keys(ni).length) return undefined;
+  let changed: string | undefined;
+  for (const id of ids) {
+    if (pi[id] === ni[id]) continue;
+    if (changed !== undefined || !isTable(pi[id]) || !isTable(ni[id])) return undefined;
+    changed = id;
+  }
+  if (changed === undefined) return undefined;
+  const a = pi[changed] as Record<string, unknown>;
+  const b = ni[changed] as Record<string, unknown>;
+  const aKeys = Object.keys(a).filter((k) => !LOCAL_INSTRUMENT_KEYS.has(k));
+  const bKeys = Object.keys(b).filter((k) => !LOCAL_INSTRUMENT_KEYS.has(k));
+  if (aKeys.length !== bKeys.length || aKeys.some((k) => !(k in b) || !sameValue(a[k], b[k]))) return undefined;
+  return changed;
+}
+
+/**
+ * validateConfig(next) for the common live edit - one instrument's params or poll interval -
+ * without re-checking everything else: `prev` must be a config that passed validateConfig and
+ * `prevSpecs` its specs. Gives exactly validateConfig(next)'s verdict and issues (a property test
+ * compares the two on random edits); undefined when the edit is not of that kind, so the caller
+ * validates the whole config.
+ *
+ * Why it is the same verdict: every other part of `next` is the same object that already passed;
+ * the edited table gets the same schema and driver checks, in the same order, as in a full pass;
+ * the cross-table checks (port sharing, module roles) read only keys this edit cannot change, and
+ * run anyway.
+ */
+export function validateInstrumentEdit(
+  prev: ConfigView,
+  prevSpecs: ReadonlyMap<string, InstrumentSpec>,
+  next: ConfigView,
+): { issues: ConfigIssue[]; specs: Map<string, InstrumentSpec> } | undefined {
+  const id = confinedInstrumentEdit(prev, next);
+  if (id === undefined) return undefined;
+  const table = next.instruments![id]!;
+  const list = new IssueList();
+  const parsed = instrumentSchema.safeParse(table);
+  if (!parsed.success) {
+    // A full pass stops at the schema too; its other checks skip this table and find nothing else.
+    list.addZod(['instruments', id], parsed.error);
+    return { issues: list.issues, specs: new Map() };
+  }
+  const specs = new Map<string, InstrumentSpec>();
+  for (const other of Object.keys(next.instruments!)) {
+    if (other === id) validateInstrumentTable(id, table, list, specs);
+    else if (prevSpecs.has(other)) specs.set(other, prevSpecs.get(other)!);
+    else return undefined; // prev was not valid after all: no shortcut
+  }
+  validatePorts(specs, list);
+  const users = Object.entries(next.modules ?? {}).filter(([, m]) => Object.values(m.roles ?? {}).includes(id));
+  if (users.length > 0) validateModules({ instruments: next.instruments, modules: Object.fromEntries(users) } as ConfigView, specs, list);
+  return { issues: list.issues, specs };
 }
 
 function validatePorts(specs: Map<string, InstrumentSpec>, list: IssueList): void {

@@ -6,6 +6,7 @@
  */
 import { createActor, type Actor } from 'xstate';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
 import { instrumentsOf, modulesOf, type ConfigModel, type ConfigView } from '../config/model.js';
 import { dynamicConfigSchema } from '../config/schema.js';
@@ -23,6 +24,7 @@ import { reloadConfig } from './handlers/config.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
+import { tuneGarbageCollectorForLatency } from './gc-tuning.js';
 import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
@@ -34,6 +36,11 @@ export interface DaemonOptions {
 }
 
 type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
+type DynamicConfig = z.output<typeof dynamicConfigSchema>;
+
+/** [application.dynamic_config] with defaults, per [application] table (configs are never mutated). */
+const dynamicConfigCache = new WeakMap<object, DynamicConfig>();
+const NO_APPLICATION: Record<string, unknown> = {};
 
 export class Daemon {
   readonly events = new EventBus();
@@ -72,6 +79,7 @@ export class Daemon {
 
   /** Load the config (throws validation_failed with every issue), start every instrument. */
   static async start(options: DaemonOptions): Promise<Daemon> {
+    tuneGarbageCollectorForLatency();
     const stray = await removeStrayTempFiles(options.configPath);
     if (stray.length > 0) options.log.warn({ files: stray }, 'removed temp files left by an interrupted write');
     await loadConfigFile(options.configPath); // fail fast, before anything opens a port
@@ -86,8 +94,16 @@ export class Daemon {
     return this.manager.getSnapshot().context.config;
   }
 
-  dynamicConfig() {
-    return dynamicConfigSchema.parse((this.config.application as Record<string, unknown> | undefined)?.dynamic_config ?? {});
+  dynamicConfig(): DynamicConfig {
+    // Asked on every command (is persistence on?): parse once per [application] table, not per
+    // call (a live set shares that table with the config before it).
+    const application = (this.config.application as Record<string, unknown> | undefined) ?? NO_APPLICATION;
+    let parsed = dynamicConfigCache.get(application);
+    if (!parsed) {
+      parsed = dynamicConfigSchema.parse(application.dynamic_config ?? {});
+      dynamicConfigCache.set(application, parsed);
+    }
+    return parsed;
   }
 
   /** Queue a command; resolves with its result once it ran (commands run one at a time). */

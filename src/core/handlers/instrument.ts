@@ -8,7 +8,7 @@ import { driverOptionsOf } from '../../config/resolve.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { dependentsOf } from '../../modules/graph.js';
 import type { CommandOf, CommandResult } from '../commands.js';
-import type { Execution } from '../execution.js';
+import { specsOf, type Execution } from '../execution.js';
 
 /** Common keys that instrument.set may change live besides the driver's parameters. */
 const LIVE_COMMON_KEYS = new Set(['poll_interval_ms']);
@@ -93,11 +93,13 @@ export async function removeInstrument(x: Execution, cmd: CommandOf<'instrument.
 export async function setInstrument(x: Execution, cmd: CommandOf<'instrument.set'>): Promise<CommandResult> {
   const table = x.config.instruments?.[cmd.id];
   if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
-  const driver = getDriver(table.driver);
-  const options = driver.optionsSchema.parse(driverOptionsOf(table));
-  const decls = new Map(driver.params(options).map((d) => [d.name, d]));
-  const next = x.draft();
-  const target = next.instruments![cmd.id]!;
+  // The running config is valid, so its spec has the driver and parsed options (no re-parse per set).
+  const spec = specsOf(x.config).get(cmd.id);
+  const driver = spec?.driver ?? getDriver(table.driver);
+  const options = spec?.options ?? driver.optionsSchema.parse(driverOptionsOf(table));
+  const decls = new Map(driver.params(options as never).map((d) => [d.name, d]));
+  // Only this table is copied: commit then checks just this edit (same verdict as a full check).
+  const { next, table: target } = x.draftInstrument(cmd.id);
   const params: Record<string, ParamValue> = { ...(target.params ?? {}) };
   for (const [name, raw] of Object.entries(cmd.params)) {
     if (LIVE_COMMON_KEYS.has(name)) {

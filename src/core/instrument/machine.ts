@@ -1,8 +1,9 @@
 /**
- * One instrument's life: connecting -> ready (polling, applying sets) -> error (reconnect with
- * capped backoff) -> stopping -> stopped. All I/O is invoked from session.ts; this file only
- * decides when. Events that arrive in a state that cannot act on them are answered, never lost:
- * a set while not ready is refused with `not_ready`, a poll interval change is stored.
+ * One instrument's life: connecting -> ready (polling; sets run through the set queue) -> error
+ * (reconnect with capped backoff) -> stopping -> stopped. All I/O is invoked from session.ts;
+ * this file only decides when. Events that arrive in a state that cannot act on them are
+ * answered, never lost: a set while not ready is refused with `not_ready`, a poll interval change
+ * is stored.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { Logger } from 'pino';
@@ -11,17 +12,10 @@ import type { InstrumentSpec } from '../../config/resolve.js';
 import type { PortHub } from '../../transport/port-hub.js';
 import { DaqError, describeError, isDaqError } from '../../errors.js';
 import type { EventBus } from '../events.js';
-import { closeSession, openSession, pollSession, setSessionParams, type Session } from './session.js';
+import { closeSession, openSession, pollSession, type Session } from './session.js';
+import { SetQueue, type SetJob } from './set-queue.js';
 
-export interface Reply<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-export interface SetJob {
-  params: Record<string, ParamValue>;
-  reply: Reply<Record<string, ParamValue>>;
-}
+export type { Reply, SetJob } from './set-queue.js';
 
 export interface InstrumentDeps {
   hub: PortHub;
@@ -53,7 +47,8 @@ export interface InstrumentContext {
   consecutiveFailures: number;
   reconnectAttempt: number;
   lastPollStartedAt: number;
-  setQueue: SetJob[];
+  /** Open while `ready`: sets go straight to the device from here (see set-queue.ts). */
+  sets: SetQueue;
   /** Counters for status: polls that succeeded / failed since spawn. */
   polls: number;
   pollErrors: number;
@@ -63,7 +58,9 @@ export type InstrumentEvent =
   | { type: 'params.set'; job: SetJob }
   | { type: 'poll.interval'; ms: number }
   | { type: 'reconfigure'; spec: InstrumentSpec }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** A set the device confirmed: the values it reconnects with from now on. */
+  | { type: 'params.confirmed'; confirmed: Record<string, ParamValue> };
 
 /** Errors that mean the connection itself is gone: reconnect at once rather than retry the poll. */
 const FATAL_KINDS = new Set(['disconnected', 'port_error', 'port_not_found']);
@@ -80,6 +77,12 @@ function errorInfo(err: unknown): ErrorInfo {
   };
 }
 
+/** The answer to a set while the instrument is not ready (with the reason, if there was one). */
+export function notReady(context: Pick<InstrumentContext, 'spec' | 'lastError'>): DaqError {
+  const why = context.lastError ? ` (last error: ${context.lastError.message})` : '';
+  return new DaqError('not_ready', `${context.spec.id} is not connected${why}; try again when it is ready`);
+}
+
 export const instrumentMachine = setup({
   types: {
     context: {} as InstrumentContext,
@@ -91,9 +94,6 @@ export const instrumentMachine = setup({
       ({ input, signal }) => openSession(input.spec, input.previous, input.deps, signal),
     ),
     poll: fromPromise<Readings, { session: Session }>(({ input }) => pollSession(input.session)),
-    applySet: fromPromise<Record<string, ParamValue>, { session: Session; job: SetJob }>(({ input }) =>
-      setSessionParams(input.session, input.job.params),
-    ),
     close: fromPromise<void, { session: Session | null; deps: InstrumentDeps }>(({ input }) =>
       closeSession(input.session, input.deps.log),
     ),
@@ -105,7 +105,6 @@ export const instrumentMachine = setup({
       Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, context.reconnectAttempt - 1)),
   },
   guards: {
-    hasSetJob: ({ context }) => context.setQueue.length > 0,
     connectionLost: ({ event }) => {
       const err = (event as { error?: unknown }).error;
       return isDaqError(err) && FATAL_KINDS.has(err.kind);
@@ -113,24 +112,19 @@ export const instrumentMachine = setup({
     tooManyFailures: ({ context }) => context.consecutiveFailures + 1 >= MAX_CONSECUTIVE_FAILURES,
   },
   actions: {
+    openSets: ({ context }) => context.sets.open(context.session!),
+    closeSets: ({ context }) => context.sets.close(),
     logError: ({ context, event }) => {
       const err = (event as { error?: unknown }).error;
       context.deps.log.warn({ kind: isDaqError(err) ? err.kind : 'internal_error', details: isDaqError(err) ? err.details : undefined }, `${context.spec.id}: ${describeError(err)}`);
     },
     rejectSetsNotReady: ({ context, event }) => {
-      if (event.type !== 'params.set') return;
-      const why = context.lastError ? ` (last error: ${context.lastError.message})` : '';
-      event.job.reply.reject(new DaqError('not_ready', `${context.spec.id} is not connected${why}; try again when it is ready`));
-    },
-    failQueuedSets: ({ context }) => {
-      for (const job of context.setQueue) {
-        job.reply.reject(new DaqError('not_ready', `${context.spec.id} lost its connection before the set was applied`));
-      }
+      if (event.type === 'params.set') event.job.reply.reject(notReady(context));
     },
   },
 }).createMachine({
   id: 'instrument',
-  context: ({ input }) => ({
+  context: ({ input, self }) => ({
     spec: input.spec,
     deps: input.deps,
     session: null,
@@ -140,7 +134,7 @@ export const instrumentMachine = setup({
     consecutiveFailures: 0,
     reconnectAttempt: 0,
     lastPollStartedAt: 0,
-    setQueue: [],
+    sets: new SetQueue(input.spec.id, (confirmed) => self.send({ type: 'params.confirmed', confirmed })),
     polls: 0,
     pollErrors: 0,
   }),
@@ -186,104 +180,74 @@ export const instrumentMachine = setup({
       },
     },
     ready: {
-      type: 'parallel',
-      exit: ['failQueuedSets', assign({ setQueue: [] })],
+      entry: 'openSets',
+      exit: 'closeSets',
+      initial: 'polling',
       on: {
-        'params.set': { actions: assign({ setQueue: ({ context, event }) => [...context.setQueue, event.job] }) },
+        'params.set': { actions: ({ context, event }) => context.sets.enqueue(event.job) },
+        'params.confirmed': {
+          actions: assign({ spec: ({ context, event }) => ({ ...context.spec, params: { ...context.spec.params, ...event.confirmed } }) }),
+        },
       },
       states: {
-        poller: {
-          initial: 'polling',
-          states: {
-            polling: {
-              entry: assign({ lastPollStartedAt: ({ context }) => (context.deps.now ?? Date.now)() }),
-              invoke: {
-                src: 'poll',
-                input: ({ context }) => ({ session: context.session! }),
-                onDone: {
-                  target: 'waiting',
-                  actions: [
-                    assign({
-                      seq: ({ context }) => context.seq + 1,
-                      polls: ({ context }) => context.polls + 1,
-                      consecutiveFailures: 0,
-                      lastReading: ({ context, event }) => ({
-                        seq: context.seq + 1,
-                        ts: new Date().toISOString(),
-                        values: event.output,
-                      }),
-                    }),
-                    ({ context }) => {
-                      const r = context.lastReading!;
-                      context.deps.events.emit({ type: 'reading', instrument: context.spec.id, seq: r.seq, ts: r.ts, values: r.values });
-                    },
-                  ],
+        polling: {
+          entry: assign({ lastPollStartedAt: ({ context }) => (context.deps.now ?? Date.now)() }),
+          invoke: {
+            src: 'poll',
+            input: ({ context }) => ({ session: context.session! }),
+            onDone: {
+              target: 'waiting',
+              actions: [
+                assign({
+                  seq: ({ context }) => context.seq + 1,
+                  polls: ({ context }) => context.polls + 1,
+                  consecutiveFailures: 0,
+                  lastReading: ({ context, event }) => ({
+                    seq: context.seq + 1,
+                    ts: new Date().toISOString(),
+                    values: event.output,
+                  }),
+                }),
+                ({ context }) => {
+                  const r = context.lastReading!;
+                  context.deps.events.emit({ type: 'reading', instrument: context.spec.id, seq: r.seq, ts: r.ts, values: r.values });
                 },
-                onError: [
-                  {
-                    guard: 'connectionLost',
-                    target: '#instrument.error',
-                    actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
-                  },
-                  {
-                    guard: 'tooManyFailures',
-                    target: '#instrument.error',
-                    actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
-                  },
-                  {
-                    target: 'waiting',
-                    actions: [
-                      'logError',
-                      assign({
-                        lastError: ({ event }) => errorInfo(event.error),
-                        consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
-                        pollErrors: ({ context }) => context.pollErrors + 1,
-                      }),
-                    ],
-                  },
+              ],
+            },
+            onError: [
+              {
+                guard: 'connectionLost',
+                target: '#instrument.error',
+                actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
+              },
+              {
+                guard: 'tooManyFailures',
+                target: '#instrument.error',
+                actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
+              },
+              {
+                target: 'waiting',
+                actions: [
+                  'logError',
+                  assign({
+                    lastError: ({ event }) => errorInfo(event.error),
+                    consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
+                    pollErrors: ({ context }) => context.pollErrors + 1,
+                  }),
                 ],
               },
-            },
-            waiting: {
-              after: { pollDelay: 'polling' },
-              on: {
-                // Re-entering recomputes the delay from the last poll's start: a shorter interval
-                // takes effect now, a longer one at the next cycle, and there is never a burst.
-                'poll.interval': {
-                  target: 'waiting',
-                  reenter: true,
-                  actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
-                },
-              },
-            },
+            ],
           },
         },
-        setter: {
-          initial: 'idle',
-          states: {
-            idle: { always: { guard: 'hasSetJob', target: 'applying' } },
-            applying: {
-              invoke: {
-                src: 'applySet',
-                input: ({ context }) => ({ session: context.session!, job: context.setQueue[0]! }),
-                onDone: {
-                  target: 'idle',
-                  actions: [
-                    ({ context, event }) => context.setQueue[0]!.reply.resolve(event.output),
-                    assign({
-                      spec: ({ context, event }) => ({ ...context.spec, params: { ...context.spec.params, ...event.output } }),
-                      setQueue: ({ context }) => context.setQueue.slice(1),
-                    }),
-                  ],
-                },
-                onError: {
-                  target: 'idle',
-                  actions: [
-                    ({ context, event }) => context.setQueue[0]!.reply.reject(event.error),
-                    assign({ setQueue: ({ context }) => context.setQueue.slice(1) }),
-                  ],
-                },
-              },
+        waiting: {
+          after: { pollDelay: 'polling' },
+          on: {
+            // Re-entering recomputes the delay from the last poll's start: a shorter interval
+            // takes effect now, a longer one at the next cycle, and there is never a burst.
+            'poll.interval': {
+              target: 'waiting',
+              reenter: true,
+              actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
             },
           },
         },

@@ -4,7 +4,7 @@
  * mailbox: a machine drops events its current state does not handle, so a busy state must never
  * be the only thing holding a command).
  */
-import { assign, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import type { ConfigModel } from '../../config/model.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import type { Command, CommandResult } from '../commands.js';
@@ -39,7 +39,9 @@ export interface ManagerContext {
 export type ManagerEvent =
   | { type: 'command.submit'; job: Job }
   | { type: 'instrument.spawn'; spec: InstrumentSpec; deps: InstrumentDeps }
-  | { type: 'instrument.release'; id: string };
+  | { type: 'instrument.release'; id: string }
+  | { type: 'job.finished'; job: Job; outcome: JobOutcome }
+  | { type: 'job.crashed'; job: Job; error: unknown };
 
 export interface ManagerInput {
   config: ConfigModel;
@@ -59,23 +61,68 @@ export function createManagerMachine(execute: ExecuteJob) {
     },
     actors: {
       instrument: instrumentMachine,
-      execute: fromPromise<JobOutcome, { job: Job; config: ConfigModel }>(async ({ input }) => {
-        // The promise actor starts while the manager is still processing the event that started
-        // it; a handler that spawns a child synchronously would have its spawn event deferred.
-        // Yield once so every command runs after the manager's transition is complete.
-        await Promise.resolve();
-        return execute(input.job, input.config);
-      }),
+    },
+    actions: {
+      /**
+       * Runs the job at the head of the queue, if none is running, and reports back with an
+       * event. "Running" is simply "at the head of the queue": no states, no eventless
+       * transitions and no invoked promise actor per command. Each of those costs an xstate
+       * microstep (tens of microseconds, kilobytes of garbage) on the latency-critical path
+       * (bench/set-path.bench.ts).
+       */
+      startNext: ({ context, self }, params: { onSubmit: boolean }) => {
+        // On submit, only a job arriving at an empty queue starts now; after a finished job, the next one.
+        if (params.onSubmit ? context.queue.length !== 1 : context.queue.length === 0) return;
+        const job = context.queue[0]!;
+        const config = context.config;
+        // The job runs after the manager's transition is complete (a handler that spawns a
+        // child synchronously would otherwise have its spawn event deferred).
+        Promise.resolve()
+          .then(() => execute(job, config))
+          .then(
+            (outcome) => self.send({ type: 'job.finished', job, outcome }),
+            (error: unknown) => self.send({ type: 'job.crashed', job, error }),
+          );
+      },
     },
     guards: {
-      hasQueued: ({ context }) => context.queue.length > 0,
+      isCurrentJob: ({ context, event }) => 'job' in event && context.queue[0] === event.job,
     },
   }).createMachine({
     id: 'manager',
     context: ({ input }) => ({ config: input.config, queue: [], completed: 0 }),
     on: {
-      // Accepted in every state: arrival order is the queue's order.
-      'command.submit': { actions: assign({ queue: ({ context, event }) => [...context.queue, event.job] }) },
+      // Arrival order is the queue's order; the head of the queue is the job running.
+      'command.submit': {
+        actions: [assign({ queue: ({ context, event }) => [...context.queue, event.job] }), { type: 'startNext', params: { onSubmit: true } }],
+      },
+      'job.finished': {
+        guard: 'isCurrentJob',
+        actions: [
+          ({ event }) => {
+            const { result, error } = event.outcome;
+            if (error !== undefined) event.job.reply.reject(error);
+            else event.job.reply.resolve(result ?? {});
+          },
+          assign({
+            config: ({ context, event }) => event.outcome.config ?? context.config,
+            queue: ({ context }) => context.queue.slice(1),
+            completed: ({ context }) => context.completed + 1,
+          }),
+          { type: 'startNext', params: { onSubmit: false } },
+        ],
+      },
+      'job.crashed': {
+        guard: 'isCurrentJob',
+        actions: [
+          ({ event }) => event.job.reply.reject(event.error),
+          assign({
+            queue: ({ context }) => context.queue.slice(1),
+            completed: ({ context }) => context.completed + 1,
+          }),
+          { type: 'startNext', params: { onSubmit: false } },
+        ],
+      },
       'instrument.spawn': {
         actions: enqueueActions(({ enqueue, event }) => {
           enqueue.spawnChild('instrument', {
@@ -86,44 +133,6 @@ export function createManagerMachine(execute: ExecuteJob) {
         }),
       },
       'instrument.release': { actions: stopChild(({ event }) => event.id) },
-    },
-    initial: 'idle',
-    states: {
-      idle: {
-        always: { guard: 'hasQueued', target: 'executing' },
-      },
-      executing: {
-        invoke: {
-          src: 'execute',
-          input: ({ context }) => ({ job: context.queue[0]!, config: context.config }),
-          onDone: {
-            target: 'idle',
-            // Reply first: the assign below shifts the queue.
-            actions: [
-              ({ context, event }) => {
-                const { result, error } = event.output;
-                if (error !== undefined) context.queue[0]?.reply.reject(error);
-                else context.queue[0]?.reply.resolve(result ?? {});
-              },
-              assign({
-                config: ({ context, event }) => event.output.config ?? context.config,
-                queue: ({ context }) => context.queue.slice(1),
-                completed: ({ context }) => context.completed + 1,
-              }),
-            ],
-          },
-          onError: {
-            target: 'idle',
-            actions: [
-              ({ context, event }) => context.queue[0]?.reply.reject(event.error),
-              assign({
-                queue: ({ context }) => context.queue.slice(1),
-                completed: ({ context }) => context.completed + 1,
-              }),
-            ],
-          },
-        },
-      },
     },
   });
 }

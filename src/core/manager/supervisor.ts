@@ -118,8 +118,13 @@ export class InstrumentSupervisor implements InstrumentRuntime {
 
   setParams(id: string, params: Record<string, ParamValue>): Promise<Record<string, ParamValue>> {
     const ref = this.require(id);
+    const snapshot = ref.getSnapshot() as InstrumentSnapshot;
     return new Promise((resolve, reject) => {
-      ref.send({ type: 'params.set', job: { params, reply: { resolve, reject } } });
+      const job = { params, reply: { resolve, reject } };
+      // The hot path: a ready instrument's set goes to its queue (and the device) now, without an
+      // event through the machine; otherwise the machine answers it (not_ready, with the reason).
+      if (stateOf(snapshot) === 'ready') snapshot.context.sets.enqueue(job);
+      else ref.send({ type: 'params.set', job });
     });
   }
 
