@@ -37,13 +37,16 @@ interface InFlight {
 
 export const DEFAULT_TIMEOUT_MS = 1000;
 
+/** Nothing received yet (shared: a fresh empty Buffer per exchange is garbage for nothing). */
+const NO_BYTES: Buffer = Buffer.alloc(0);
+
 export class QueuedLink implements Link {
   readonly lineRate: number;
   private timeoutMs: number;
   private readonly autoReopen: boolean;
   private readonly queue: Pending[] = [];
   private running = false;
-  private received: Buffer = Buffer.alloc(0);
+  private received: Buffer = NO_BYTES;
   private inFlight: InFlight | undefined;
   /** Rejects the exchange on the wire when the transport is lost. */
   private abortInFlight: ((err: DaqError) => void) | undefined;
@@ -110,21 +113,38 @@ export class QueuedLink implements Link {
   }
 
   private async perform(exchange: Exchange): Promise<Buffer | undefined> {
-    const label = exchange.label ?? describeBytes(exchange.write);
+    // The label is only for error messages: worked out when one is needed, not per exchange.
+    const label = () => exchange.label ?? describeBytes(exchange.write);
     if (this.disposed) throw this.disposed;
     if (!this.transport.isOpen) {
-      if (!this.autoReopen) throw this.lostError(label);
+      if (!this.autoReopen) throw this.lostError(label());
       await this.reopen();
     }
     const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
     this.discarded += this.received.length;
-    this.received = Buffer.alloc(0);
+    this.received = NO_BYTES;
+
+    if (!exchange.reply) {
+      // Nothing to wait for but the write. A loss noticed while writing is the error if the write fails.
+      let lost: DaqError | undefined;
+      this.abortInFlight = (err) => (lost = err);
+      try {
+        await this.transport.write(data);
+      } catch (err) {
+        throw lost ?? this.toLinkError(err, label());
+      } finally {
+        this.abortInFlight = undefined;
+      }
+      if (exchange.settleMs && exchange.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
+      return undefined;
+    }
 
     const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
+    const matcher = exchange.reply;
     const reply = new Promise<Buffer | undefined>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         this.inFlight = undefined;
         this.abortInFlight = undefined;
       };
@@ -132,17 +152,17 @@ export class QueuedLink implements Link {
         finish();
         reject(err);
       };
-      if (!exchange.reply) return;
       timer = setTimeout(() => {
         finish();
+        const what = label();
         reject(
-          new DaqError('timeout', `no reply to ${label} from ${this.transport.description} within ${timeoutMs} ms`, {
-            details: { exchange: label, timeoutMs },
+          new DaqError('timeout', `no reply to ${what} from ${this.transport.description} within ${timeoutMs} ms`, {
+            details: { exchange: what, timeoutMs },
           }),
         );
       }, timeoutMs);
       this.inFlight = {
-        matcher: exchange.reply,
+        matcher,
         resolve: (frame) => {
           finish();
           resolve(frame);
@@ -155,16 +175,11 @@ export class QueuedLink implements Link {
     try {
       await this.transport.write(data);
     } catch (err) {
-      this.abortInFlight?.(this.toLinkError(err, label));
+      this.abortInFlight?.(this.toLinkError(err, label()));
       return reply;
     }
-    let frame: Buffer | undefined;
-    if (exchange.reply) {
-      this.tryMatch();
-      frame = await reply;
-    } else {
-      this.abortInFlight = undefined;
-    }
+    this.tryMatch();
+    const frame = await reply;
     if (exchange.settleMs && exchange.settleMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
     }
