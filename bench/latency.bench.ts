@@ -10,8 +10,16 @@
  * on both ends, write `W0800\n` on daqd's end -> the line read on the simulator's end (one way, the
  * same path the set takes), and the write -> reply round trip.
  *
+ * Where the time goes: bench/wire-marks.mjs, preloaded into daqd, notes when each request reaches
+ * daqd's socket and when daqd hands the W line to serialport, which splits the total into
+ * client -> daqd socket, daqd's own work, and serialport + pty -> device (clocks comparable across
+ * the two processes: performance.timeOrigin + performance.now()).
+ *
  * Run alone: node --import tsx -e "import('./bench/latency.bench.ts').then(m => m.run())"
  */
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { Newport1830cSimulator } from '../src/drivers/newport_1830c/simulator.js';
 import { serveSimulator } from '../src/sim/serve.js';
@@ -120,11 +128,18 @@ async function measureFloor(hostPath: string, devicePath: string): Promise<{ one
   return { oneWay, roundTrip };
 }
 
+/** p50 / p99 / max of one segment, in ms. */
+function spread(xs: number[]) {
+  return { p50: r2(percentile(xs, 50)), p99: r2(percentile(xs, 99)), max: r2(Math.max(...xs)) };
+}
+
 export async function run(): Promise<void> {
+  const marksFile = join(tmpdir(), `daqd-wire-marks-${process.pid}.json`);
   const pty = await startPtyPair();
   const clock = new WireClock(new Newport1830cSimulator({ noise: 0 }));
   const server = await serveSimulator({ path: pty.b, simulators: [clock] });
   const daemon = await startDaemon({
+    env: { NODE_OPTIONS: `--import ${new URL('./wire-marks.mjs', import.meta.url).pathname}`, DAQD_BENCH_MARKS: marksFile },
     config: `[application.dynamic_config]
 enable_persistence = false
 enable_hot_reload = false
@@ -137,6 +152,9 @@ poll_interval_ms = 1000
   });
   const toWire: number[] = [];
   const confirmed: number[] = [];
+  /** Per measured set: request sent and W line at the device, on the cross-process clock. */
+  const sentAt: number[] = [];
+  const atDevice: number[] = [];
   try {
     await waitUntil(async () => (await daemon.call('instrument.get', { id: 'pm' })).state === 'ready', 10_000, 'pm on the pty to be ready');
     const client = await daemon.client();
@@ -151,6 +169,8 @@ poll_interval_ms = 1000
       if (i >= WARMUP) {
         toWire.push(t1 - t0);
         confirmed.push(t2 - t0);
+        sentAt.push(performance.timeOrigin + t0);
+        atDevice.push(performance.timeOrigin + t1);
       }
     }
     client.close();
@@ -159,6 +179,11 @@ poll_interval_ms = 1000
     await daemon.dispose();
     await server.close();
   }
+  // daqd wrote its marks on exit: the last SETS requests and W writes are the measured sets.
+  const marks = JSON.parse(readFileSync(marksFile, 'utf8')) as { requests: number[]; writes: number[] };
+  rmSync(marksFile, { force: true });
+  const reached = marks.requests.slice(-SETS);
+  const written = marks.writes.slice(-SETS);
   let floor: { oneWay: number[]; roundTrip: number[] };
   try {
     floor = await measureFloor(pty.a, pty.b);
@@ -207,6 +232,16 @@ poll_interval_ms = 1000
     },
   ]);
   console.log('floor: raw serialport on the same pty; one way W0800 -> line read at the far end (rows 1-3), three write -> reply round trips (rows 4-5: the set, Q? and W? exchanges)');
+  if (reached.length === SETS && written.length === SETS) {
+    console.log('where the time goes (socket request -> set bytes at the device), ms:');
+    console.table([
+      { segment: 'client -> daqd socket (bench client, unix socket, daqd wake-up)', ...spread(reached.map((t, k) => t - sentAt[k]!)) },
+      { segment: 'daqd: request read -> W line handed to serialport', ...spread(written.map((t, k) => t - reached[k]!)) },
+      { segment: 'serialport write + pty -> line read by the device (other process)', ...spread(atDevice.map((t, k) => t - written[k]!)) },
+    ]);
+  } else {
+    console.log(`(no breakdown: daqd noted ${reached.length} requests and ${written.length} writes for ${SETS} sets)`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
