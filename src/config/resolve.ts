@@ -31,10 +31,13 @@ export function driverOptionsOf(table: ReadonlyDeep<InstrumentModel>): Record<st
   return out;
 }
 
-/** Resolve a validated instrument table. Throws DaqError (unknown_driver, ...) if it is not valid. */
-export function resolveInstrument(id: string, table: ReadonlyDeep<InstrumentModel>): InstrumentSpec {
+/**
+ * Resolve a validated instrument table. Throws DaqError (unknown_driver, ...) if it is not valid.
+ * `parsedOptions`: the driver's parse of this table's options, when the caller has just made it.
+ */
+export function resolveInstrument(id: string, table: ReadonlyDeep<InstrumentModel>, parsedOptions?: Record<string, unknown>): InstrumentSpec {
   const driver = getDriver(table.driver);
-  const options = driver.optionsSchema.parse(driverOptionsOf(table)) as Record<string, unknown>;
+  const options = parsedOptions ?? (driver.optionsSchema.parse(driverOptionsOf(table)) as Record<string, unknown>);
   const t = table as Record<string, any>;
   return {
     id,

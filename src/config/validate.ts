@@ -10,7 +10,7 @@ import { validateParamValue } from '../drivers/common/params.js';
 import { checkPortClaims } from '../transport/port-claims.js';
 import { moduleTypes } from '../modules/registry.js';
 import { describeError } from '../errors.js';
-import { configSchema, instrumentSchema } from './schema.js';
+import { configSchema, instrumentCommonShape } from './schema.js';
 import type { ConfigIssue } from './issues.js';
 import { locateKeyPath } from './locate.js';
 import { sameValue, type ConfigModel, type ConfigView, type InstrumentModel, type ReadonlyDeep } from './model.js';
@@ -138,7 +138,7 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
   }
   if (!paramsOk || unknownKeys) return;
   try {
-    specs.set(id, resolveInstrument(id, table));
+    specs.set(id, resolveInstrument(id, table, options.data as Record<string, unknown>));
   } catch (err) {
     list.add(base, describeError(err));
   }
@@ -146,6 +146,9 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
 
 /** Keys of an instrument table that can change without touching anything outside that table's own checks. */
 const LOCAL_INSTRUMENT_KEYS = new Set(['params', 'poll_interval_ms']);
+const LOCAL_KEYS_IN_SCHEMA_ORDER = (Object.keys(instrumentCommonShape) as (keyof typeof instrumentCommonShape)[]).filter((k) =>
+  LOCAL_INSTRUMENT_KEYS.has(k),
+);
 
 /**
  * The instrument whose `params` / `poll_interval_ms` are the only difference between `prev` and
@@ -200,12 +203,14 @@ export function validateInstrumentEdit(
   if (id === undefined) return undefined;
   const table = next.instruments![id]!;
   const list = new IssueList();
-  const parsed = instrumentSchema.safeParse(table);
-  if (!parsed.success) {
-    // A full pass stops at the schema too; its other checks skip this table and find nothing else.
-    list.addZod(['instruments', id], parsed.error);
-    return { issues: list.issues, specs: new Map() };
+  // The schema, for the keys that can differ (the rest of the table passed before), in the
+  // schema's own key order, as a whole-config parse reports them.
+  for (const key of LOCAL_KEYS_IN_SCHEMA_ORDER) {
+    const parsed = instrumentCommonShape[key].safeParse((table as Record<string, unknown>)[key]);
+    if (!parsed.success) list.addZod(['instruments', id, key], parsed.error);
   }
+  // A full pass stops at the schema too; its other checks skip this table and find nothing else.
+  if (list.issues.length > 0) return { issues: list.issues, specs: new Map() };
   const specs = new Map<string, InstrumentSpec>();
   for (const other of Object.keys(next.instruments!)) {
     if (other === id) validateInstrumentTable(id, table, list, specs);

@@ -80,7 +80,9 @@ export function diffConfigs(prev: ConfigView, next: ConfigView, specs: ReadonlyM
     if (sameValue(a, b)) continue;
     const change: InstrumentChange = { reconnect: false, params: {}, other: [] };
     const connection = CONNECTION_KEYS.some((k) => !sameValue(a[k], b[k]));
-    const options = !sameValue(driverOptionsOf(a as any), driverOptionsOf(b as any));
+    const optionsA = driverOptionsOf(a as any);
+    const optionsB = driverOptionsOf(b as any);
+    const options = !sameValue(optionsA, optionsB);
     change.reconnect = connection || options;
     const pa = (a.params ?? {}) as Record<string, ParamValue>;
     const pb = (b.params ?? {}) as Record<string, ParamValue>;
@@ -97,7 +99,7 @@ export function diffConfigs(prev: ConfigView, next: ConfigView, specs: ReadonlyM
     }
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (k === 'params' || k === 'poll_interval_ms' || (CONNECTION_KEYS as readonly string[]).includes(k)) continue;
-      if (!(k in driverOptionsOf(b as any)) && !(k in driverOptionsOf(a as any)) && !sameValue(a[k], b[k])) change.other.push(k);
+      if (!(k in optionsB) && !(k in optionsA) && !sameValue(a[k], b[k])) change.other.push(k);
     }
     changed[id] = change;
   }
