@@ -1,0 +1,126 @@
+/**
+ * The instrument's set queue: one set at a time in arrival order, the device's confirmed values
+ * recorded before the caller hears, and a lost connection failing every unconfirmed set (never a
+ * late success). The driver is the faked hardware edge: each setParam waits until the test lets it
+ * finish.
+ */
+import { describe, expect, it } from 'vitest';
+import { SetQueue, type SetJob } from '../../src/core/instrument/set-queue.js';
+import type { Session } from '../../src/core/instrument/session.js';
+import type { ParamValue } from '../../src/drivers/types.js';
+import { failure } from '../helpers/errors.js';
+
+interface Pending {
+  name: string;
+  value: ParamValue;
+  finish(): void;
+  fail(err: Error): void;
+}
+
+/** A session whose driver answers each setParam only when the test says so. */
+function fakeSession() {
+  const calls: Pending[] = [];
+  let notify: (() => void) | undefined;
+  const session = {
+    driver: {
+      setParam: (name: string, value: ParamValue) =>
+        new Promise<ParamValue>((resolve, reject) => {
+          calls.push({ name, value, finish: () => resolve(value), fail: reject });
+          notify?.();
+        }),
+    },
+  } as unknown as Session;
+  /** Resolves once the driver has been asked for `n` sets in all. */
+  const asked = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`driver asked ${calls.length} times, waited for ${n}`)), 2000);
+      const check = () => {
+        if (calls.length >= n) {
+          clearTimeout(timer);
+          notify = undefined;
+          resolve();
+        }
+      };
+      notify = check;
+      check();
+    });
+  return { session, calls, asked };
+}
+
+function job(params: Record<string, ParamValue>) {
+  let settle!: { resolve: (v: Record<string, ParamValue>) => void; reject: (e: unknown) => void };
+  const done = new Promise<Record<string, ParamValue>>((resolve, reject) => (settle = { resolve, reject }));
+  const j: SetJob = { params, reply: settle };
+  return { job: j, done };
+}
+
+describe('SetQueue', () => {
+  it('runs sets one at a time in arrival order and records what the device confirmed before answering', async () => {
+    const confirmed: Record<string, ParamValue>[] = [];
+    const queue = new SetQueue('pm1', (c) => confirmed.push(c));
+    const dev = fakeSession();
+    queue.open(dev.session);
+    const a = job({ wavelength_nm: 800 });
+    const b = job({ wavelength_nm: 900 });
+    queue.enqueue(a.job);
+    queue.enqueue(b.job);
+    await dev.asked(1);
+    expect(dev.calls.map((c) => c.value)).toEqual([800]); // b waits for a
+    dev.calls[0]!.finish();
+    expect(await a.done).toEqual({ wavelength_nm: 800 });
+    expect(confirmed).toEqual([{ wavelength_nm: 800 }]);
+    await dev.asked(2);
+    dev.calls[1]!.finish();
+    expect(await b.done).toEqual({ wavelength_nm: 900 });
+    expect(confirmed).toEqual([{ wavelength_nm: 800 }, { wavelength_nm: 900 }]);
+  });
+
+  it('a device error fails that set only; the next one still runs', async () => {
+    const queue = new SetQueue('pm1', () => {});
+    const dev = fakeSession();
+    queue.open(dev.session);
+    const a = job({ wavelength_nm: 800 });
+    const b = job({ wavelength_nm: 900 });
+    queue.enqueue(a.job);
+    queue.enqueue(b.job);
+    await dev.asked(1);
+    dev.calls[0]!.fail(new Error('meter refused'));
+    await expect(a.done).rejects.toThrow('meter refused');
+    await dev.asked(2);
+    dev.calls[1]!.finish();
+    expect(await b.done).toEqual({ wavelength_nm: 900 });
+  });
+
+  it('a lost connection fails every unconfirmed set with not_ready, and a late answer changes nothing', async () => {
+    const confirmed: Record<string, ParamValue>[] = [];
+    const queue = new SetQueue('pm1', (c) => confirmed.push(c));
+    const old = fakeSession();
+    queue.open(old.session);
+    const inFlight = job({ wavelength_nm: 800 });
+    const waiting = job({ wavelength_nm: 900 });
+    queue.enqueue(inFlight.job);
+    queue.enqueue(waiting.job);
+    await old.asked(1);
+    queue.close();
+    for (const err of await Promise.all([failure(inFlight.done), failure(waiting.done)])) {
+      expect(err.kind).toBe('not_ready');
+      expect(err.message).toMatch(/pm1 lost its connection before the set was applied/);
+    }
+    // Closed: refused at once, never parked.
+    const refused = job({ wavelength_nm: 1000 });
+    queue.enqueue(refused.job);
+    expect((await failure(refused.done)).kind).toBe('not_ready');
+
+    // Reconnected: a new set runs on the new session once the old one's set is over.
+    const fresh = fakeSession();
+    queue.open(fresh.session);
+    const next = job({ wavelength_nm: 1064 });
+    queue.enqueue(next.job);
+    old.calls[0]!.finish(); // the old device answers late
+    await fresh.asked(1);
+    fresh.calls[0]!.finish();
+    expect(await next.done).toEqual({ wavelength_nm: 1064 });
+    expect(confirmed).toEqual([{ wavelength_nm: 1064 }]); // the late 800 was never recorded
+    expect(old.calls).toHaveLength(1); // nothing else went to the lost device
+  });
+});
