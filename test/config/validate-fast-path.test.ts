@@ -12,19 +12,13 @@ import type { ConfigModel, InstrumentModel } from '../../src/config/model.js';
 import { cloneModel } from '../../src/config/model.js';
 import type { InstrumentSpec } from '../../src/config/resolve.js';
 import type { ParamDecl } from '../../src/drivers/types.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const SHIPPED = readFileSync(new URL('../../config/default.toml', import.meta.url), 'utf8');
 
 /** Small deterministic PRNG (mulberry32): a failure names its seed and replays exactly. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]! };
 }
 

@@ -5,8 +5,8 @@
  * 1 mW on the detector reads 1 uW with the attenuator in, 1 mW without.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
-import { readText, rpcError } from './modules-helpers.js';
+import { waitUntil, type DaemonHandle, type EventRecorder } from '../helpers/daemon.js';
+import { readText, rpcError, startModulesDaemon } from './modules-helpers.js';
 
 const CONFIG = `# Modules acting on simulated instruments.
 [application.dynamic_config]
@@ -76,14 +76,7 @@ describe('modules acting through the daemon', () => {
   let d: DaemonHandle;
   let rec: EventRecorder;
   beforeAll(async () => {
-    d = await startDaemon({ config: CONFIG });
-    rec = await EventRecorder.subscribe(d, { types: ['module.', 'reading'] });
-    // Everything connected and every module running before the tests steer anything.
-    await waitUntil(
-      async () => (await d.call('module.list')).modules.every((m: { state: string }) => m.state === 'running'),
-      10_000,
-      'every module to be running',
-    );
+    ({ d, rec } = await startModulesDaemon(CONFIG));
   });
   afterAll(async () => {
     rec?.close();

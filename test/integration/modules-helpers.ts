@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { RpcError } from '../../src/client/client.js';
-import { DAQCTL_BIN, type DaemonHandle } from '../helpers/daemon.js';
+import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 
 /**
  * pm1 and pm2 are power meters (reading `power`), laser is a MaiTai (settable `shutter`, no
@@ -161,4 +161,19 @@ export function replaceLine(text: string, from: string, to: string | null): stri
   if (to === null) lines.splice(at[0]!, 1);
   else lines[at[0]!] = to;
   return lines.join('\n');
+}
+
+/**
+ * A daqd on `config` with a subscriber to module events and readings, returned once every module
+ * is running (everything connected before a test steers anything).
+ */
+export async function startModulesDaemon(config: string): Promise<{ d: DaemonHandle; rec: EventRecorder }> {
+  const d = await startDaemon({ config });
+  const rec = await EventRecorder.subscribe(d, { types: ['module.', 'reading'] });
+  await waitUntil(
+    async () => (await d.call('module.list')).modules.every((m: { state: string }) => m.state === 'running'),
+    10_000,
+    'every module to be running',
+  );
+  return { d, rec };
 }

@@ -6,8 +6,8 @@
  * "goes silent" by having its poll interval set to an hour, an ordinary live change.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
-import { daqctl, readText } from './modules-helpers.js';
+import { waitUntil, type DaemonHandle, type EventRecorder } from '../helpers/daemon.js';
+import { daqctl, readText, startModulesDaemon } from './modules-helpers.js';
 
 const CONFIG = `# Module safety bench.
 [application.dynamic_config]
@@ -91,13 +91,7 @@ describe('module safety and freshness in a running daqd', () => {
   let d: DaemonHandle;
   let rec: EventRecorder;
   beforeAll(async () => {
-    d = await startDaemon({ config: CONFIG });
-    rec = await EventRecorder.subscribe(d, { types: ['module.', 'reading'] });
-    await waitUntil(
-      async () => (await d.call('module.list')).modules.every((m: { state: string }) => m.state === 'running'),
-      10_000,
-      'every module to be running',
-    );
+    ({ d, rec } = await startModulesDaemon(CONFIG));
   });
   afterAll(async () => {
     rec?.close();

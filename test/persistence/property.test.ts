@@ -8,17 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { renderConfigChange, renderStats } from '../../src/persistence/toml-writer.js';
 import { copy, readBack, type Model } from './helpers.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /** mulberry32: small, fast, seedable. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)]!;
   const chance = (p: number) => next() < p;
