@@ -19,7 +19,7 @@ for (const file of files) {
     continue;
   }
   const rows = await mod.run();
-  if (Array.isArray(rows)) console.table(rows);
+  if (Array.isArray(rows) && rows.length > 0) console.table(rows);
   console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 process.exit(0);
