@@ -1,43 +1,23 @@
 /** The ELL14 driver over a real pseudo-terminal, one mount on the bus. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { ell14Driver } from '../../src/drivers/ell14/index.js';
 import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
-import { PortHub } from '../../src/transport/port-hub.js';
-import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
-import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { startPtyInstrument, type PtyInstrument } from '../helpers/pty-instrument.js';
 import { failure } from '../helpers/errors.js';
 
-const log = pino({ level: 'silent' });
-let pty: PtyPair;
-let hub: PortHub;
-let server: SimulatorServer | undefined;
+let rig: PtyInstrument;
 let sim: Ell14Simulator;
 let instrument: DriverInstance;
 
 beforeEach(async () => {
-  pty = await startPtyPair();
   sim = new Ell14Simulator({ address: 'C', speedDegPerS: 3000 });
-  server = await serveSimulator({ path: pty.b, serial: ell14Driver.serial, simulators: [sim] });
-  hub = new PortHub({ defaultTimeoutMs: 300 });
-  const options = ell14Driver.optionsSchema.parse({ address: 'c' });
-  const lease = await hub.acquire({
-    instrumentId: 'polariser',
-    port: pty.a,
-    serial: ell14Driver.serial,
-    multidrop: true,
-    busAddress: ell14Driver.busAddress!(options),
-  });
-  instrument = ell14Driver.create({ link: lease.link, config: { id: 'polariser', params: {}, options }, log });
-  await instrument.init();
+  rig = await startPtyInstrument({ driver: ell14Driver, sim, id: 'polariser', options: { address: 'c' }, timeoutMs: 300 });
+  instrument = rig.instrument;
 });
 
 afterEach(async () => {
-  await hub.closeAll();
-  await server?.close();
-  sim.dispose();
-  await pty.dispose();
+  await rig.dispose();
 });
 
 describe('ell14 over a pty', () => {

@@ -3,42 +3,24 @@
  * PortHub -> SerialTransport on the other.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { maitaiDriver } from '../../src/drivers/maitai/index.js';
 import { MaiTaiSimulator } from '../../src/drivers/maitai/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
-import { PortHub } from '../../src/transport/port-hub.js';
-import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
-import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { startPtyInstrument, type PtyInstrument } from '../helpers/pty-instrument.js';
 import { failure } from '../helpers/errors.js';
 
-const log = pino({ level: 'silent' });
-let pty: PtyPair;
-let hub: PortHub;
-let server: SimulatorServer | undefined;
+let rig: PtyInstrument;
 let sim: MaiTaiSimulator;
 let instrument: DriverInstance;
 
-async function serve(): Promise<void> {
-  server = await serveSimulator({ path: pty.b, serial: maitaiDriver.serial, simulators: [sim] });
-}
-
 beforeEach(async () => {
-  pty = await startPtyPair();
   sim = new MaiTaiSimulator({ shutterOpen: true });
-  await serve();
-  hub = new PortHub();
-  const lease = await hub.acquire({ instrumentId: 'laser', port: pty.a, serial: maitaiDriver.serial, multidrop: false });
-  const options = maitaiDriver.optionsSchema.parse({ reply_timeout_ms: 300 });
-  instrument = maitaiDriver.create({ link: lease.link, config: { id: 'laser', params: {}, options }, log });
-  await instrument.init();
+  rig = await startPtyInstrument({ driver: maitaiDriver, sim, id: 'laser', options: { reply_timeout_ms: 300 } });
+  instrument = rig.instrument;
 });
 
 afterEach(async () => {
-  await hub.closeAll();
-  await server?.close();
-  sim.dispose();
-  await pty.dispose();
+  await rig.dispose();
 });
 
 describe('maitai over a pty', () => {
@@ -69,22 +51,9 @@ describe('maitai over a pty', () => {
   });
 
   it('survives an unplug and re-plug', async () => {
-    await server!.close();
-    server = undefined;
-    await pty.kill();
+    await rig.unplug();
     expect(['disconnected', 'port_not_found', 'port_error']).toContain((await failure(instrument.poll())).kind);
-    await pty.restart();
-    await serve();
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      try {
-        await instrument.init();
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    await rig.replug();
     expect((await instrument.poll()).shutter).toBe(true);
   });
 });
