@@ -55,17 +55,42 @@ export function modulesOf(model: ConfigView): Readonly<Record<string, ReadonlyDe
   return model.modules ?? {};
 }
 
-/** Deep structural equality for plain TOML data. */
+/** A TOML table: any object that is not an array or a date. */
+export function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/**
+ * Value equality as TOML sees it (one definition for the runtime diff and the file writer): an
+ * integer read as bigint equals the same JS number, two dates are equal when they print the same
+ * or denote the same instant (a `structuredClone` turns a local date into a plain Date at UTC
+ * midnight; that must not count as a change), and a key holding `undefined` counts as absent.
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => sameValue(v, bb[i]));
+  const ta = typeof a, tb = typeof b;
+  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
+    if (ta === 'number' && tb === 'number') return Number.isNaN(a) && Number.isNaN(b);
+    if (ta === 'bigint' && tb === 'bigint') return false; // a === b already failed
+    // One bigint, one number. Number(bigint) is exact wherever the number side can be exact.
+    return ta === 'bigint' ? Number(a) === b : a === Number(b);
   }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as any)[k], (b as any)[k]));
+  if (a instanceof Date && b instanceof Date) {
+    return a.toISOString() === b.toISOString() || a.getTime() === b.getTime();
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  }
+  if (isTable(a) && isTable(b)) {
+    // No allocation here: this runs over the whole model on every verify.
+    let count = 0;
+    for (const k in a) {
+      if (a[k] === undefined) continue;
+      count++;
+      if (!Object.hasOwn(b, k) || !sameValue(a[k], b[k])) return false;
+    }
+    for (const k in b) if (b[k] !== undefined) count--;
+    return count === 0;
+  }
+  return false;
 }

@@ -3,6 +3,7 @@
  * numbers or bigints, strings, booleans, Date subclasses), and the list of edits that turns one
  * model into another. Edits are what the writer splices into the file, one at a time.
  */
+import { isTable, sameValue } from '../config/model.js';
 
 export type ConfigPath = readonly string[];
 
@@ -13,44 +14,8 @@ export type ConfigOp =
 
 export type Table = Record<string, unknown>;
 
-/** A TOML table: any object that is not an array or a date. */
-export function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-/**
- * Value equality as TOML sees it: an integer read as bigint equals the same JS number, and two
- * dates are equal when they print the same or denote the same instant (a `structuredClone` turns
- * a local date into a plain Date at UTC midnight; that must not count as a change).
- */
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  const ta = typeof a, tb = typeof b;
-  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
-    if (ta === 'number' && tb === 'number') return Number.isNaN(a) && Number.isNaN(b);
-    if (ta === 'bigint' && tb === 'bigint') return false; // a === b already failed
-    // One bigint, one number. Number(bigint) is exact wherever the number side can be exact.
-    return ta === 'bigint' ? Number(a) === b : a === Number(b);
-  }
-  if (a instanceof Date && b instanceof Date) {
-    return a.toISOString() === b.toISOString() || a.getTime() === b.getTime();
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
-  }
-  if (isTable(a) && isTable(b)) {
-    // No allocation here: this runs over the whole model on every verify.
-    let count = 0;
-    for (const k in a) {
-      if (a[k] === undefined) continue;
-      count++;
-      if (!Object.hasOwn(b, k) || !sameValue(a[k], b[k])) return false;
-    }
-    for (const k in b) if (b[k] !== undefined) count--;
-    return count === 0;
-  }
-  return false;
-}
+// One definition of table-ness and value equality, shared with the runtime diff.
+export { isTable, sameValue };
 
 /** The edits that turn `prev` into `next`, tables compared key by key, everything else as a whole. */
 export function diffConfig(prev: unknown, next: unknown): ConfigOp[] {

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { atomicWriteFile } from './atomic-write.js';
-import { isTable } from './config-diff.js';
+import { cloneModel } from '../config/model.js';
 import { renderConfigChange, type WriteAnnotations } from './toml-writer.js';
 
 export interface WriteResult {
@@ -34,12 +34,6 @@ function tryParse(text: string): unknown {
   }
 }
 
-/** A copy of the model that shares leaves (dates stay the same objects: no D7 conversion). */
-function copyModel(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(copyModel);
-  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyModel(v)]));
-  return value;
-}
 
 export class ConfigFile {
   readonly path: string;
@@ -78,7 +72,7 @@ export class ConfigFile {
   adoptText(text: string, model?: unknown): void {
     this.baseText = text;
     this.baseHash = sha256(text);
-    this.baseModel = model !== undefined ? copyModel(model) : tryParse(text);
+    this.baseModel = model !== undefined ? cloneModel(model) : tryParse(text);
   }
 
   /** Does the file on disk differ from the known base? (missing file counts as differing) */
