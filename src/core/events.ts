@@ -2,12 +2,22 @@
  * Everything the daemon tells the outside world after the fact: readings, state changes, config
  * events. Socket subscribers, modules and (later) recorders and MQTT all listen here.
  */
-import type { ParamValue } from '../drivers/types.js';
+import type { ParamValue, ReadingFlag } from '../drivers/types.js';
 
 export type InstrumentState = 'connecting' | 'ready' | 'error' | 'disabled' | 'stopping' | 'stopped';
 
 export type DaemonEvent =
-  | { type: 'reading'; instrument: string; seq: number; ts: string; values: Record<string, ParamValue> }
+  | {
+      type: 'reading';
+      instrument: string;
+      seq: number;
+      ts: string;
+      values: Record<string, ParamValue>;
+      /** Unit of each reading that has one (the unit in force now, e.g. "dBm" after a units change). */
+      units?: Record<string, string>;
+      /** Readings that are not valid measurements (a saturated detector) and why. */
+      flags?: Record<string, ReadingFlag>;
+    }
   | { type: 'instrument.state'; instrument: string; state: InstrumentState; error?: { kind: string; message: string } }
   | { type: 'instrument.added'; instrument: string }
   | { type: 'instrument.removed'; instrument: string }

@@ -11,8 +11,20 @@ export type Settable =
   | 'stopped' // only by reconnecting the instrument (e.g. a connection setting); a set reconnects it
   | 'never'; // read-only
 
+/**
+ * What setting a parameter does to the world (issue #15, docs/drivers/README.md):
+ * - `setpoint`: a setting the device keeps and works with (wavelength, velocity, range, a chiller's
+ *   setpoint). daqd restores setpoints from the config at start-up and on every reconnect.
+ * - `action`: setting it moves, emits or opens something (shutter, emission, a motion target).
+ *   Performed only when someone asks while daqd runs; never at start-up or on a reconnect, and
+ *   never written to the config file by a set.
+ */
+export type ParamKind = 'setpoint' | 'action';
+
 export interface ParamDecl {
   name: string;
+  /** Setpoint or action: decides whether start-up/reconnect restores it and whether a set is persisted. */
+  kind: ParamKind;
   type: 'number' | 'integer' | 'boolean' | 'string' | 'enum';
   description: string;
   unit?: string;
@@ -21,8 +33,11 @@ export interface ParamDecl {
   /** Allowed values for 'enum'. */
   values?: readonly (string | number)[];
   settable: Settable;
-  /** Whether the driver reads the value back from the device to confirm a set. */
-  readBack?: boolean;
+  /**
+   * Whether the device can report the value: a set is confirmed by reading it back, and
+   * `readParams` returns it. false = daqd only knows what it last commanded (say why in the description).
+   */
+  readBack: boolean;
 }
 
 export interface ReadingDecl {
@@ -30,6 +45,16 @@ export interface ReadingDecl {
   type: 'number' | 'boolean' | 'string';
   description: string;
   unit?: string;
+}
+
+/** Why a reading cannot be trusted as a measurement. */
+export type ReadingFlag = 'saturated' | 'over_range' | 'under_range' | 'invalid';
+
+export interface ReadingsMeta {
+  /** reading name -> unit now in force, when it differs from the declared one. */
+  units?: Record<string, string>;
+  /** reading name -> why the value is not a valid measurement. */
+  flags?: Record<string, ReadingFlag>;
 }
 
 /**
@@ -59,10 +84,28 @@ export interface DriverInstance {
   /** One poll cycle. Throws DaqError (timeout, device_error, protocol_error, disconnected). */
   poll(): Promise<Readings>;
   /**
-   * Write one already-validated parameter and confirm it (read back where the protocol allows).
-   * Resolves with the value the device now holds.
+   * Unit and quality of the readings of the last poll, where they can differ from the declaration
+   * (a power meter switched to dBm; a saturated detector). Called after each successful poll.
+   * Omitted readings have their declared unit and are valid.
    */
-  setParam(name: string, value: ParamValue): Promise<ParamValue>;
+  readingsMeta?(): ReadingsMeta;
+  /**
+   * Write one already-validated parameter and confirm it (read back where the protocol allows).
+   * Resolves with the value the device now holds. Always writes, even if the device already holds
+   * the value. A long operation (a move) checks `signal` between exchanges and rejects with
+   * DaqError 'aborted' once it is aborted.
+   */
+  setParam(name: string, value: ParamValue, signal?: AbortSignal): Promise<ParamValue>;
+  /**
+   * Read the named parameters back from the device (those with readBack: true). Names the device
+   * cannot report are left out of the result.
+   */
+  readParams?(names: readonly string[]): Promise<Record<string, ParamValue>>;
+  /**
+   * Stop the operation in flight (ESP300 `ST`, ELL14 `st`), using urgent link exchanges so the stop
+   * bytes reach the wire ahead of anything queued. Must not throw for a device that is idle.
+   */
+  abort?(): Promise<void>;
   /** Optional orderly shutdown (e.g. stop motion). Must not throw. */
   close?(): Promise<void>;
 }

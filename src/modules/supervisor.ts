@@ -16,7 +16,7 @@ import type { ModuleRuntime } from '../core/apply/apply.js';
 import type { Command, CommandResult } from '../core/commands.js';
 import type { DaemonEvent, EventBus } from '../core/events.js';
 import { moduleTypes } from './registry.js';
-import type { ModuleInstance, ModuleTypeDefinition, RoleDecl } from './types.js';
+import type { InstrumentInfo, ModuleInstance, ModuleTypeDefinition, RoleDecl, SafetyLane } from './types.js';
 
 export type ModuleState = 'idle' | 'running' | 'degraded' | 'stopped';
 
@@ -54,6 +54,8 @@ export class ModuleSupervisor implements ModuleRuntime {
     private readonly log: Logger,
     private readonly submit: (command: Command, origin: string) => Promise<CommandResult>,
     private readonly instrumentReady: (id: string) => boolean,
+    private readonly safety?: SafetyLane,
+    private readonly instrumentInfo?: (id: string) => InstrumentInfo | undefined,
   ) {
     this.unsubscribe = events.subscribe((event) => this.route(event));
   }
@@ -100,6 +102,8 @@ export class ModuleSupervisor implements ModuleRuntime {
           return spec ? spec.driver.readings(spec.options) : undefined;
         },
         ...(previous ? { previous } : {}),
+        ...(this.safety ? { safety: this.safety } : {}),
+        ...(this.instrumentInfo ? { instrumentInfo: this.instrumentInfo } : {}),
       });
     }
     this.refreshState(running);

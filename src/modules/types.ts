@@ -18,6 +18,36 @@ export interface RoleDecl {
   needs: Capability[];
 }
 
+/**
+ * The safety lane (issue #15): how an interlock reaches its actuator without the config path. Its
+ * actions are never refused because of the config file's state and never persisted; they go ahead
+ * of every queued command on the actuator and abort the actuator's operation in flight first.
+ */
+export interface SafetyLane {
+  /**
+   * Put `instrument.param` at `value` now: abort the operation in flight, fail the actuator's
+   * queued sets with kind `aborted`, write ahead of everything queued on its link, confirm by
+   * read-back. Resolves with the confirmed value; rejects (not_ready, device_error, timeout...) when
+   * the device cannot be reached or refuses.
+   */
+  enforce(instrument: string, param: string, value: ParamValue, holder: string): Promise<ParamValue>;
+  /**
+   * From now on a set of `instrument.param` to anything but `value` (numbers: within `tolerance`)
+   * is refused with kind `unsafe`, naming `holder`, and nothing is sent. Replaces the holder's
+   * previous hold of the same parameter.
+   */
+  hold(instrument: string, param: string, value: ParamValue, holder: string, tolerance?: number): void;
+  /** Ends every hold of `holder` (reset, module removed or recreated). */
+  release(holder: string): void;
+}
+
+/** What a module may know of an instrument's connection, read live. */
+export interface InstrumentInfo {
+  state: string;
+  pollIntervalMs: number;
+  lastError: { kind: string; message: string } | null;
+}
+
 export interface ModuleContext<Settings> {
   id: string;
   settings: Settings;
@@ -40,6 +70,10 @@ export interface ModuleContext<Settings> {
    * instrument's redefinition. An interlock uses it to tell whether it can watch its actuator.
    */
   readingsOf?(instrument: string): readonly ReadingDecl[] | undefined;
+  /** The safety lane (interlocks). */
+  safety?: SafetyLane;
+  /** An instrument's connection state and poll interval, or undefined if there is no such instrument. */
+  instrumentInfo?(instrument: string): InstrumentInfo | undefined;
 }
 
 /** A running module: reacts to daemon events (readings of its role instruments). */

@@ -49,6 +49,17 @@ export interface Exchange {
   settleMs?: number;
   /** Label for logs and error messages, e.g. "W?". */
   label?: string;
+  /**
+   * Safety and abort traffic: goes ahead of every queued exchange (after the one on the wire).
+   * Urgent exchanges keep their order among themselves.
+   */
+  urgent?: boolean;
+  /**
+   * Write at once, even while another exchange waits for its reply (which keeps waiting): for a
+   * stop command on protocols whose devices accept it mid-operation (ELL14 `st` during `ma`).
+   * Must have no reply matcher.
+   */
+  interject?: boolean;
 }
 
 /**
