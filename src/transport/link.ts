@@ -7,7 +7,17 @@
  * - stale bytes are dropped before each write: a late reply to a timed-out request would
  *   otherwise be taken as the reply to the next one;
  * - a lost transport fails the in-flight and queued exchanges with 'disconnected' at once instead of
- *   letting each one run into its timeout.
+ *   letting each one run into its timeout;
+ * - `urgent` exchanges (safety and abort traffic) go ahead of every queued ordinary one, behind the
+ *   one on the wire (which cannot be taken back) and behind earlier urgent ones (a stop sent before
+ *   a "safe" set must stay before it);
+ * - `interject` exchanges (a stop a device accepts mid-operation, ELL14 `st` during `ma`) are
+ *   written at once, even while the exchange on the wire waits for its reply; that exchange keeps
+ *   waiting, since the device's answer to it is usually what the interjection provokes.
+ *
+ * Hot path: an ordinary exchange costs its Pending record and its promise, nothing else (no
+ * closures, labels or buffers per exchange; see bench/set-path.bench.ts). Urgent and interject
+ * handling stay off that path: one counter test on enqueue and dequeue.
  */
 import { DaqError, isDaqError, describeError } from '../errors.js';
 import type { ByteTransport, Exchange, FrameMatcher, Link } from './types.js';
@@ -44,7 +54,9 @@ export class QueuedLink implements Link {
   readonly lineRate: number;
   private timeoutMs: number;
   private readonly autoReopen: boolean;
+  /** Urgent exchanges first (`urgentQueued` of them, in arrival order), then ordinary ones. */
   private readonly queue: Pending[] = [];
+  private urgentQueued = 0;
   private running = false;
   private received: Buffer = NO_BYTES;
   private inFlight: InFlight | undefined;
@@ -85,10 +97,18 @@ export class QueuedLink implements Link {
 
   request(exchange: Exchange): Promise<Buffer | undefined> {
     if (this.disposed) return Promise.reject(this.disposed);
+    if (exchange.interject) return this.interject(exchange);
     return new Promise((resolve, reject) => {
-      this.queue.push({ exchange, resolve, reject });
+      const pending: Pending = { exchange, resolve, reject };
+      if (exchange.urgent) this.queue.splice(this.urgentQueued++, 0, pending);
+      else this.queue.push(pending);
       if (!this.running) void this.run();
     });
+  }
+
+  /** Exchanges waiting for the wire (not counting the one on it). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   /** Fails everything queued and refuses new exchanges with `reason`. Does not close the transport. */
@@ -100,7 +120,7 @@ export class QueuedLink implements Link {
   private async run(): Promise<void> {
     this.running = true;
     try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+      for (let next = this.dequeue(); next; next = this.dequeue()) {
         try {
           next.resolve(await this.perform(next.exchange));
         } catch (err) {
@@ -110,6 +130,34 @@ export class QueuedLink implements Link {
     } finally {
       this.running = false;
     }
+  }
+
+  private dequeue(): Pending | undefined {
+    if (this.urgentQueued > 0) this.urgentQueued--;
+    return this.queue.shift();
+  }
+
+  /**
+   * Writes `exchange` now, beside whatever is on the wire. It cannot have a reply: a reply matcher
+   * would compete with the in-flight exchange's for the same bytes. Stale bytes are not flushed
+   * (they may be the in-flight exchange's reply arriving), and a lost port is not reopened (there
+   * is nothing running on a closed port to interrupt).
+   */
+  private async interject(exchange: Exchange): Promise<undefined> {
+    const label = exchange.label ?? describeBytes(exchange.write);
+    if (exchange.reply) {
+      throw new DaqError('invalid_request', `cannot interject ${label}: an interjected exchange must not expect a reply (it would take the reply of the exchange on the wire)`, {
+        details: { exchange: label },
+      });
+    }
+    if (!this.transport.isOpen) throw this.lost ?? this.lostError(label);
+    const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
+    try {
+      await this.transport.write(data);
+    } catch (err) {
+      throw this.toLinkError(err, label);
+    }
+    return undefined;
   }
 
   private async perform(exchange: Exchange): Promise<Buffer | undefined> {
@@ -238,6 +286,7 @@ export class QueuedLink implements Link {
 
   private failAll(reason: DaqError): void {
     this.abortInFlight?.(reason);
+    this.urgentQueued = 0;
     for (const pending of this.queue.splice(0)) pending.reject(reason);
   }
 

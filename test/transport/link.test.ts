@@ -106,6 +106,83 @@ describe('QueuedLink', () => {
     expect(text(await link.request({ write: 'd\n', reply: line }))).toBe('ok d');
   });
 
+  it('puts urgent exchanges ahead of queued ordinary ones, behind the one on the wire, in their own order', async () => {
+    const { device, link } = await setup();
+    device.hold = true;
+    const order: string[] = [];
+    const ask = (cmd: string, urgent = false) =>
+      link.request({ write: `${cmd}\n`, reply: line, label: cmd, urgent }).then((r) => (order.push(cmd), text(r)));
+    const onWire = ask('A');
+    await waitFor(() => device.lines.length === 1, 1000, 'the first request on the wire');
+    const queued = [ask('B'), ask('C')];
+    const stops = [ask('STOP1', true), ask('STOP2', true)];
+    const late = ask('D');
+    const safe = ask('SAFE', true);
+    expect(link.queued).toBe(6);
+    for (let i = 1; i <= 7; i++) {
+      device.releaseOne();
+      await waitFor(() => device.lines.length === Math.min(i + 1, 7) && device.held.length === (i < 7 ? 1 : 0), 1000, `request ${i + 1}`);
+    }
+    device.releaseOne();
+    await Promise.all([onWire, ...queued, ...stops, late, safe]);
+    // A (already on the wire) is not overtaken; the urgent ones go next, first come first served.
+    expect(device.lines.map((l) => l.text)).toEqual(['A', 'STOP1', 'STOP2', 'SAFE', 'B', 'C', 'D']);
+    expect(order).toEqual(['A', 'STOP1', 'STOP2', 'SAFE', 'B', 'C', 'D']);
+  });
+
+  it('an urgent exchange on an idle link goes out at once, and ordinary ones keep FIFO order after it', async () => {
+    const { device, link } = await setup();
+    expect(text(await link.request({ write: 'S\n', reply: line, urgent: true }))).toBe('ok S');
+    const replies = await Promise.all(['x', 'y'].map((c) => link.request({ write: `${c}\n`, reply: line })));
+    expect(replies.map(text)).toEqual(['ok x', 'ok y']);
+    expect(device.lines.map((l) => l.text)).toEqual(['S', 'x', 'y']);
+  });
+
+  it('interjects a write while an exchange waits for its reply; that exchange keeps waiting and gets its reply', async () => {
+    const { device, link } = await setup();
+    // A device that answers a move only when it stops, and stops on "st".
+    device.answer = (l) => (l === 'st' ? undefined : l === 'move' ? undefined : `ok ${l}`);
+    const move = link.request({ write: 'move\n', reply: line, label: 'move', timeoutMs: 5000 });
+    const next = link.request({ write: 'after\n', reply: line });
+    await waitFor(() => device.lines.length === 1, 1000, 'the move on the wire');
+    expect(await link.request({ write: 'st\n', interject: true })).toBeUndefined();
+    expect(device.lines.map((l) => l.text)).toEqual(['move', 'st']);
+    device.emit('stopped at 7\n'); // the device answers the interrupted move
+    expect(text(await move)).toBe('stopped at 7');
+    expect(text(await next)).toBe('ok after');
+    expect(device.lines.map((l) => l.text)).toEqual(['move', 'st', 'after']);
+  });
+
+  it('refuses an interjected exchange that expects a reply, and sends nothing', async () => {
+    const { device, link } = await setup();
+    await expect(link.request({ write: 'st\n', reply: line, interject: true })).rejects.toMatchObject({
+      kind: 'invalid_request',
+      message: expect.stringContaining('must not expect a reply'),
+    });
+    expect(text(await link.request({ write: 'q\n', reply: line }))).toBe('ok q');
+    expect(device.lines.map((l) => l.text)).toEqual(['q']);
+  });
+
+  it('fails queued urgent exchanges on a loss like the others, and orders new ones correctly afterwards', async () => {
+    const { device, link, transport } = await setup();
+    device.hold = true;
+    const first = link.request({ write: 'a\n', reply: line });
+    await waitFor(() => device.lines.length === 1, 1000, 'the first request');
+    const urgent = link.request({ write: 'u\n', reply: line, urgent: true });
+    transport.unplug();
+    await expect(first).rejects.toMatchObject({ kind: 'disconnected' });
+    await expect(urgent).rejects.toMatchObject({ kind: 'disconnected' });
+    await expect(link.request({ write: 'x\n', interject: true })).rejects.toMatchObject({ kind: 'disconnected' });
+    transport.replug();
+    device.hold = false;
+    device.lines.length = 0;
+    const plain = link.request({ write: 'p\n', reply: line });
+    const queued = link.request({ write: 'q\n', reply: line });
+    const stop = link.request({ write: 's\n', reply: line, urgent: true });
+    await Promise.all([plain, queued, stop]);
+    expect(device.lines.map((l) => l.text)).toEqual(['p', 's', 'q']);
+  });
+
   it('paces simulated bytes at the line rate', async () => {
     // 1200 baud 8N1 = 120 bytes/s: 12 bytes out + 15 back take about 225 ms of line time.
     const { device, link } = await setup({ pacing: true, baud: 1200 });
