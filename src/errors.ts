@@ -35,6 +35,8 @@ export const ERROR_KINDS = {
   config_invalid: -32030,
   unavailable: -32031,
   not_implemented: -32032,
+  /** Stopped by instrument.abort, a safety action or shutdown before it finished. */
+  aborted: -32033,
 } as const;
 
 export type ErrorKind = keyof typeof ERROR_KINDS;

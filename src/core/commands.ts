@@ -32,6 +32,17 @@ export const commandSchema = z.discriminatedUnion('type', [
     params: z.record(z.string(), paramValue).refine((p) => Object.keys(p).length > 0, 'give at least one parameter'),
     persist,
   }),
+  /**
+   * Internal (not a socket method): after the device confirmed an instrument.set, record the new
+   * setpoint values in the config (and the file). Queued with the other config changes; no device I/O.
+   */
+  z.object({
+    type: z.literal('instrument.record'),
+    id: idSchema,
+    values: z.record(z.string(), paramValue),
+    pollIntervalMs: z.number().int().optional(),
+    persist,
+  }),
   z.object({
     type: z.literal('module.add'),
     id: idSchema,

@@ -4,6 +4,8 @@
  * go through `submit` (queued, one at a time), reads go through the view methods (never queued,
  * never waiting on a device).
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createActor, type Actor } from 'xstate';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -17,10 +19,16 @@ import { PortHub } from '../transport/port-hub.js';
 import { ModuleSupervisor, type ModuleView } from '../modules/supervisor.js';
 import { dependentsOf } from '../modules/graph.js';
 import { commandSchema, type Command, type CommandResult } from './commands.js';
+import type { ParamValue } from '../drivers/types.js';
 import { EventBus } from './events.js';
 import { Execution, type Services } from './execution.js';
 import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
 import { reloadConfig } from './handlers/config.js';
+import { planSet } from './handlers/instrument.js';
+import { deviceCheckpoint } from './apply/apply.js';
+import { confirmedBeforeFailure } from './instrument/session.js';
+import { SafetyHolds } from './safety.js';
+import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
@@ -51,6 +59,8 @@ export class Daemon {
   private readonly persister: ConfigPersister;
   private readonly services: Services;
   private readonly manager: ManagerActor;
+  /** The safety lane: interlock actions and holds, apart from the config path. */
+  readonly safety: SafetyHolds;
   private stopping = false;
   private inFlight = 0;
   private onIdle: (() => void) | null = null;
@@ -61,7 +71,22 @@ export class Daemon {
     const { log } = options;
     this.hub = new PortHub({ simPacing: options.simPacing ?? true });
     this.instruments = new InstrumentSupervisor(this.hub, this.events, log);
-    this.modules = new ModuleSupervisor(this.events, log, (cmd, origin) => this.submit(cmd, origin), (id) => this.instruments.isReady(id));
+    this.safety = new SafetyHolds(this.instruments);
+    this.instruments.useHolds(
+      (id, params) => this.safety.check(id, params),
+      (id) => this.safety.holdsOn(id).map((h) => ({ param: h.param, value: h.value, holder: h.holder })),
+    );
+    this.modules = new ModuleSupervisor(
+      this.events,
+      log,
+      (cmd, origin) => this.submit(cmd, origin),
+      (id) => this.instruments.isReady(id),
+      this.safety,
+      (id) => {
+        const view = this.instruments.view(id);
+        return view ? { state: view.state, pollIntervalMs: view.pollIntervalMs, lastError: view.lastError ? { kind: view.lastError.kind, message: view.lastError.message } : null } : undefined;
+      },
+    );
     const file = new ConfigFile(options.configPath);
     this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
     this.services = {
@@ -106,7 +131,11 @@ export class Daemon {
     return parsed;
   }
 
-  /** Queue a command; resolves with its result once it ran (commands run one at a time). */
+  /**
+   * Run a command. Config changes queue in the manager and run one at a time in arrival order; an
+   * instrument.set goes to the instrument's own lane (device I/O never holds the config queue) and
+   * then records its new setpoints through the queue.
+   */
   submit(input: Command | unknown, origin: string): Promise<CommandResult> {
     if (this.stopping) return Promise.reject(new DaqError('unavailable', 'daqd is shutting down'));
     const parsed = commandSchema.safeParse(input);
@@ -114,14 +143,136 @@ export class Daemon {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ');
       return Promise.reject(new DaqError('invalid_params', why));
     }
+    const command = parsed.data;
     this.inFlight++;
-    return new Promise<CommandResult>((resolve, reject) => {
-      const job: Job = { command: parsed.data, origin, reply: { resolve, reject }, enqueuedAt: Date.now() };
-      this.manager.send({ type: 'command.submit', job });
-    }).finally(() => {
+    const run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
+    return run.finally(() => {
       this.inFlight--;
       if (this.inFlight === 0) this.onIdle?.();
     });
+  }
+
+  /** Queue a config command in the manager (one at a time, in arrival order). */
+  private enqueue(command: Command, origin: string): Promise<CommandResult> {
+    return new Promise<CommandResult>((resolve, reject) => {
+      const job: Job = { command, origin, reply: { resolve, reject }, enqueuedAt: Date.now() };
+      this.manager.send({ type: 'command.submit', job });
+    });
+  }
+
+  /**
+   * instrument.set: a command to the device. Every named value is written and confirmed, even one
+   * the config already holds; then the config (and file) take the setpoints that differ. The
+   * device I/O runs on the instrument's own lane, so it never delays a command on another one.
+   */
+  private async setInstrument(cmd: Extract<Command, { type: 'instrument.set' }>, origin: string): Promise<CommandResult> {
+    let reloadedFirst: Record<string, unknown> | undefined;
+    if (cmd.persist !== false && this.persister.isEnabled() && (await this.persister.changedOnDisk())) {
+      // A person's edit daqd has not loaded yet is applied first, so recording this set cannot
+      // overwrite it. If it cannot be loaded, the set still reaches the device (a command to a
+      // device is not refused because of the file); recording it says why the file was not written.
+      try {
+        const reloaded = await this.enqueue({ type: 'config.reload', source: 'conflict' }, origin);
+        reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
+      } catch (err) {
+        reloadedFirst = { note: `${this.options.configPath} holds an edit daqd cannot load (${describeError(err)})` };
+      }
+    }
+    const plan = planSet(this.config, cmd);
+    if (plan.needsReconnect) return this.enqueue(cmd, origin); // a connection-level parameter: the config path reconnects
+    const started = performance.now();
+    let confirmed: Record<string, ParamValue> = {};
+    const names = Object.keys(plan.device);
+    // A set of several values is all or nothing: if a later one fails, the earlier ones are put
+    // back to what the device held before (asked of the device, never guessed from the config).
+    const checkpoint = names.length > 1 && this.instruments.isReady(cmd.id) ? await deviceCheckpoint(this.instruments, cmd.id, names, this.options.log) : {};
+    try {
+      if (names.length > 0) confirmed = await this.instruments.setParams(cmd.id, plan.device);
+    } catch (err) {
+      await this.undoPartialSet(cmd.id, err, checkpoint);
+      const error = toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code'));
+      this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, params: plan.device, refused: error.kind }, `refused instrument.set ${cmd.id}: ${error.message}`);
+      throw error;
+    }
+    const record = await this.enqueue(
+      { type: 'instrument.record', id: cmd.id, values: plan.device, ...(plan.pollIntervalMs !== undefined ? { pollIntervalMs: plan.pollIntervalMs } : {}), ...(cmd.persist !== undefined ? { persist: cmd.persist } : {}) },
+      origin,
+    );
+    const changed = (record.changed as string[] | undefined) ?? [];
+    if (changed.length === 0) {
+      // Recorded changes are audited by the commit; a set that changed no config value is audited here.
+      this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, confirmed }, `applied instrument.set ${cmd.id}: device confirmed ${Object.keys(confirmed).join(', ') || 'nothing'}; config unchanged`);
+    }
+    this.events.emit({ type: 'instrument.updated', instrument: cmd.id, params: confirmed });
+    return {
+      id: cmd.id,
+      params: confirmed,
+      changed,
+      ...(plan.pollIntervalMs !== undefined ? { poll_interval_ms: plan.pollIntervalMs } : {}),
+      persisted: record.persisted,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      ...(reloadedFirst ? { reloadedFirst } : {}),
+    };
+  }
+
+  private async undoPartialSet(id: string, err: unknown, checkpoint: Record<string, ParamValue>): Promise<void> {
+    const partial = confirmedBeforeFailure(err);
+    const restore: Record<string, ParamValue> = {};
+    for (const name of Object.keys(partial)) if (Object.hasOwn(checkpoint, name)) restore[name] = checkpoint[name]!;
+    if (Object.keys(restore).length === 0) return;
+    try {
+      await this.instruments.setParams(id, restore);
+    } catch (undoErr) {
+      this.options.log.error({ instrument: id, restore }, `could not put ${Object.keys(restore).join(', ')} back after a failed set: ${describeError(undoErr)}`);
+    }
+  }
+
+  /**
+   * instrument.abort: stop the operation in flight (the driver's stop) and fail the queued sets
+   * with `aborted`. The instrument stays ready. Never queued: an abort must not wait for anything.
+   */
+  abortInstrument(id: string, origin: string) {
+    this.requireInstrument(id);
+    const outcome = this.instruments.isReady(id) ? this.instruments.abort(id, `aborted by ${origin}`) : { aborted: false, failed: 0 };
+    this.options.log.info({ audit: true, command: 'instrument.abort', origin, instrument: id, ...outcome }, `instrument.abort ${id}: ${outcome.aborted ? 'stopped the operation in flight' : 'nothing in flight'}${outcome.failed ? `, ${outcome.failed} queued set(s) failed` : ''}`);
+    return { id, ...outcome, state: this.getInstrument(id).state };
+  }
+
+  /**
+   * Wait until an instrument is ready or has failed to connect (error), or `timeoutMs` passed.
+   * Answers with the state it is in then, and the connect error if there was one.
+   */
+  waitForConnection(id: string, timeoutMs: number): Promise<{ state: string; error?: { kind: string; message: string } }> {
+    return new Promise((resolve) => {
+      const settle = () => {
+        const view = this.instruments.view(id);
+        if (!view) return { state: 'stopped' };
+        if (view.state === 'ready' || view.state === 'disabled' || view.state === 'stopped') return { state: view.state };
+        if (view.state === 'error') return { state: view.state, ...(view.lastError ? { error: { kind: view.lastError.kind, message: view.lastError.message } } : {}) };
+        return undefined;
+      };
+      const now = settle();
+      if (now) return resolve(now);
+      const timer = setTimeout(() => {
+        off();
+        resolve(settle() ?? { state: this.instruments.view(id)?.state ?? 'stopped' });
+      }, timeoutMs);
+      const off = this.events.subscribe((event) => {
+        if (event.type !== 'instrument.state' || event.instrument !== id) return;
+        const done = settle();
+        if (!done) return;
+        clearTimeout(timer);
+        queueMicrotask(off);
+        resolve(done);
+      });
+    });
+  }
+
+  private requireInstrument(id: string) {
+    const instruments = this.config.instruments;
+    const table = instruments && Object.hasOwn(instruments, id) ? instruments[id] : undefined;
+    if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
+    return table;
   }
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
@@ -139,7 +290,14 @@ export class Daemon {
           // Say so in the answer: the file won, so changes kept in memory only may have been undone.
           reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
         } catch (err) {
-          throw new DaqError('conflict', `${this.options.configPath} was edited and cannot be loaded (${describeError(err)}); fix the file (daqctl reload shows the errors) and retry`);
+          const why = `${this.options.configPath} was edited and cannot be loaded (${describeError(err)})`;
+          if (cmd.type !== 'instrument.record') throw new DaqError('conflict', `${why}; fix the file (daqctl reload shows the errors) and retry`);
+          // The device already holds the set's values: the config takes them, the file cannot
+          // (it would overwrite the person's edit). config.sync writes them once the file is fixed.
+          const x = new Execution(cmd, job.origin, running, this.services);
+          const result = await handlerFor(cmd.type)(x, { ...cmd, persist: false } as never);
+          const persisted = { written: false, reason: `${why}; the change is kept in memory: fix the file, then daqctl sync` };
+          return { result: { ...result, persisted }, config: x.result() };
         }
         running = rx.result() ?? running;
       }
@@ -163,8 +321,7 @@ export class Daemon {
   }
 
   getInstrument(id: string): InstrumentView {
-    const table = instrumentsOf(this.config)[id];
-    if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
+    const table = this.requireInstrument(id);
     const view = this.instruments.view(id);
     if (view) return view;
     return {
@@ -174,11 +331,29 @@ export class Daemon {
       state: 'stopped',
       pollIntervalMs: 0,
       params: { ...(table.params ?? {}) },
+      device: {},
+      deviceAt: null,
+      drift: {},
+      holds: [],
+      busy: null,
       lastReading: null,
       lastError: null,
       polls: 0,
       pollErrors: 0,
     };
+  }
+
+  /**
+   * instrument.get: the view plus each parameter's declaration, configured and device value.
+   * `refresh` asks the device first (through its lane, after what is queued there).
+   */
+  async describeInstrument(id: string, refresh = false) {
+    this.requireInstrument(id);
+    if (refresh && this.instruments.isReady(id)) {
+      const names = this.instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
+      if (names.length > 0) await this.instruments.readDevice(id, names);
+    }
+    return { ...this.getInstrument(id), parameters: this.instruments.parameters(id) };
   }
 
   listModules(): ModuleView[] {
@@ -192,7 +367,7 @@ export class Daemon {
   }
 
   dependencies(id: string) {
-    if (!instrumentsOf(this.config)[id]) throw new DaqError('not_found', `no instrument "${id}"`);
+    this.requireInstrument(id);
     return { instrument: id, usedBy: dependentsOf(this.config, id) };
   }
 
@@ -234,15 +409,78 @@ export class Daemon {
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
       persistence: this.persister.status(),
       lastReload: this.services.reloads.last,
+      trouble: this.trouble(instruments),
       ports: this.hub.ports(),
       ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
     };
   }
 
-  /** Stop accepting commands, let queued ones finish, close every port. */
+  /**
+   * What a person must know about now, in one place (daemon.status, daqctl status): tripped
+   * interlocks, active alarms, degraded modules, instruments in error, drift, and a config file
+   * that is missing, holds an edit daqd has not loaded, or failed to reload.
+   */
+  private trouble(instruments: InstrumentView[]) {
+    const modules = this.listModules();
+    const interlocks = modules
+      .filter((m) => m.type === 'interlock' && m.status.tripped === true)
+      .map((m) => ({ module: m.id, since: m.status.since, ...(m.status.cause ? { cause: m.status.cause } : {}), ...(m.status.message ? { message: m.status.message } : {}) }));
+    const alarms = modules
+      .filter((m) => m.status.alarm === true || m.status.active === true || m.status.stale === true)
+      .map((m) => ({ module: m.id, message: String(m.status.message ?? m.status.reason ?? 'alarm') }));
+    const degradedModules = modules.filter((m) => m.state === 'degraded').map((m) => ({ module: m.id, reason: m.reason ?? '' }));
+    const instrumentsInError = instruments
+      .filter((i) => i.state === 'error')
+      .map((i) => ({ id: i.id, kind: i.lastError?.kind ?? 'unknown', message: i.lastError?.message ?? '' }));
+    const drift = instruments.flatMap((i) => Object.entries(i.drift).map(([param, d]) => ({ instrument: i.id, param, ...d })));
+    const last = this.services.reloads.last;
+    const { missing, unloadedEdit } = this.fileCheck();
+    const reloadFailed = last.outcome === 'failed';
+    return {
+      interlocks,
+      alarms,
+      degradedModules,
+      instrumentsInError,
+      drift,
+      configFile: {
+        missing,
+        unloadedEdit,
+        reloadFailed,
+        ...(reloadFailed && last.message ? { message: last.message } : {}),
+      },
+    };
+  }
+
+  private fileChecked = { at: 0, missing: false, unloadedEdit: false };
+
+  /**
+   * Whether the config file is missing or holds text daqd has not loaded (or written). Read at
+   * most once a second: daemon.status is asked in loops by scripts and must stay cheap.
+   */
+  private fileCheck(): { missing: boolean; unloadedEdit: boolean } {
+    const now = Date.now();
+    if (now - this.fileChecked.at < 1000) return this.fileChecked;
+    let text: string | undefined;
+    try {
+      text = readFileSync(this.options.configPath, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    const known = this.persister.knownHash;
+    this.fileChecked = {
+      at: now,
+      missing: text === undefined,
+      unloadedEdit: text !== undefined && known !== undefined && createHash('sha256').update(text).digest('hex') !== known,
+    };
+    return this.fileChecked;
+  }
+
+  /** Stop accepting commands, abort long operations, let queued ones finish, close every port. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // A 27 s move must not hold the stop: systemd's stop timeout, and a person's Ctrl-C.
+    this.instruments.abortAll('daqd is stopping');
     if (this.inFlight > 0) {
       // Queued commands finish (bounded: a device that never answers times out on its own).
       await Promise.race([new Promise<void>((r) => (this.onIdle = r)), new Promise((r) => setTimeout(r, 3000).unref())]);

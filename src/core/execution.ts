@@ -29,6 +29,8 @@ export interface CommitOptions {
   source: string;
   /** The file already holds `next` (a reload): do not write it back. */
   fromFile?: boolean;
+  /** Values already written to and confirmed by the device (instrument.record): not sent again. */
+  applied?: Record<string, Record<string, ParamValue>>;
 }
 
 export interface CommitOutcome {
@@ -140,7 +142,7 @@ export class Execution {
       { prev, next, diff, nextSpecs: specs, prevSpecs: specsOf(prev) },
       services.instruments,
       services.modules,
-      { requireLive: options.requireLive },
+      { requireLive: options.requireLive, ...(options.applied ? { applied: options.applied } : {}) },
       services.log,
     );
     this.current = next;

@@ -25,8 +25,8 @@ function rig(opts: { connect: () => Promise<unknown>; poll: () => Promise<Record
   });
   const machine = instrumentMachine.provide({
     actors: {
-      connect: fromPromise(async () => (await opts.connect()) as Session),
-      poll: fromPromise(async (): Promise<Readings> => opts.poll()),
+      connect: fromPromise(async () => ({ initial: {}, ...((await opts.connect()) as object) }) as Session),
+      poll: fromPromise(async () => ({ values: await opts.poll(), meta: undefined })),
       close: fromPromise(async () => {}),
     },
   });

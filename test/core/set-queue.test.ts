@@ -29,6 +29,7 @@ function fakeSession() {
           notify?.();
         }),
     },
+    initial: {},
   } as unknown as Session;
   /** Resolves once the driver has been asked for `n` sets in all. */
   const asked = (n: number) =>
@@ -56,8 +57,9 @@ function job(params: Record<string, ParamValue>) {
 
 describe('SetQueue', () => {
   it('runs sets one at a time in arrival order and records what the device confirmed before answering', async () => {
+    const queue = new SetQueue('pm1');
     const confirmed: Record<string, ParamValue>[] = [];
-    const queue = new SetQueue('pm1', (c) => confirmed.push(c));
+    const record = () => confirmed.push(queue.deviceValues().values);
     const dev = fakeSession();
     queue.open(dev.session);
     const a = job({ wavelength_nm: 800 });
@@ -68,15 +70,17 @@ describe('SetQueue', () => {
     expect(dev.calls.map((c) => c.value)).toEqual([800]); // b waits for a
     dev.calls[0]!.finish();
     expect(await a.done).toEqual({ wavelength_nm: 800 });
+    record();
     expect(confirmed).toEqual([{ wavelength_nm: 800 }]);
     await dev.asked(2);
     dev.calls[1]!.finish();
     expect(await b.done).toEqual({ wavelength_nm: 900 });
+    record();
     expect(confirmed).toEqual([{ wavelength_nm: 800 }, { wavelength_nm: 900 }]);
   });
 
   it('a device error fails that set only; the next one still runs', async () => {
-    const queue = new SetQueue('pm1', () => {});
+    const queue = new SetQueue('pm1');
     const dev = fakeSession();
     queue.open(dev.session);
     const a = job({ wavelength_nm: 800 });
@@ -92,8 +96,7 @@ describe('SetQueue', () => {
   });
 
   it('a lost connection fails every unconfirmed set with not_ready, and a late answer changes nothing', async () => {
-    const confirmed: Record<string, ParamValue>[] = [];
-    const queue = new SetQueue('pm1', (c) => confirmed.push(c));
+    const queue = new SetQueue('pm1');
     const old = fakeSession();
     queue.open(old.session);
     const inFlight = job({ wavelength_nm: 800 });
@@ -120,7 +123,58 @@ describe('SetQueue', () => {
     await fresh.asked(1);
     fresh.calls[0]!.finish();
     expect(await next.done).toEqual({ wavelength_nm: 1064 });
-    expect(confirmed).toEqual([{ wavelength_nm: 1064 }]); // the late 800 was never recorded
+    expect(queue.deviceValues().values).toEqual({ wavelength_nm: 1064 }); // the late 800 was never recorded
     expect(old.calls).toHaveLength(1); // nothing else went to the lost device
+  });
+
+  it('abort fails the queued sets with aborted, tells the driver to stop, and the lane goes on', async () => {
+    const queue = new SetQueue('stage');
+    const dev = fakeSession();
+    let stops = 0;
+    (dev.session.driver as { abort?: () => Promise<void> }).abort = async () => {
+      stops++;
+      dev.calls[0]?.fail(Object.assign(new Error('stopped'), {}));
+    };
+    queue.open(dev.session);
+    const moving = job({ axis1_position: 20 });
+    const queued = job({ axis1_position: 5 });
+    queue.enqueue(moving.job);
+    queue.enqueue(queued.job);
+    await dev.asked(1);
+    expect(queue.busy()?.params).toEqual(['axis1_position']);
+    expect(queue.abort('aborted by test')).toEqual({ aborted: true, failed: 1 });
+    expect(stops).toBe(1);
+    expect((await failure(queued.done)).kind).toBe('aborted');
+    expect((await failure(moving.done)).kind).toBe('aborted'); // failed after the abort: counts as aborted
+    expect(dev.calls).toHaveLength(1); // the queued move never went out
+    const after = job({ axis1_velocity: 2 });
+    queue.enqueue(after.job);
+    await dev.asked(2);
+    dev.calls[1]!.finish();
+    expect(await after.done).toEqual({ axis1_velocity: 2 });
+    expect(queue.abort('nothing to abort')).toEqual({ aborted: false, failed: 0 });
+  });
+
+  it('an urgent set aborts the operation in flight, fails the queue, and runs next', async () => {
+    const queue = new SetQueue('laser');
+    const dev = fakeSession();
+    queue.open(dev.session);
+    const tuning = job({ wavelength_nm: 900 });
+    const queued = job({ shutter: true });
+    const safe = job({ shutter: false });
+    queue.enqueue(tuning.job);
+    queue.enqueue(queued.job);
+    await dev.asked(1);
+    queue.enqueueUrgent(safe.job, 'interlock');
+    expect((await failure(queued.done)).kind).toBe('aborted');
+    dev.calls[0]!.finish(); // a short set that cannot be stopped just finishes
+    expect(await tuning.done).toEqual({ wavelength_nm: 900 });
+    await dev.asked(2);
+    expect(dev.calls.map((c) => [c.name, c.value])).toEqual([
+      ['wavelength_nm', 900],
+      ['shutter', false],
+    ]);
+    dev.calls[1]!.finish();
+    expect(await safe.done).toEqual({ shutter: false });
   });
 });

@@ -20,13 +20,20 @@ export interface InstrumentRuntime {
   stop(id: string): Promise<void>;
   /** Reconnect with a new spec (same actor). */
   reconfigure(id: string, spec: InstrumentSpec): void;
-  /** Write params to the device and confirm them. Rejects with not_ready if it is not connected. */
+  /**
+   * Write params to the device and confirm them. Rejects with not_ready if it is not connected,
+   * `unsafe` if an interlock holds one of them.
+   */
   setParams(id: string, params: Record<string, ParamValue>): Promise<Record<string, ParamValue>>;
+  /** Read the named parameters back from the device (those it can report). */
+  readDevice(id: string, names: readonly string[]): Promise<Record<string, ParamValue>>;
+  /** The config's values for an instrument changed without device I/O (already sent): what it reconnects with. */
+  adopt(id: string, params: Record<string, ParamValue>): void;
   setPollInterval(id: string, ms: number): void;
   isReady(id: string): boolean;
   spec(id: string): InstrumentSpec | undefined;
-  /** What the device holds now as far as daqd knows (last set/confirmed value, else last reading). */
-  currentValue(id: string, name: string): ParamValue | undefined;
+  /** What the device last confirmed or reported (never the config): the fallback for undo. */
+  deviceValue(id: string, name: string): ParamValue | undefined;
 }
 
 /** What applyDiff needs from the module supervisor: make the running modules match a config. */
@@ -40,6 +47,11 @@ export interface ApplyOptions {
    * is not connected fails the apply. false (reload): it is stored and applied on reconnect.
    */
   requireLive: boolean;
+  /**
+   * Values a command already wrote to the device and had confirmed (instrument.set sends first,
+   * then records): the config takes them without sending them again.
+   */
+  applied?: Readonly<Record<string, Readonly<Record<string, ParamValue>>>>;
 }
 
 export interface ApplyInput {
@@ -84,15 +96,20 @@ export async function applyDiff(
         await step(() => instruments.reconfigure(id, old), () => instruments.reconfigure(id, spec));
         continue;
       }
+      const applied = options.applied && Object.hasOwn(options.applied, id) ? options.applied[id]! : undefined;
       const live: Record<string, ParamValue> = {};
-      for (const [name, v] of Object.entries(change.params)) if (v.to !== undefined) live[name] = v.to;
+      for (const [name, v] of Object.entries(change.params)) {
+        if (v.to === undefined) continue;
+        if (applied && Object.hasOwn(applied, name)) continue; // on the device already
+        live[name] = v.to;
+      }
+      if (applied) {
+        await step(() => instruments.adopt(id, old.params), () => instruments.adopt(id, spec.params));
+      }
       if (Object.keys(live).length > 0) {
         if (instruments.isReady(id) || options.requireLive) {
-          const restore: Record<string, ParamValue> = {};
-          for (const name of Object.keys(live)) {
-            const was = instruments.currentValue(id, name);
-            if (was !== undefined) restore[name] = was;
-          }
+          // Undo puts back what the device holds now, asked of the device itself where it can say.
+          const restore = await deviceCheckpoint(instruments, id, Object.keys(live), log);
           await step(
             async () => {
               if (Object.keys(restore).length > 0) await instruments.setParams(id, restore);
@@ -122,6 +139,36 @@ export async function applyDiff(
     await rollback(undos, log, err);
     throw err;
   }
+}
+
+/**
+ * The device's values of `names` before a change: read back where the device can report them,
+ * else what it last confirmed. A value the device never told daqd has no checkpoint (logged): it
+ * cannot be put back, and guessing from the config is how a failed reload once left a meter at
+ * 950 nm while the config said otherwise.
+ */
+export async function deviceCheckpoint(instruments: InstrumentRuntime, id: string, names: string[], log: Logger): Promise<Record<string, ParamValue>> {
+  const readable = new Set(
+    (instruments.spec(id)?.driver.params(instruments.spec(id)!.options) ?? []).filter((d) => d.readBack).map((d) => d.name),
+  );
+  let read: Record<string, ParamValue> = {};
+  const ask = names.filter((n) => readable.has(n));
+  if (ask.length > 0 && instruments.isReady(id)) {
+    try {
+      read = await instruments.readDevice(id, ask);
+    } catch (err) {
+      log.warn({ instrument: id }, `could not read ${ask.join(', ')} back before changing them (${describeError(err)}); undo uses the last confirmed values`);
+    }
+  }
+  const restore: Record<string, ParamValue> = {};
+  const unknown: string[] = [];
+  for (const name of names) {
+    const value = Object.hasOwn(read, name) ? read[name] : instruments.deviceValue(id, name);
+    if (value !== undefined) restore[name] = value;
+    else unknown.push(name);
+  }
+  if (unknown.length > 0) log.info({ instrument: id, params: unknown }, `${id}: no device value known for ${unknown.join(', ')}; a failed apply cannot put them back`);
+  return restore;
 }
 
 async function rollback(undos: Undo[], log: Logger, cause: unknown): Promise<void> {

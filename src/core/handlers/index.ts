@@ -1,7 +1,7 @@
 /** Command type -> handler. One file per command family. */
 import type { Command, CommandResult, CommandType } from '../commands.js';
 import type { Execution } from '../execution.js';
-import { addInstrument, removeInstrument, setInstrument } from './instrument.js';
+import { addInstrument, recordInstrument, removeInstrument, setInstrument } from './instrument.js';
 import { addModule, assignRole, removeModule, resetModule, unassignRole } from './module.js';
 import { reloadConfig, syncConfig } from './config.js';
 
@@ -11,6 +11,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   'instrument.add': addInstrument,
   'instrument.remove': removeInstrument,
   'instrument.set': setInstrument,
+  'instrument.record': recordInstrument,
   'module.add': addModule,
   'module.remove': removeModule,
   'module.assign': assignRole,
@@ -29,6 +30,7 @@ export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
   'instrument.add',
   'instrument.remove',
   'instrument.set',
+  'instrument.record',
   'module.add',
   'module.remove',
   'module.assign',

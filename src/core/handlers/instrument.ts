@@ -7,6 +7,8 @@ import type { InstrumentModel } from '../../config/model.js';
 import { driverOptionsOf } from '../../config/resolve.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { dependentsOf } from '../../modules/graph.js';
+import type { ConfigView } from '../../config/model.js';
+import { sameValue } from '../../config/model.js';
 import type { CommandOf, CommandResult } from '../commands.js';
 import { specsOf, type Execution } from '../execution.js';
 
@@ -88,6 +90,90 @@ export async function removeInstrument(x: Execution, cmd: CommandOf<'instrument.
     ...(degraded.length ? { unassigned: degraded, note: `modules left degraded: ${[...new Set(degraded.map((d) => d.module))].join(', ')}` } : {}),
     persisted: outcome.persisted,
   };
+}
+
+/** What an instrument.set asks of the device and of the config, validated before anything is sent. */
+export interface SetPlan {
+  /** Values to write to the device (validated: exactly what the driver receives). */
+  device: Record<string, ParamValue>;
+  pollIntervalMs?: number;
+  /** Some parameter can only change by reconnecting: the set goes the config path (commit) instead. */
+  needsReconnect: boolean;
+}
+
+function validPollInterval(id: string, raw: unknown): number {
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 10) {
+    throw new DaqError('invalid_params', `${id}: poll_interval_ms must be an integer of at least 10 ms (got ${JSON.stringify(raw)})`);
+  }
+  return raw;
+}
+
+/**
+ * Checks an instrument.set against the running config (instrument exists, parameters known and
+ * valid) without touching anything. A set is a command to the device: every named value is sent,
+ * whether or not the config already holds it.
+ */
+export function planSet(config: ConfigView, cmd: CommandOf<'instrument.set'>): SetPlan {
+  const instruments = config.instruments;
+  const table = instruments && Object.hasOwn(instruments, cmd.id) ? instruments[cmd.id] : undefined;
+  if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  const spec = specsOf(config).get(cmd.id);
+  const driver = spec?.driver ?? getDriver(table.driver);
+  const options = spec?.options ?? driver.optionsSchema.parse(driverOptionsOf(table));
+  const decls = new Map(driver.params(options as never).map((d) => [d.name, d]));
+  const plan: SetPlan = { device: {}, needsReconnect: false };
+  for (const name of Object.keys(cmd.params)) {
+    const raw = cmd.params[name];
+    if (LIVE_COMMON_KEYS.has(name)) {
+      plan.pollIntervalMs = validPollInterval(cmd.id, raw);
+      continue;
+    }
+    const decl = decls.get(name);
+    if (!decl) {
+      const known = [...decls.keys(), ...LIVE_COMMON_KEYS].join(', ');
+      throw new DaqError('invalid_params', `${cmd.id}: driver ${driver.name} has no parameter "${name}" (settable: ${known})`);
+    }
+    plan.device[name] = validateParamValue(decl, raw, cmd.id);
+    if (decl.settable !== 'running') plan.needsReconnect = true;
+  }
+  return plan;
+}
+
+/**
+ * instrument.record: after the device confirmed a set, the config takes the new setpoint values
+ * (and the file, if persisted). Actions are never written: the file must not promise a start-up
+ * behaviour daqd will not perform (start-up and reconnect never perform actions). No device I/O.
+ */
+export async function recordInstrument(x: Execution, cmd: CommandOf<'instrument.record'>): Promise<CommandResult> {
+  const instruments = x.config.instruments;
+  if (!instruments || !Object.hasOwn(instruments, cmd.id)) {
+    return { changed: [], persisted: { written: false, reason: `instrument "${cmd.id}" was removed meanwhile` } };
+  }
+  const spec = specsOf(x.config).get(cmd.id);
+  const decls = new Map((spec ? spec.driver.params(spec.options) : []).map((d) => [d.name, d]));
+  const { next, table } = x.draftInstrument(cmd.id);
+  const params: Record<string, ParamValue> = { ...(table.params ?? {}) };
+  const changed: string[] = [];
+  for (const name of Object.keys(cmd.values)) {
+    if (decls.get(name)?.kind !== 'setpoint') continue;
+    const value = cmd.values[name]!;
+    if (Object.hasOwn(params, name) && sameValue(params[name], value)) continue;
+    params[name] = value;
+    changed.push(name);
+  }
+  if (cmd.pollIntervalMs !== undefined && table.poll_interval_ms !== cmd.pollIntervalMs) {
+    table.poll_interval_ms = cmd.pollIntervalMs;
+    changed.push('poll_interval_ms');
+  }
+  if (changed.length === 0) return { changed, persisted: { written: false, reason: 'no change to the config' } };
+  if (Object.keys(params).length > 0) table.params = params;
+  const outcome = await x.commit(next, {
+    persist: cmd.persist,
+    requireLive: false,
+    source: `instrument.set ${cmd.id}`,
+    applied: { [cmd.id]: cmd.values },
+  });
+  return { changed, persisted: outcome.persisted };
 }
 
 export async function setInstrument(x: Execution, cmd: CommandOf<'instrument.set'>): Promise<CommandResult> {

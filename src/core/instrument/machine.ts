@@ -7,12 +7,12 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { Logger } from 'pino';
-import type { ParamValue, Readings } from '../../drivers/types.js';
+import type { ParamValue, ReadingFlag, Readings } from '../../drivers/types.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import type { PortHub } from '../../transport/port-hub.js';
 import { DaqError, describeError, isDaqError } from '../../errors.js';
 import type { EventBus } from '../events.js';
-import { closeSession, openSession, pollSession, type Session } from './session.js';
+import { closeSession, openSession, pollSession, type Poll, type Session } from './session.js';
 import { SetQueue, type SetJob } from './set-queue.js';
 
 export type { Reply, SetJob } from './set-queue.js';
@@ -35,6 +35,8 @@ export interface LastReading {
   seq: number;
   ts: string;
   values: Readings;
+  units?: Record<string, string>;
+  flags?: Record<string, ReadingFlag>;
 }
 
 export interface InstrumentContext {
@@ -49,6 +51,9 @@ export interface InstrumentContext {
   lastPollStartedAt: number;
   /** Open while `ready`: sets go straight to the device from here (see set-queue.ts). */
   sets: SetQueue;
+  /** Declared reading units, and the readings that report a settable parameter's device value. */
+  readingUnits: Record<string, string>;
+  paramReadings: ReadonlySet<string>;
   /** Counters for status: polls that succeeded / failed since spawn. */
   polls: number;
   pollErrors: number;
@@ -59,8 +64,11 @@ export type InstrumentEvent =
   | { type: 'poll.interval'; ms: number }
   | { type: 'reconfigure'; spec: InstrumentSpec }
   | { type: 'stop' }
-  /** A set the device confirmed: the values it reconnects with from now on. */
-  | { type: 'params.confirmed'; confirmed: Record<string, ParamValue> };
+  /**
+   * The running config's values for this instrument changed without device I/O (a set already
+   * sent them): the setpoints it restores on its next reconnect.
+   */
+  | { type: 'params.adopt'; params: Record<string, ParamValue> };
 
 /** Errors that mean the connection itself is gone: reconnect at once rather than retry the poll. */
 const FATAL_KINDS = new Set(['disconnected', 'port_error', 'port_not_found']);
@@ -83,6 +91,40 @@ export function notReady(context: Pick<InstrumentContext, 'spec' | 'lastError'>)
   return new DaqError('not_ready', `${context.spec.id} is not connected${why}; try again when it is ready`);
 }
 
+/** reading name -> declared unit (shared by every reading of this spec: no allocation per poll). */
+function declaredUnits(spec: InstrumentSpec): Record<string, string> {
+  const units: Record<string, string> = {};
+  for (const r of spec.driver.readings(spec.options)) if (r.unit) units[r.name] = r.unit;
+  return units;
+}
+
+/** Readings named like a settable parameter report the device's value of it (a shutter, a position). */
+function paramReadingsOf(spec: InstrumentSpec): ReadonlySet<string> {
+  const readings = new Set(spec.driver.readings(spec.options).map((r) => r.name));
+  return new Set(spec.driver.params(spec.options).filter((p) => p.settable !== 'never' && readings.has(p.name)).map((p) => p.name));
+}
+
+function readingOf(context: InstrumentContext, poll: Poll): LastReading {
+  const meta = poll.meta;
+  const units = meta?.units ? { ...context.readingUnits, ...meta.units } : context.readingUnits;
+  const flags = meta?.flags && Object.keys(meta.flags).length > 0 ? meta.flags : undefined;
+  return {
+    seq: context.seq + 1,
+    ts: new Date().toISOString(),
+    values: poll.values,
+    ...(Object.keys(units).length > 0 ? { units } : {}),
+    ...(flags ? { flags } : {}),
+  };
+}
+
+function noteParamReadings(context: InstrumentContext, reading: LastReading): void {
+  if (context.paramReadings.size === 0) return;
+  for (const name of context.paramReadings) {
+    const value = reading.values[name];
+    if (value !== undefined) context.sets.noteDevice({ [name]: value }, reading.ts);
+  }
+}
+
 export const instrumentMachine = setup({
   types: {
     context: {} as InstrumentContext,
@@ -93,7 +135,7 @@ export const instrumentMachine = setup({
     connect: fromPromise<Session, { spec: InstrumentSpec; previous: Session | null; deps: InstrumentDeps }>(
       ({ input, signal }) => openSession(input.spec, input.previous, input.deps, signal),
     ),
-    poll: fromPromise<Readings, { session: Session }>(({ input }) => pollSession(input.session)),
+    poll: fromPromise<Poll, { session: Session }>(({ input }) => pollSession(input.session)),
     close: fromPromise<void, { session: Session | null; deps: InstrumentDeps }>(({ input }) =>
       closeSession(input.session, input.deps.log),
     ),
@@ -112,7 +154,11 @@ export const instrumentMachine = setup({
     tooManyFailures: ({ context }) => context.consecutiveFailures + 1 >= MAX_CONSECUTIVE_FAILURES,
   },
   actions: {
-    openSets: ({ context }) => context.sets.open(context.session!),
+    openSets: ({ context }) => {
+      context.sets.forgetDevice();
+      context.sets.noteDevice(context.session!.initial);
+      context.sets.open(context.session!);
+    },
     closeSets: ({ context }) => context.sets.close(),
     logError: ({ context, event }) => {
       const err = (event as { error?: unknown }).error;
@@ -124,7 +170,7 @@ export const instrumentMachine = setup({
   },
 }).createMachine({
   id: 'instrument',
-  context: ({ input, self }) => ({
+  context: ({ input }) => ({
     spec: input.spec,
     deps: input.deps,
     session: null,
@@ -134,7 +180,9 @@ export const instrumentMachine = setup({
     consecutiveFailures: 0,
     reconnectAttempt: 0,
     lastPollStartedAt: 0,
-    sets: new SetQueue(input.spec.id, (confirmed) => self.send({ type: 'params.confirmed', confirmed })),
+    sets: new SetQueue(input.spec.id),
+    readingUnits: declaredUnits(input.spec),
+    paramReadings: paramReadingsOf(input.spec),
     polls: 0,
     pollErrors: 0,
   }),
@@ -144,7 +192,15 @@ export const instrumentMachine = setup({
     reconfigure: {
       target: '.connecting',
       reenter: true,
-      actions: assign({ spec: ({ event }) => event.spec, reconnectAttempt: 0 }),
+      actions: assign({
+        spec: ({ event }) => event.spec,
+        reconnectAttempt: 0,
+        readingUnits: ({ event }) => declaredUnits(event.spec),
+        paramReadings: ({ event }) => paramReadingsOf(event.spec),
+      }),
+    },
+    'params.adopt': {
+      actions: assign({ spec: ({ context, event }) => ({ ...context.spec, params: event.params }) }),
     },
     'poll.interval': {
       actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
@@ -185,9 +241,6 @@ export const instrumentMachine = setup({
       initial: 'polling',
       on: {
         'params.set': { actions: ({ context, event }) => context.sets.enqueue(event.job) },
-        'params.confirmed': {
-          actions: assign({ spec: ({ context, event }) => ({ ...context.spec, params: { ...context.spec.params, ...event.confirmed } }) }),
-        },
       },
       states: {
         polling: {
@@ -202,15 +255,20 @@ export const instrumentMachine = setup({
                   seq: ({ context }) => context.seq + 1,
                   polls: ({ context }) => context.polls + 1,
                   consecutiveFailures: 0,
-                  lastReading: ({ context, event }) => ({
-                    seq: context.seq + 1,
-                    ts: new Date().toISOString(),
-                    values: event.output,
-                  }),
+                  lastReading: ({ context, event }) => readingOf(context, event.output),
                 }),
                 ({ context }) => {
                   const r = context.lastReading!;
-                  context.deps.events.emit({ type: 'reading', instrument: context.spec.id, seq: r.seq, ts: r.ts, values: r.values });
+                  noteParamReadings(context, r);
+                  context.deps.events.emit({
+                    type: 'reading',
+                    instrument: context.spec.id,
+                    seq: r.seq,
+                    ts: r.ts,
+                    values: r.values,
+                    ...(r.units ? { units: r.units } : {}),
+                    ...(r.flags ? { flags: r.flags } : {}),
+                  });
                 },
               ],
             },

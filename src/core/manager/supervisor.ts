@@ -4,12 +4,13 @@
  * that never wait on a device.
  */
 import type { Actor, AnyActorRef, SnapshotFrom } from 'xstate';
-import type { ParamValue } from '../../drivers/types.js';
+import type { ParamDecl, ParamValue } from '../../drivers/types.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import { DaqError } from '../../errors.js';
 import type { InstrumentRuntime } from '../apply/apply.js';
 import type { EventBus, InstrumentState } from '../events.js';
-import type { InstrumentDeps, instrumentMachine, ErrorInfo, LastReading } from '../instrument/machine.js';
+import { notReady, type InstrumentDeps, type instrumentMachine, type ErrorInfo, type LastReading, type SetJob } from '../instrument/machine.js';
+import type { AbortOutcome } from '../instrument/set-queue.js';
 import type { createManagerMachine } from './machine.js';
 import type { Logger } from 'pino';
 import type { PortHub } from '../../transport/port-hub.js';
@@ -23,11 +24,48 @@ export interface InstrumentView {
   port: string;
   state: InstrumentState;
   pollIntervalMs: number;
+  /** The configured values (what the running config asks for). */
   params: Record<string, ParamValue>;
+  /** What the device last confirmed or reported (read back after connecting, after each set, in readings). */
+  device: Record<string, ParamValue>;
+  deviceAt: string | null;
+  /** Setpoints whose device value differs from the configured one. */
+  drift: Record<string, { configured: ParamValue; device: ParamValue }>;
+  /** Interlock holds on this instrument's parameters. */
+  holds: { param: string; value: ParamValue; holder: string }[];
+  /** The operation on the device now (a move), if any. */
+  busy: { params: string[]; since: string } | null;
   lastReading: LastReading | null;
   lastError: ErrorInfo | null;
   polls: number;
   pollErrors: number;
+}
+
+/** One parameter of instrument.get: declaration, configured and device value. */
+export interface ParameterView {
+  name: string;
+  kind: ParamDecl['kind'];
+  type: ParamDecl['type'];
+  unit?: string;
+  min?: number;
+  max?: number;
+  values?: readonly (string | number)[];
+  readBack: boolean;
+  configured?: ParamValue;
+  device?: ParamValue;
+  drift: boolean;
+}
+
+/** Guards every non-safety set (interlock holds): throws `unsafe` before anything is sent. */
+export type SetGuard = (id: string, params: Readonly<Record<string, ParamValue>>) => void;
+export type HoldsOf = (id: string) => { param: string; value: ParamValue; holder: string }[];
+
+/** Whether a device value differs from the configured one (numbers: beyond rounding of the read-back). */
+export function drifts(configured: ParamValue, device: ParamValue): boolean {
+  if (typeof configured === 'number' && typeof device === 'number') {
+    return Math.abs(configured - device) > Math.max(1e-9, Math.abs(configured) * 1e-6);
+  }
+  return configured !== device;
 }
 
 export function stateOf(snapshot: InstrumentSnapshot): InstrumentState {
@@ -39,6 +77,8 @@ export function stateOf(snapshot: InstrumentSnapshot): InstrumentState {
 export class InstrumentSupervisor implements InstrumentRuntime {
   private manager!: ManagerActor;
   private readonly unsubscribe = new Map<string, () => void>();
+  private guard: SetGuard = () => {};
+  private holdsOf: HoldsOf = () => [];
 
   constructor(
     private readonly hub: PortHub,
@@ -48,6 +88,16 @@ export class InstrumentSupervisor implements InstrumentRuntime {
 
   attach(manager: ManagerActor): void {
     this.manager = manager;
+  }
+
+  /** The safety lane's holds: checked before every set that is not the safety lane's own. */
+  useHolds(guard: SetGuard, holdsOf: HoldsOf): void {
+    this.guard = guard;
+    this.holdsOf = holdsOf;
+  }
+
+  private context(id: string): InstrumentSnapshot['context'] | undefined {
+    return (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context;
   }
 
   private ref(id: string): AnyActorRef | undefined {
@@ -116,16 +166,62 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     this.require(id).send({ type: 'reconfigure', spec });
   }
 
+  /**
+   * A command to the device: the values are written and confirmed even if the device (or the
+   * config) already holds them. Refused with `unsafe` (nothing sent) if an interlock holds one.
+   */
   setParams(id: string, params: Record<string, ParamValue>): Promise<Record<string, ParamValue>> {
+    try {
+      this.guard(id, params);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.run(id, { params, reply: undefined! });
+  }
+
+  /** Read the named parameters back from the device (through its lane, after what is queued). */
+  readDevice(id: string, names: readonly string[]): Promise<Record<string, ParamValue>> {
+    return this.run(id, { params: {}, read: names, reply: undefined! });
+  }
+
+  private run(id: string, job: SetJob): Promise<Record<string, ParamValue>> {
     const ref = this.require(id);
     const snapshot = ref.getSnapshot() as InstrumentSnapshot;
     return new Promise((resolve, reject) => {
-      const job = { params, reply: { resolve, reject } };
-      // The hot path: a ready instrument's set goes to its queue (and the device) now, without an
+      job.reply = { resolve, reject };
+      // The hot path: a ready instrument's set goes to its lane (and the device) now, without an
       // event through the machine; otherwise the machine answers it (not_ready, with the reason).
       if (stateOf(snapshot) === 'ready') snapshot.context.sets.enqueue(job);
       else ref.send({ type: 'params.set', job });
     });
+  }
+
+  /** The safety lane's write: aborts what runs, fails what is queued, goes next. Holds do not apply. */
+  enforce(id: string, params: Record<string, ParamValue>, why: string): Promise<Record<string, ParamValue>> {
+    const ref = this.ref(id);
+    if (!ref) return Promise.reject(new DaqError('not_found', `no running instrument "${id}"`));
+    const snapshot = ref.getSnapshot() as InstrumentSnapshot;
+    return new Promise((resolve, reject) => {
+      const job: SetJob = { params, reply: { resolve, reject } };
+      if (stateOf(snapshot) === 'ready') snapshot.context.sets.enqueueUrgent(job, `aborted by a safety action (${why})`);
+      else reject(notReady(snapshot.context));
+    });
+  }
+
+  /** instrument.abort: stop the operation in flight and fail the queued sets with `aborted`. */
+  abort(id: string, why: string): AbortOutcome {
+    const snapshot = this.require(id).getSnapshot() as InstrumentSnapshot;
+    return snapshot.context.sets.abort(why);
+  }
+
+  /** Abort every instrument's operation in flight (shutdown). */
+  abortAll(why: string): void {
+    for (const id of this.ids()) this.context(id)?.sets.abort(why);
+  }
+
+  /** The config's values changed without device I/O (a set already sent them): what a reconnect restores. */
+  adopt(id: string, params: Record<string, ParamValue>): void {
+    this.ref(id)?.send({ type: 'params.adopt', params });
   }
 
   setPollInterval(id: string, ms: number): void {
@@ -141,9 +237,34 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     return (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context.spec;
   }
 
-  currentValue(id: string, name: string): ParamValue | undefined {
-    const c = (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context;
-    return c?.spec.params[name] ?? c?.lastReading?.values[name];
+  /** What the device holds as far as it told daqd (confirmed, read back or in a reading); never the config. */
+  deviceValue(id: string, name: string): ParamValue | undefined {
+    const device = this.context(id)?.sets.deviceValues().values;
+    return device && Object.hasOwn(device, name) ? device[name] : undefined;
+  }
+
+  /** Declarations with configured and device values, for instrument.get. */
+  parameters(id: string): ParameterView[] {
+    const c = this.context(id);
+    if (!c) return [];
+    const device = c.sets.deviceValues().values;
+    return c.spec.driver.params(c.spec.options).filter((d) => d.settable !== 'never').map((d) => {
+      const configured = Object.hasOwn(c.spec.params, d.name) ? c.spec.params[d.name] : undefined;
+      const onDevice = Object.hasOwn(device, d.name) ? device[d.name] : undefined;
+      return {
+        name: d.name,
+        kind: d.kind,
+        type: d.type,
+        ...(d.unit ? { unit: d.unit } : {}),
+        ...(d.min !== undefined ? { min: d.min } : {}),
+        ...(d.max !== undefined ? { max: d.max } : {}),
+        ...(d.values ? { values: d.values } : {}),
+        readBack: d.readBack,
+        ...(configured !== undefined ? { configured } : {}),
+        ...(onDevice !== undefined ? { device: onDevice } : {}),
+        drift: d.kind === 'setpoint' && configured !== undefined && onDevice !== undefined && drifts(configured, onDevice),
+      };
+    });
   }
 
   view(id: string): InstrumentView | undefined {
@@ -151,6 +272,15 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     if (!ref) return undefined;
     const snapshot = ref.getSnapshot() as InstrumentSnapshot;
     const c = snapshot.context;
+    const device = c.sets.deviceValues();
+    const drift: InstrumentView['drift'] = {};
+    for (const decl of c.spec.driver.params(c.spec.options)) {
+      if (decl.kind !== 'setpoint' || !Object.hasOwn(c.spec.params, decl.name) || !Object.hasOwn(device.values, decl.name)) continue;
+      const configured = c.spec.params[decl.name]!;
+      const onDevice = device.values[decl.name]!;
+      if (drifts(configured, onDevice)) drift[decl.name] = { configured, device: onDevice };
+    }
+    const busy = c.sets.busy();
     return {
       id,
       driver: c.spec.driver.name,
@@ -158,6 +288,11 @@ export class InstrumentSupervisor implements InstrumentRuntime {
       state: stateOf(snapshot),
       pollIntervalMs: c.spec.pollIntervalMs,
       params: { ...c.spec.params },
+      device: device.values,
+      deviceAt: device.at,
+      drift,
+      holds: this.holdsOf(id),
+      busy: busy && !busy.read ? { params: busy.params, since: busy.since } : null,
       lastReading: c.lastReading,
       lastError: c.lastError,
       polls: c.polls,

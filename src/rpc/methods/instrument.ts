@@ -13,9 +13,15 @@ export const instrumentMethods: MethodTable = {
     handler: (_p, { daemon }) => ({ instruments: daemon.listInstruments() }),
   },
   'instrument.get': {
-    description: 'One instrument.',
+    description:
+      'One instrument, with each parameter\'s kind (setpoint or action), configured and device value, and drift (device differs from config). refresh: read the values from the device first.',
+    params: z.object({ id: idSchema, refresh: z.boolean().optional() }).strict(),
+    handler: (p, { daemon }) => daemon.describeInstrument(p.id, p.refresh ?? false),
+  },
+  'instrument.abort': {
+    description: "Stop the instrument's operation in flight (the driver's stop: ESP300 ST, ELL14 st); its queued sets fail with kind aborted. The instrument stays ready.",
     params: id,
-    handler: (p, { daemon }) => daemon.getInstrument(p.id),
+    handler: (p, { daemon }) => daemon.abortInstrument(p.id, 'socket'),
   },
   'instrument.add': {
     description: 'Add and start an instrument from an inline config: {id, config: {...}} or {id, toml: "..."}.',
@@ -25,10 +31,17 @@ export const instrumentMethods: MethodTable = {
         config: z.record(z.string(), z.unknown()).optional(),
         toml: z.string().optional(),
         persist: z.boolean().optional(),
+        /** Answer only once the instrument is ready or failed its first connection (or timeoutMs passed). */
+        wait: z.boolean().optional(),
+        timeoutMs: z.number().int().min(0).max(600_000).optional(),
       })
       .strict(),
-    handler: (p, { daemon }) =>
-      daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist }, 'socket'),
+    handler: async (p, { daemon }) => {
+      const added = await daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist }, 'socket');
+      if (!p.wait) return added;
+      const outcome = await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000);
+      return { ...added, ...outcome, instrument: daemon.getInstrument(p.id) };
+    },
   },
   'instrument.remove': {
     description: 'Stop and remove an instrument. Refused (in_use) if a module uses it, unless force or cascade.',
@@ -38,7 +51,8 @@ export const instrumentMethods: MethodTable = {
     handler: (p, { daemon }) => daemon.submit({ type: 'instrument.remove', ...p }, 'socket'),
   },
   'instrument.set': {
-    description: 'Set one or more parameters (and/or poll_interval_ms) on a running instrument; values are confirmed by the device.',
+    description:
+      'Set one or more parameters (and/or poll_interval_ms) on a running instrument: always sent to the device and confirmed by read-back, even when the config already holds the value; the config (and file) take the setpoints that changed (never actions). Refused with kind unsafe while an interlock holds the parameter.',
     params: z.object({ id: idSchema, params: z.record(z.string(), paramValue), persist: z.boolean().optional() }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'instrument.set', ...p }, 'socket'),
   },
