@@ -169,13 +169,18 @@ export class Daemon {
     let reloadedFirst: Record<string, unknown> | undefined;
     if (cmd.persist !== false && this.persister.isEnabled() && (await this.persister.changedOnDisk())) {
       // A person's edit daqd has not loaded yet is applied first, so recording this set cannot
-      // overwrite it. If it cannot be loaded, the set still reaches the device (a command to a
-      // device is not refused because of the file); recording it says why the file was not written.
+      // overwrite it. If it cannot be loaded, a person's persisted set is refused before anything
+      // is sent (fix the file, or set with persist: false). The safety lane never comes here.
       try {
         const reloaded = await this.enqueue({ type: 'config.reload', source: 'conflict' }, origin);
         reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
       } catch (err) {
-        reloadedFirst = { note: `${this.options.configPath} holds an edit daqd cannot load (${describeError(err)})` };
+        const error = new DaqError(
+          'conflict',
+          `${this.options.configPath} was edited and cannot be loaded (${describeError(err)}); fix the file (daqctl reload shows the errors) and retry, or set it without writing the file (daqctl set --no-persist)`,
+        );
+        this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, refused: error.kind }, `refused instrument.set ${cmd.id}: ${error.message}`);
+        throw error;
       }
     }
     const plan = planSet(this.config, cmd);

@@ -112,10 +112,12 @@ export async function applyDiff(
           const restore = await deviceCheckpoint(instruments, id, Object.keys(live), log);
           await step(
             async () => {
+              instruments.adopt(id, old.params);
               if (Object.keys(restore).length > 0) await instruments.setParams(id, restore);
             },
             async () => {
               confirmed[id] = await instruments.setParams(id, live);
+              instruments.adopt(id, spec.params);
             },
           );
         } else {
