@@ -12,12 +12,18 @@ const EXAMPLE_OPTIONS: Record<string, unknown> = {
   esp300: { axes: [1] },
   scpi: {
     channels: { voltage: { query: 'MEAS:VOLT:DC?', unit: 'V' } },
-    controls: { range: { command: 'VOLT:DC:RANG {value}', query: 'VOLT:DC:RANG?', type: 'number', min: 0.1, max: 1000, unit: 'V' } },
+    controls: {
+      range: { command: 'VOLT:DC:RANG {value}', query: 'VOLT:DC:RANG?', type: 'number', min: 0.1, max: 1000, unit: 'V' },
+      output: { command: 'OUTP {value}', query: 'OUTP?', type: 'boolean', format: 'ON/OFF', action: true, description: 'Source output on (an action: never switched on by a start-up or reconnect)' },
+    },
   },
   modbus_rtu: {
     slave_id: 1,
     registers: { temperature: { function: 'input', address: 0, type: 'int16', scale: 0.1, unit: 'degC' } },
-    controls: { setpoint: { function: 'holding', address: 0, type: 'int16', scale: 0.1, min: 5, max: 35, unit: 'degC' } },
+    controls: {
+      setpoint: { function: 'holding', address: 0, type: 'int16', scale: 0.1, min: 5, max: 35, unit: 'degC' },
+      pump: { function: 'coil', address: 0, action: true, description: 'Circulation pump on (an action)' },
+    },
   },
 };
 
@@ -27,11 +33,22 @@ function range(p: ParamDecl): string {
   return '';
 }
 
+function settable(p: ParamDecl): string {
+  return p.settable === 'running' ? 'live' : p.settable === 'stopped' ? 'reconnects' : 'read-only';
+}
+
+/**
+ * `kind`: setpoints are restored from the config at start-up and on every reconnect; actions are
+ * performed only on request. `read back`: whether the device can report the value.
+ */
 function paramRows(params: ParamDecl[]): string[] {
   return [
-    '| parameter | type | unit | range / values | settable | description |',
-    '|---|---|---|---|---|---|',
-    ...params.map((p) => `| \`${p.name}\` | ${p.type} | ${p.unit ?? ''} | ${range(p)} | ${p.settable === 'running' ? 'live' : p.settable === 'stopped' ? 'reconnects' : 'read-only'} | ${p.description} |`),
+    '| parameter | type | unit | range / values | settable | kind | read back | description |',
+    '|---|---|---|---|---|---|---|---|',
+    ...params.map(
+      (p) =>
+        `| \`${p.name}\` | ${p.type} | ${p.unit ?? ''} | ${range(p)} | ${settable(p)} | ${p.kind} | ${p.readBack ? 'yes' : 'no'} | ${p.description} |`,
+    ),
   ];
 }
 
@@ -63,6 +80,8 @@ export function driverReference(): string {
     '# Driver reference',
     '',
     '<!-- Generated from the drivers\' declarations by `npm run docs:drivers`; a test checks it is current. -->',
+    '',
+    '**kind**: a *setpoint* is restored from the config at start-up and on every reconnect; an *action* (a move, a shutter, emission) is performed only when someone asks while daqd runs, never at start-up or on a reconnect. **read back**: the device can report the value (a set is confirmed by it, and daqd can read it on demand).',
     '',
     ...[...drivers.values()].flatMap(section),
   ].join('\n');

@@ -33,9 +33,9 @@ describe('newport_1830c protocol', () => {
     );
     expect(() => validateParamValue(decl('wavelength_nm'), 'eight hundred', 'pm1')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
     expect(() => validateParamValue(decl('wavelength_nm'), 800.5, 'pm1')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
-    expect(validateParamValue(decl('wavelength_nm'), '800', 'pm1')).toBe(800);
-    expect(validateParamValue(decl('attenuator'), 'true', 'pm1')).toBe(true);
-    expect(validateParamValue(decl('units'), 'dbm', 'pm1')).toBe('dBm');
+    expect(validateParamValue(decl('wavelength_nm'), 800, 'pm1')).toBe(800);
+    expect(validateParamValue(decl('attenuator'), true, 'pm1')).toBe(true);
+    expect(validateParamValue(decl('units'), 'dBm', 'pm1')).toBe('dBm');
     expect(() => validateParamValue(decl('filter'), 'turbo', 'pm1')).toThrow(
       expect.objectContaining({ kind: 'out_of_range', message: expect.stringContaining('"slow", "medium", "fast"') }),
     );
@@ -123,16 +123,70 @@ describe.each<RigKind>(['sim', 'pty'])('newport_1830c driver over %s', (kind) =>
     expect((await d.poll()).power).toBeGreaterThan(0);
   });
 
-  it('reports saturation and refused sets as device_error', async () => {
+  it('flags a saturated reading (status byte bit 4) instead of failing the poll, and clears the flag once valid', async () => {
     const { driver: d, sim } = await start();
     await d.init();
+    expect(await d.poll()).toMatchObject({ power_unit: 'W' });
+    expect(d.readingsMeta!()).toEqual({ units: { power: 'W' } });
+    // 5 mW on the bare detector: the meter shows its 2 mW ceiling and says saturated in Q?.
     sim.control.powerW = 5e-3;
-    await expect(d.poll()).rejects.toMatchObject({ kind: 'device_error', message: expect.stringMatching(/^pm1: .*saturated/) });
+    expect((await d.poll()).power).toBeCloseTo(2e-3, 6);
+    expect(d.readingsMeta!()).toEqual({ units: { power: 'W' }, flags: { power: 'saturated' } });
+    await d.setParam('units', 'dBm');
+    await d.poll();
+    expect(d.readingsMeta!()).toEqual({ units: { power: 'dBm' }, flags: { power: 'saturated' } });
+    await d.setParam('units', 'W');
     await d.setParam('attenuator', true);
     expect((await d.poll()).power as number).toBeCloseTo(5e-6, 6);
+    expect(d.readingsMeta!()).toEqual({ units: { power: 'W' } });
+  });
+
+  it('reports the unit in force after the meter was switched behind daqd\'s back (read back)', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
+    sim.state.units = 'REL';
+    expect(await d.readParams!(['units'])).toEqual({ units: 'REL' });
+    expect((await d.poll()).power_unit).toBe('REL');
+    expect(d.readingsMeta!()).toEqual({ units: { power: 'REL' } });
+  });
+
+  it('reports refused sets as device_error', async () => {
+    const { driver: d, sim } = await start();
+    await d.init();
     sim.control.refuseSets = true;
     await expect(d.setParam('wavelength_nm', 900)).rejects.toMatchObject({ kind: 'device_error', message: expect.stringContaining('refused') });
     expect(sim.state.wavelengthNm).toBe(800);
+  });
+
+  it('sends a set again even when the meter already holds the value', async () => {
+    const { driver: d, sim } = await start({ wavelength_nm: 633 });
+    await d.init();
+    const before = sim.received.length;
+    expect(await d.setParam('wavelength_nm', 633)).toBe(633);
+    expect(await d.setParam('attenuator', false)).toBe(false);
+    expect(sim.received.slice(before)).toEqual(['W0633', 'Q?', 'W?', 'A0', 'Q?', 'A?']);
+  });
+
+  it('reads every parameter back from the meter, including changes made at its front panel', async () => {
+    const { driver: d, sim } = await start({ wavelength_nm: 800 });
+    await d.init();
+    Object.assign(sim.state, { wavelengthNm: 1064, attenuator: true, filter: 'fast', units: 'dBm' });
+    expect(await d.readParams!(['wavelength_nm', 'attenuator', 'filter', 'units', 'gain'])).toEqual({
+      wavelength_nm: 1064,
+      attenuator: true,
+      filter: 'fast',
+      units: 'dBm',
+    });
+    expect(sim.received.slice(-4)).toEqual(['W?', 'A?', 'F?', 'U?']);
+  });
+
+  it('declares every parameter a setpoint that can be read back', () => {
+    expect(driver.params(config().options).map((p) => [p.name, p.kind, p.readBack])).toEqual([
+      ['wavelength_nm', 'setpoint', true],
+      ['attenuator', 'setpoint', true],
+      ['filter', 'setpoint', true],
+      ['units', 'setpoint', true],
+    ]);
   });
 
   it('fails with disconnected after an unplug and works again after re-plug', async () => {

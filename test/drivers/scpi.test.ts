@@ -22,6 +22,7 @@ controls.steps = { command = "STEP {value}", query = "STEP?", type = "integer", 
 controls.output = { command = "OUTP {value}", query = "OUTP?", type = "boolean", format = "ON/OFF" }
 controls.beep = { command = "SYST:BEEP {value}", type = "boolean" }
 controls.range = { command = "RANG {value}", query = "RANG?", type = "enum", values = ["LOW", "HIGH"] }
+controls.trigger = { command = "TRIG {value}", query = "TRIG?", type = "boolean", action = true }
 
 [instruments.psu.params]
 volt = 12.5
@@ -47,12 +48,13 @@ afterEach(async () => {
 describe('scpi driver definition', () => {
   it('derives params and readings from the config', () => {
     const o = psuOptions();
-    expect(driver.params(o).map((p) => [p.name, p.type, p.readBack])).toEqual([
-      ['volt', 'number', true],
-      ['steps', 'integer', true],
-      ['output', 'boolean', true],
-      ['beep', 'boolean', false],
-      ['range', 'enum', true],
+    expect(driver.params(o).map((p) => [p.name, p.type, p.kind, p.readBack])).toEqual([
+      ['volt', 'number', 'setpoint', true],
+      ['steps', 'integer', 'setpoint', true],
+      ['output', 'boolean', 'setpoint', true],
+      ['beep', 'boolean', 'setpoint', false],
+      ['range', 'enum', 'setpoint', true],
+      ['trigger', 'boolean', 'action', true],
     ]);
     expect(driver.readings(o).map((r) => [r.name, r.unit])).toEqual([
       ['voltage', 'V'],
@@ -107,13 +109,14 @@ describe.each<RigKind>(['sim', 'pty'])('scpi driver over %s', (kind) => {
     const { driver: d, sim } = await start({});
     await d.init();
     expect(await d.setParam('volt', 3.3)).toBe(3.3);
-    expect(await d.setParam('volt', '7')).toBe(7); // CLI strings are coerced
+    expect(await d.setParam('volt', 7)).toBe(7);
     expect(await d.setParam('steps', 4)).toBe(4);
     expect(await d.setParam('output', true)).toBe(true);
     expect(await d.setParam('output', false)).toBe(false);
     expect(await d.setParam('beep', true)).toBe(true); // no query: the sent value stands
-    expect(await d.setParam('range', 'high')).toBe('HIGH');
-    expect(sim.stored).toEqual({ volt: 7, steps: 4, output: false, beep: true, range: 'HIGH' });
+    expect(await d.setParam('range', 'HIGH')).toBe('HIGH');
+    expect(await d.setParam('trigger', true)).toBe(true);
+    expect(sim.stored).toEqual({ volt: 7, steps: 4, output: false, beep: true, range: 'HIGH', trigger: true });
     expect(sim.received).toContain('OUTP OFF');
     expect(sim.received).toContain('SYST:BEEP 1');
   });
@@ -156,6 +159,50 @@ describe.each<RigKind>(['sim', 'pty'])('scpi driver over %s', (kind) => {
     sim.control.silent = false;
     link.setDefaultTimeout(3000);
     expect((await d.poll()).voltage).toBeGreaterThan(0);
+  });
+
+  it('restores only setpoints at init: an action control in params is never sent', async () => {
+    const { driver: d, sim } = await start({ volt: 12.5, trigger: true }, { check_errors: false });
+    await d.init();
+    expect(sim.received).toEqual(['*IDN?', 'VOLT 12.5', 'VOLT?']);
+    expect(sim.stored.trigger).toBe(false);
+  });
+
+  it('sends a set again even when the device already holds the value', async () => {
+    const { driver: d, sim } = await start({ volt: 12.5 }, { check_errors: false });
+    await d.init();
+    const before = sim.received.length;
+    expect(await d.setParam('volt', 12.5)).toBe(12.5);
+    expect(await d.setParam('beep', false)).toBe(false);
+    await d.readParams!(['volt']); // answered only after the device has taken the line before it
+    expect(sim.received.slice(before)).toEqual(['VOLT 12.5', 'VOLT?', 'SYST:BEEP 0', 'VOLT?']);
+  });
+
+  it('reads back controls with a query, as the device now holds them; others are left out', async () => {
+    const { driver: d, sim } = await start({ volt: 12.5 });
+    await d.init();
+    // Changed at the front panel, behind daqd's back.
+    Object.assign(sim.stored, { volt: 4.2, output: true, range: 'HIGH', steps: 9 });
+    expect(await d.readParams!(['volt', 'steps', 'output', 'range', 'beep', 'nope'])).toEqual({ volt: 4.2, steps: 9, output: true, range: 'HIGH' });
+  });
+
+  it('sends declared units with the readings and flags SCPI overflow (9.9E37) and not-a-number (9.91E37)', async () => {
+    const { driver: d, sim } = await start({});
+    await d.init();
+    await d.poll();
+    expect(d.readingsMeta!()).toEqual({ units: { voltage: 'V', current: 'A' } });
+    sim.control.values.voltage = 9.9e37;
+    sim.control.values.current = -9.9e37;
+    const r = await d.poll();
+    expect(r.voltage).toBe(9.9e37);
+    expect(d.readingsMeta!()).toEqual({ units: { voltage: 'V', current: 'A' }, flags: { voltage: 'over_range', current: 'over_range' } });
+    sim.control.values.current = 9.91e37;
+    sim.control.values.voltage = 5;
+    await d.poll();
+    expect(d.readingsMeta!()).toEqual({ units: { voltage: 'V', current: 'A' }, flags: { current: 'invalid' } });
+    sim.control.values.current = 0.25;
+    await d.poll();
+    expect(d.readingsMeta!()).toEqual({ units: { voltage: 'V', current: 'A' } });
   });
 
   it('fails with disconnected after an unplug and works again after re-plug', async () => {

@@ -1,6 +1,7 @@
 import { DaqError } from '../../errors.js';
 import { frameText, lineReply } from '../../transport/framing.js';
 import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
+import { abortedError, whileListening } from '../common/abort.js';
 import {
   ELL14_MOTOR_TYPE,
   ELL14_PULSES_PER_REV,
@@ -18,9 +19,16 @@ const CRLF_LINE = lineReply(REPLY_TERMINATOR);
 /** Rotary Elliptec modules that report degrees: ELL14 (0x0E), ELL18 (0x12). */
 const ROTARY_TYPES = new Set([ELL14_MOTOR_TYPE, 0x12]);
 
+/** A move on its way: whether `st` has been interjected for it yet (once is enough). */
+interface Move {
+  stopSent: boolean;
+  stopping?: Promise<void>;
+}
+
 export class Ell14Instrument implements DriverInstance {
   private pulsesPerRev = ELL14_PULSES_PER_REV;
   private readonly address: string;
+  private move: Move | undefined;
 
   constructor(private readonly ctx: DriverContext<Ell14Options>) {
     this.address = ctx.config.options.address;
@@ -43,22 +51,42 @@ export class Ell14Instrument implements DriverInstance {
     }
     // The mount states its own scale; trust it over the datasheet when it is sane.
     if (info.pulsesPerUnit > 0) this.pulsesPerRev = info.pulsesPerUnit;
-    const position = this.ctx.config.params.position_deg;
-    if (position !== undefined) await this.setParam('position_deg', position);
+    // The angle is an action: a (re)connect never turns the mount (this driver has no setpoints).
   }
 
   async poll(): Promise<Readings> {
-    const reply = await this.ask('gp', 'PO');
-    return { position_deg: this.toDegrees(reply) };
+    return { position_deg: await this.readPosition() };
   }
 
-  async setParam(name: string, value: ParamValue): Promise<ParamValue> {
+  /**
+   * Always sends the move, even to the angle the mount is at. The mount answers a move only when
+   * it has stopped: PO with the position, or GS on a fault. Once `signal` fires, `st` is
+   * interjected (the `ma` exchange keeps the bus meanwhile), the mount stops and answers the `ma`,
+   * and the set rejects with 'aborted' saying where it stopped.
+   */
+  async setParam(name: string, value: ParamValue, signal?: AbortSignal): Promise<ParamValue> {
     if (name !== 'position_deg' || typeof value !== 'number') {
       throw new DaqError('not_found', `${this.id}: ell14 has no parameter '${name}'`);
     }
+    const what = `move to ${value} deg`;
+    if (signal?.aborted) throw abortedError(`${this.id}: ${what} aborted before it started`, { target: value });
     const pulses = Math.round((value * this.pulsesPerRev) / 360);
-    // The mount answers a move only when it has stopped: PO with the position, or GS on a fault.
-    const reply = await this.ask(`ma${encodePulses(pulses)}`, 'PO', this.ctx.config.options.move_timeout_ms);
+    const move: Move = { stopSent: false };
+    this.move = move;
+    let reply: Reply;
+    try {
+      reply = await whileListening(signal, () => void this.stop(move), () =>
+        this.ask(`ma${encodePulses(pulses)}`, 'PO', this.ctx.config.options.move_timeout_ms, move),
+      );
+    } finally {
+      if (this.move === move) this.move = undefined;
+    }
+    if (move.stopSent || signal?.aborted) {
+      await move.stopping?.catch(() => {});
+      // Some firmware answers the interrupted move with GS00 instead of PO: then ask where it is.
+      const at = reply.code === 'PO' ? this.toDegrees(reply) : await this.readPosition();
+      throw abortedError(`${this.id}: ${what} aborted at ${at.toFixed(3)} deg`, { target: value, stoppedAt: at });
+    }
     const reached = this.toDegrees(reply);
     const off = Math.abs(((((reached - value) % 360) + 540) % 360) - 180);
     if (off > this.ctx.config.options.position_tolerance_deg) {
@@ -67,6 +95,33 @@ export class Ell14Instrument implements DriverInstance {
       });
     }
     return reached;
+  }
+
+  /** `gp` for position_deg; other names are left out. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    return names.includes('position_deg') ? { position_deg: await this.readPosition() } : {};
+  }
+
+  /**
+   * Stops the move in flight: `<address>st`, interjected while the `ma` exchange waits for its
+   * reply. An idle mount has nothing to stop and is not sent anything.
+   */
+  async abort(): Promise<void> {
+    if (this.move) await this.stop(this.move);
+  }
+
+  private stop(move: Move): Promise<void> {
+    if (!move.stopSent) {
+      move.stopSent = true;
+      const write = `${this.address}st`;
+      move.stopping = this.ctx.link.request({ write, label: write, interject: true }).then(() => undefined);
+      move.stopping.catch((err) => this.ctx.log.warn({ err }, 'could not send st to stop the move'));
+    }
+    return move.stopping!;
+  }
+
+  private async readPosition(): Promise<number> {
+    return this.toDegrees(await this.ask('gp', 'PO'));
   }
 
   private toDegrees(reply: Reply): number {
@@ -79,7 +134,7 @@ export class Ell14Instrument implements DriverInstance {
    * Sends `<address><command>` and returns the reply with the `expected` code. A GS reply with a
    * non-zero status is the device reporting a fault and becomes a device_error.
    */
-  private async ask(command: string, expected: string, timeoutMs?: number): Promise<Reply> {
+  private async ask(command: string, expected: string, timeoutMs?: number, stopped?: Move): Promise<Reply> {
     const write = `${this.address}${command}`;
     const frame = await this.ctx.link.request({ write, reply: CRLF_LINE, label: write, timeoutMs });
     const raw = frameText(frame);
@@ -91,6 +146,7 @@ export class Ell14Instrument implements DriverInstance {
     if (reply.code === 'GS') {
       const code = parseInt(reply.payload, 16);
       if (Number.isNaN(code) || reply.payload.length !== 2) throw this.unparsable(write, raw, 'a 2-digit status');
+      if (code === 0 && stopped?.stopSent) return reply; // "stopped, no error": the answer to our st
       throw new DaqError(
         'device_error',
         `${this.id}: the mount at address ${this.address} reported status ${code} (${statusMessage(code)}) to ${write}`,

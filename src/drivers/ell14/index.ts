@@ -13,8 +13,10 @@ export const ell14Driver: DriverDefinition<Ell14Options> = {
   params: () => [
     {
       name: 'position_deg',
+      kind: 'action',
       type: 'number',
-      description: 'Absolute angle; a set rotates the mount and completes when it has arrived',
+      description:
+        'Absolute angle; a set rotates the mount and completes when it has arrived (an action: never turned at start-up or on a reconnect; abortable with st)',
       unit: 'deg',
       min: 0,
       max: 360,

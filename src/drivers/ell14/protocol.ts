@@ -15,7 +15,16 @@ export const ELL14_MOTOR_TYPE = 0x0e;
 
 export const ADDRESSES = '0123456789ABCDEF'.split('');
 
-/** Payload length (characters) of each host command the simulator understands. */
+/**
+ * Payload length (characters) of each host command the simulator understands.
+ *
+ * `st` (stop, "_HOST_MOTIONSTOP" in the ELLx protocol manual) is accepted while a move runs: the
+ * mount stops where it is and the interrupted move gets its one reply, `PO` with the position it
+ * stopped at (so the host's `ma` exchange, still waiting, completes). To an idle mount `st` is
+ * answered with `GS00`. The manual's wording on the reply to `st` varies between issues: some
+ * firmware may answer the interrupted move with `GS00` instead of `PO`; the driver accepts both
+ * (and then asks `gp` for the position).
+ */
 export const HOST_PAYLOAD_LENGTH: Record<string, number> = {
   in: 0,
   gs: 0,
@@ -23,6 +32,7 @@ export const HOST_PAYLOAD_LENGTH: Record<string, number> = {
   ma: 8,
   mr: 8,
   ho: 1,
+  st: 0,
 };
 
 /** GS status codes from the Elliptec communication protocol manual. */

@@ -45,7 +45,8 @@ export class Ell14Simulator implements DeviceSimulator {
   readonly received: string[] = [];
   readonly address: string;
   private positionPulses = 0;
-  private moving = false;
+  /** The move in progress: constant speed from `from` to `to`, started at `startedAt` (ms). */
+  private motion: { from: number; to: number; startedAt: number; durationMs: number; timer: NodeJS.Timeout } | undefined;
   private readonly speedDegPerS: number;
   private readonly timeScale: number;
   private readonly instantMoves: boolean;
@@ -74,7 +75,12 @@ export class Ell14Simulator implements DeviceSimulator {
   }
 
   get isMoving(): boolean {
-    return this.moving;
+    return this.motion !== undefined;
+  }
+
+  /** Test hook: someone turned the mount behind the host's back (e.g. the jog buttons). */
+  frontPanelMoveTo(degrees: number): void {
+    this.positionPulses = Math.round((degrees * ELL14_PULSES_PER_REV) / 360) | 0;
   }
 
   onSend(listener: (data: Buffer) => void): void {
@@ -142,9 +148,11 @@ export class Ell14Simulator implements DeviceSimulator {
             }),
         );
       case 'gs':
-        return this.reply(`GS${(this.moving ? 9 : this.idleStatus).toString(16).toUpperCase().padStart(2, '0')}`);
+        return this.reply(`GS${(this.motion ? 9 : this.idleStatus).toString(16).toUpperCase().padStart(2, '0')}`);
       case 'gp':
-        return this.reply(`PO${encodePulses(this.positionPulses)}`);
+        return this.reply(`PO${encodePulses(this.currentPulses())}`);
+      case 'st':
+        return this.stop();
       case 'ma':
       case 'mr': {
         const value = decodePulses(payload);
@@ -158,24 +166,44 @@ export class Ell14Simulator implements DeviceSimulator {
   }
 
   private move(target: number): void {
-    if (this.moving) return this.reply('GS09');
+    if (this.motion) return this.reply('GS09');
     const failure = this.failNextMoveWith;
     this.failNextMoveWith = undefined;
-    const degrees = (Math.abs(target - this.positionPulses) * 360) / ELL14_PULSES_PER_REV;
+    const from = this.positionPulses;
+    const degrees = (Math.abs(target - from) * 360) / ELL14_PULSES_PER_REV;
     const durationMs = this.instantMoves ? 0 : (degrees / this.speedDegPerS) * 1000 / this.timeScale;
-    this.moving = true;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.moving = false;
+      this.motion = undefined;
       if (failure !== undefined) {
         // A stalled move stops part way and reports the fault instead of a position.
-        this.positionPulses = Math.round((this.positionPulses + target) / 2) | 0;
+        this.positionPulses = Math.round((from + target) / 2) | 0;
         return this.reply(`GS${failure.toString(16).toUpperCase().padStart(2, '0')}`);
       }
       this.positionPulses = target;
       this.reply(`PO${encodePulses(target)}`);
     }, durationMs);
     this.timers.add(timer);
+    this.motion = { from, to: target, startedAt: performance.now(), durationMs, timer };
+  }
+
+  /** `st`: a running move stops where it is and answers with that position; idle: GS00. */
+  private stop(): void {
+    const motion = this.motion;
+    if (!motion) return this.reply('GS00');
+    clearTimeout(motion.timer);
+    this.timers.delete(motion.timer);
+    this.positionPulses = this.currentPulses();
+    this.motion = undefined;
+    this.reply(`PO${encodePulses(this.positionPulses)}`);
+  }
+
+  /** Where the rotor is now: part way along a running move, else where it stands. */
+  private currentPulses(): number {
+    const m = this.motion;
+    if (!m) return this.positionPulses;
+    const done = m.durationMs <= 0 ? 1 : Math.min(1, (performance.now() - m.startedAt) / m.durationMs);
+    return Math.round(m.from + (m.to - m.from) * done) | 0;
   }
 
   private reply(body: string): void {

@@ -1,14 +1,28 @@
 import { DaqError } from '../../errors.js';
 import { frameText, lineReply } from '../../transport/framing.js';
-import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
-import { TERMINATOR, formatErrorReport, formatSetValue, parseErrorReport, parseNumber, type ErrorReport } from './protocol.js';
+import type { DriverContext, DriverInstance, ParamValue, Readings, ReadingsMeta } from '../types.js';
+import { abortedError, pause } from '../common/abort.js';
+import { setpointsToRestore } from '../common/kinds.js';
+import {
+  DEFAULT_UNIT,
+  TERMINATOR,
+  formatErrorReport,
+  formatSetValue,
+  parseErrorReport,
+  parseNumber,
+  unitFromCode,
+  type ErrorReport,
+} from './protocol.js';
 import type { Esp300Options } from './options.js';
+import { esp300Params } from './params.js';
 
 const CRLF_LINE = lineReply(TERMINATOR);
 /** How often `MD?` is asked while waiting for a move: ~2% of the line at 19200 baud. */
 const MOTION_POLL_INTERVAL_MS = 20;
 /** The controller's FIFO holds at most 10 errors. */
 const MAX_QUEUED_ERRORS = 10;
+/** After a stop, how long the axis may take to come to rest (it decelerates at its AC) beyond v/a. */
+const STOP_MARGIN_MS = 2000;
 
 type AxisParam = 'position' | 'velocity' | 'acceleration';
 
@@ -18,8 +32,14 @@ export function parseAxisParam(name: string): { axis: number; param: AxisParam }
   return { axis: Number(match[1]), param: match[2] as AxisParam };
 }
 
+const MNEMONIC: Readonly<Record<AxisParam, string>> = { position: 'TP', velocity: 'VA', acceleration: 'AC' };
+
 export class Esp300Instrument implements DriverInstance {
   private readonly axes: readonly number[];
+  /** Displacement unit of each axis as the controller reports it (SN?), e.g. "mm", "deg". */
+  private readonly units = new Map<number, string>();
+  /** Readings whose unit is not the declared one (a rotary stage in degrees); built at init. */
+  private meta: ReadingsMeta = {};
 
   constructor(private readonly ctx: DriverContext<Esp300Options>) {
     this.axes = ctx.config.options.axes;
@@ -29,6 +49,11 @@ export class Esp300Instrument implements DriverInstance {
     return this.ctx.config.id;
   }
 
+  /**
+   * Identifies the controller, turns the motors on (so the stages hold position and accept moves;
+   * this moves nothing) and restores the setpoints it is given: velocities and accelerations.
+   * Positions are actions: a (re)connect never moves a stage.
+   */
   async init(): Promise<void> {
     const version = await this.query('VE?');
     if (!/ESP\s*300/i.test(version)) {
@@ -42,17 +67,9 @@ export class Esp300Instrument implements DriverInstance {
     await this.drainErrors();
     for (const axis of this.axes) await this.send(`${axis}MO`);
     await this.throwIfErrors('turning the motors on (MO)');
-
-    // The config is the source of truth after a (re)connect: speeds first, so moves use them.
-    const params = this.ctx.config.params;
-    const order: AxisParam[] = ['velocity', 'acceleration', 'position'];
-    for (const param of order) {
-      for (const axis of this.axes) {
-        const name = `axis${axis}_${param}`;
-        const value = params[name];
-        if (value !== undefined) await this.setParam(name, value);
-      }
-    }
+    await this.readUnits();
+    const decls = this.axes.flatMap(esp300Params);
+    for (const [name, value] of setpointsToRestore(decls, this.ctx.config.params)) await this.setParam(name, value);
   }
 
   async poll(): Promise<Readings> {
@@ -64,23 +81,50 @@ export class Esp300Instrument implements DriverInstance {
     return readings;
   }
 
-  async setParam(name: string, value: ParamValue): Promise<ParamValue> {
-    const target = parseAxisParam(name);
-    if (!target || !this.axes.includes(target.axis) || typeof value !== 'number') {
+  readingsMeta(): ReadingsMeta {
+    return this.meta;
+  }
+
+  /**
+   * Always sends the command, even for the value the controller already holds. A position set is
+   * a move: it resolves when the axis has arrived, and rejects with 'aborted' (saying where the
+   * axis stopped) once `signal` fires, after stopping the axis.
+   */
+  async setParam(name: string, value: ParamValue, signal?: AbortSignal): Promise<ParamValue> {
+    const target = this.axisParam(name);
+    if (!target || typeof value !== 'number') {
       throw new DaqError('not_found', `${this.id}: esp300 has no parameter '${name}'`);
     }
     const { axis, param } = target;
-    if (param === 'position') return this.moveTo(axis, value);
-    const mnemonic = param === 'velocity' ? 'VA' : 'AC';
+    if (param === 'position') return this.moveTo(axis, value, signal);
+    const mnemonic = MNEMONIC[param];
     await this.send(`${axis}${mnemonic}${formatSetValue(value)}`);
     await this.throwIfErrors(`setting ${name} to ${value}`);
     return this.queryNumber(`${axis}${mnemonic}?`);
   }
 
+  /** TP?, VA?, AC? for the named parameters of the configured axes; other names are left out. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    const out: Record<string, ParamValue> = {};
+    for (const name of names) {
+      const target = this.axisParam(name);
+      if (target) out[name] = await this.queryNumber(`${target.axis}${MNEMONIC[target.param]}?`);
+    }
+    return out;
+  }
+
+  /**
+   * Stops every configured axis (`<axis>ST`), ahead of anything queued on the link. Stopping an
+   * idle axis does nothing, and a move the driver did not start (front panel) stops too.
+   */
+  async abort(): Promise<void> {
+    await Promise.all(this.axes.map((axis) => this.send(`${axis}ST`, true)));
+  }
+
   async close(): Promise<void> {
     for (const axis of this.axes) {
       try {
-        await this.send(`${axis}ST`);
+        await this.send(`${axis}ST`, true);
       } catch (err) {
         this.ctx.log.warn({ err, axis }, 'could not stop axis while closing');
       }
@@ -90,29 +134,38 @@ export class Esp300Instrument implements DriverInstance {
   /**
    * An absolute move completes when the controller reports motion done; the wait is bounded by
    * the time the move should take at the axis's velocity plus a margin, then the axis is stopped.
+   * The signal is checked between exchanges: an abort stops the axis and says where it stopped.
    */
-  private async moveTo(axis: number, target: number): Promise<number> {
+  private async moveTo(axis: number, target: number, signal?: AbortSignal): Promise<number> {
     const name = `axis${axis}_position`;
+    const unit = this.unitOf(axis);
+    const move = `move of axis ${axis} to ${target} ${unit}`;
+    if (signal?.aborted) throw abortedError(`${this.id}: ${move} aborted before it started`, { axis, target });
     const start = await this.queryNumber(`${axis}TP?`);
     const velocity = await this.queryNumber(`${axis}VA?`);
     const acceleration = await this.queryNumber(`${axis}AC?`);
+    if (signal?.aborted) throw abortedError(`${this.id}: ${move} aborted before it started, at ${start} ${unit}`, { axis, target, stoppedAt: start });
     await this.send(`${axis}PA${formatSetValue(target)}`);
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
 
     const expectedS = Math.abs(target - start) / velocity + (acceleration > 0 ? velocity / acceleration : 0);
     const budgetMs = (expectedS * this.ctx.config.options.move_timeout_factor + this.ctx.config.options.move_timeout_margin_s) * 1000;
     const deadline = Date.now() + budgetMs;
-    while (!(await this.queryMotionDone(axis))) {
+    for (;;) {
+      if (signal?.aborted) throw await this.stopAborted(axis, move, velocity, acceleration);
+      if (await this.queryMotionDone(axis)) break;
       if (Date.now() > deadline) {
-        await this.send(`${axis}ST`).catch(() => {});
+        await this.send(`${axis}ST`, true).catch(() => {});
         throw new DaqError(
           'timeout',
           `${this.id}: axis ${axis} was still moving ${Math.round(budgetMs)} ms after the move to ${target} began (expected about ${expectedS.toFixed(2)} s); the axis was stopped`,
           { details: { axis, target, start, velocity, budgetMs } },
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, MOTION_POLL_INTERVAL_MS));
+      await pause(MOTION_POLL_INTERVAL_MS, signal);
     }
+    // Aborted as it arrived: the caller asked to stop, so the set is not reported as done.
+    if (signal?.aborted) throw await this.stopAborted(axis, move, velocity, acceleration);
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
     const reached = await this.queryNumber(`${axis}TP?`);
     const tolerance = this.ctx.config.options.position_tolerance;
@@ -126,6 +179,44 @@ export class Esp300Instrument implements DriverInstance {
     return reached;
   }
 
+  /**
+   * Stops the axis (urgent: ahead of anything queued), waits until it is at rest, and returns the
+   * 'aborted' error naming where it stopped. abort() may have sent ST already; a second is harmless
+   * and covers a caller that only fired the signal.
+   */
+  private async stopAborted(axis: number, move: string, velocity: number, acceleration: number): Promise<DaqError> {
+    await this.send(`${axis}ST`, true);
+    const restMs = (acceleration > 0 ? (velocity / acceleration) * 1000 : 0) + STOP_MARGIN_MS;
+    const deadline = Date.now() + restMs;
+    while (!(await this.queryMotionDone(axis)) && Date.now() < deadline) await pause(MOTION_POLL_INTERVAL_MS);
+    // A stop can leave an error in the FIFO on some firmware; it belongs to this move, not the next set.
+    await this.drainErrors();
+    const at = await this.queryNumber(`${axis}TP?`);
+    return abortedError(`${this.id}: ${move} aborted at ${at} ${this.unitOf(axis)}`, { axis, stoppedAt: at });
+  }
+
+  private axisParam(name: string): { axis: number; param: AxisParam } | undefined {
+    const target = parseAxisParam(name);
+    return target && this.axes.includes(target.axis) ? target : undefined;
+  }
+
+  /** SN? per axis: the unit positions are in. A code we do not know keeps the declared unit. */
+  private async readUnits(): Promise<void> {
+    const units: Record<string, string> = {};
+    for (const axis of this.axes) {
+      const code = await this.queryNumber(`${axis}SN?`);
+      const unit = unitFromCode(code);
+      if (unit === undefined) this.ctx.log.warn({ axis, code }, 'unknown displacement unit code from SN?; positions shown in the declared unit');
+      this.units.set(axis, unit ?? DEFAULT_UNIT);
+      if (unit !== undefined && unit !== DEFAULT_UNIT) units[`axis${axis}_position`] = unit;
+    }
+    this.meta = Object.keys(units).length > 0 ? { units } : {};
+  }
+
+  private unitOf(axis: number): string {
+    return this.units.get(axis) ?? DEFAULT_UNIT;
+  }
+
   private async queryMotionDone(axis: number): Promise<boolean> {
     const raw = await this.query(`${axis}MD?`);
     if (raw.trim() === '1') return true;
@@ -133,8 +224,9 @@ export class Esp300Instrument implements DriverInstance {
     throw this.unparsable(`${axis}MD?`, raw, 'expected 0 or 1');
   }
 
-  private async send(command: string): Promise<void> {
-    await this.ctx.link.request({ write: command + TERMINATOR, label: command });
+  /** `urgent`: stop traffic, ahead of everything queued on the link. */
+  private async send(command: string, urgent = false): Promise<void> {
+    await this.ctx.link.request({ write: command + TERMINATOR, label: command, urgent });
   }
 
   private async query(command: string): Promise<string> {

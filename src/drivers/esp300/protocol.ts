@@ -91,3 +91,30 @@ export function parseErrorReport(line: string): ErrorReport | undefined {
 export function formatErrorReport(report: ErrorReport): string {
   return `${report.code}, ${report.timestamp}, ${report.message}`;
 }
+
+/**
+ * Displacement units (`SN?` reply / `SN<code>`), from the ESP300 manual's SN command. Positions,
+ * velocities and accelerations are all in this unit (per second, per second squared).
+ */
+export const UNIT_CODES: readonly string[] = [
+  'counts', // 0 encoder count
+  'steps', // 1 motor step
+  'mm', // 2 millimetre
+  'um', // 3 micrometre
+  'in', // 4 inch
+  'mil', // 5 milli-inch
+  'uin', // 6 micro-inch
+  'deg', // 7 degree
+  'grad', // 8 gradian
+  'rad', // 9 radian
+  'mrad', // 10 milliradian
+  'urad', // 11 microradian
+];
+
+/** The unit the parameters and readings are declared in (linear stages as shipped). */
+export const DEFAULT_UNIT = 'mm';
+export const DEFAULT_UNIT_CODE = 2;
+
+export function unitFromCode(code: number): string | undefined {
+  return Number.isInteger(code) ? UNIT_CODES[code] : undefined;
+}

@@ -1,5 +1,6 @@
 import type { DeviceSimulator } from '../types.js';
 import {
+  DEFAULT_UNIT_CODE,
   TERMINATOR,
   VERSION_STRING,
   errorMessage,
@@ -28,6 +29,8 @@ export type SimFault = 'none' | 'silent' | 'garbage';
 
 interface AxisState {
   motorOn: boolean;
+  /** Displacement unit code (SN): 2 = mm. */
+  unitCode: number;
   velocity: number;
   acceleration: number;
   /** Motion is modelled analytically: constant velocity from `from` to `to` starting at `t0`. */
@@ -65,7 +68,7 @@ export class Esp300Simulator implements DeviceSimulator {
     this.maxAcceleration = options.maxAcceleration ?? 100;
     this.travel = options.travel ?? 100;
     for (const axis of options.axes ?? [1, 2, 3]) {
-      this.axes.set(axis, { motorOn: false, velocity: 5, acceleration: 20, from: 0, to: 0, t0: 0 });
+      this.axes.set(axis, { motorOn: false, unitCode: DEFAULT_UNIT_CODE, velocity: 5, acceleration: 20, from: 0, to: 0, t0: 0 });
     }
   }
 
@@ -101,6 +104,18 @@ export class Esp300Simulator implements DeviceSimulator {
   /** Test hook: finish every move now. */
   completeMoves(): void {
     for (const state of this.axes.values()) this.settle(state, state.to);
+  }
+
+  /**
+   * Test hook: someone changed the controller behind the host's back (front panel, another
+   * program): new velocity, acceleration or units, or the stage now stands at `position`.
+   */
+  frontPanel(axis: number, change: { velocity?: number; acceleration?: number; position?: number; unitCode?: number }): void {
+    const state = this.axisState(axis);
+    if (change.velocity !== undefined) state.velocity = change.velocity;
+    if (change.acceleration !== undefined) state.acceleration = change.acceleration;
+    if (change.unitCode !== undefined) state.unitCode = change.unitCode;
+    if (change.position !== undefined) this.settle(state, change.position);
   }
 
   /** Test hook: queue a controller error as if the hardware had raised it. */
@@ -224,7 +239,13 @@ export class Esp300Simulator implements DeviceSimulator {
       case 'OR':
         return this.startMove(axis, state, 0);
       case 'ST':
+        // Stops a move in progress where it is (deceleration is not modelled); idle: nothing to do.
         return this.settle(state, this.currentPosition(state));
+      case 'SN':
+        if (query) return this.reply(String(state.unitCode));
+        if (value === undefined || !Number.isInteger(value) || value < 0 || value > 11) return this.pushError(axis * 100 + 1);
+        state.unitCode = value;
+        return;
       case 'VA':
         if (query) return this.reply(formatNumber(state.velocity));
         return this.setLimited(axis, value, this.maxVelocity, 10, (v) => {
@@ -256,4 +277,4 @@ export class Esp300Simulator implements DeviceSimulator {
   }
 }
 
-const AXIS_COMMANDS = new Set(['TP', 'MD', 'MO', 'MF', 'PA', 'PR', 'OR', 'ST', 'VA', 'AC', 'VU', 'AU']);
+const AXIS_COMMANDS = new Set(['TP', 'MD', 'MO', 'MF', 'PA', 'PR', 'OR', 'ST', 'SN', 'VA', 'AC', 'VU', 'AU']);

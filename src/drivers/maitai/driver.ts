@@ -3,6 +3,8 @@ import { frameText, lineReply } from '../../transport/framing.js';
 import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
 import { HOST_TERMINATOR, REPLY_TERMINATOR, parsePower, parseShutter, parseWavelength } from './protocol.js';
 import type { MaiTaiOptions } from './options.js';
+import { setpointsToRestore } from '../common/kinds.js';
+import { MAITAI_PARAMS } from './params.js';
 
 const LF_LINE = lineReply(REPLY_TERMINATOR);
 
@@ -16,20 +18,20 @@ export class MaiTaiInstrument implements DriverInstance {
     return this.ctx.config.id;
   }
 
+  /**
+   * Identifies the laser and restores the setpoints it is given (the wavelength). The shutter and
+   * emission are actions: never touched here, so a reconnect cannot open the shutter or switch the
+   * pump diodes on by itself; the laser keeps whatever state it is in (poll reports the shutter).
+   */
   async init(): Promise<void> {
-    this.emission = undefined;
+    this.emission = undefined; // after a (re)connect daqd no longer knows what the laser does
     const idn = await this.query('*IDN?');
     if (!/mai\s*tai/i.test(idn)) {
       throw new DaqError('protocol_error', `${this.id}: the device on this port does not identify as a MaiTai (*IDN? replied ${JSON.stringify(idn)})`, {
         details: { raw: idn },
       });
     }
-    // Order matters for safety: a closed shutter is applied before emission, an open one after.
-    const params = this.ctx.config.params;
-    if (params.wavelength_nm !== undefined) await this.setParam('wavelength_nm', params.wavelength_nm);
-    if (params.shutter === false) await this.setParam('shutter', false);
-    if (params.emission !== undefined) await this.setParam('emission', params.emission);
-    if (params.shutter === true) await this.setParam('shutter', true);
+    for (const [name, value] of setpointsToRestore(MAITAI_PARAMS, this.ctx.config.params)) await this.setParam(name, value);
   }
 
   async poll(): Promise<Readings> {
@@ -37,12 +39,13 @@ export class MaiTaiInstrument implements DriverInstance {
     const power = parsePower(await this.expect('POWER?', parsePower, 'a power such as 3.00W, 100mW or 50%'));
     if (power && 'watts' in power) readings.power_w = power.watts;
     else if (power) readings.power_percent = power.percent;
-    readings.wavelength_nm = parseWavelength(await this.expect('WAVELENGTH?', parseWavelength, 'a wavelength such as 820nm'))!;
+    readings.wavelength_nm = await this.readWavelength();
     readings.shutter = await this.readShutter();
     if (this.emission !== undefined) readings.emission = this.emission;
     return readings;
   }
 
+  /** Always sends the command (even for the state the laser is already in), then confirms it. */
   async setParam(name: string, value: ParamValue): Promise<ParamValue> {
     switch (name) {
       case 'wavelength_nm':
@@ -56,9 +59,19 @@ export class MaiTaiInstrument implements DriverInstance {
     }
   }
 
+  /** WAVELENGTH? and SHUTTER?; emission cannot be asked (left out), nor can names the laser lacks. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    const out: Record<string, ParamValue> = {};
+    for (const name of names) {
+      if (name === 'wavelength_nm') out[name] = await this.readWavelength();
+      else if (name === 'shutter') out[name] = await this.readShutter();
+    }
+    return out;
+  }
+
   private async setWavelength(nm: number): Promise<number> {
     await this.send(`WAVELENGTH:${nm}`);
-    const reported = parseWavelength(await this.expect('WAVELENGTH?', parseWavelength, 'a wavelength such as 820nm'))!;
+    const reported = await this.readWavelength();
     if (Math.abs(reported - nm) > this.ctx.config.options.wavelength_tolerance_nm) {
       throw new DaqError(
         'device_error',
@@ -109,6 +122,10 @@ export class MaiTaiInstrument implements DriverInstance {
     await this.send('OFF');
     this.emission = false;
     return false;
+  }
+
+  private async readWavelength(): Promise<number> {
+    return parseWavelength(await this.expect('WAVELENGTH?', parseWavelength, 'a wavelength such as 820nm'))!;
   }
 
   private async readShutter(): Promise<boolean> {

@@ -3,7 +3,7 @@
  * multidrop port's queue and the configured timeout apply to each request.
  */
 import { DaqError, isDaqError } from '../../errors.js';
-import type { DriverContext, DriverInstance, ParamValue, Readings } from '../types.js';
+import type { DriverContext, DriverInstance, ParamValue, Readings, ReadingsMeta } from '../types.js';
 import { controlPoints, readingPoints, type ControlSpec, type ModbusOptions, type PointSpec } from './options.js';
 import {
   decodeReply,
@@ -23,27 +23,51 @@ export class ModbusRtuInstrument implements DriverInstance {
   private readonly blocks: ReadBlock[];
   private readonly controls: Map<string, ControlSpec>;
   private readonly who: string;
+  /** The declared units of the readings, built once. */
+  private readonly meta: ReadingsMeta;
 
   constructor(private readonly ctx: DriverContext<ModbusOptions>) {
     const options = ctx.config.options;
     this.slave = options.slave_id;
-    this.blocks = planReads(readingPoints(options));
+    const points = readingPoints(options);
+    this.blocks = planReads(points);
     this.controls = new Map(controlPoints(options).map((c) => [c.name, c]));
     this.who = `${ctx.config.id}: Modbus slave ${this.slave}`;
+    const units: Record<string, string> = {};
+    for (const p of points) if (p.unit !== undefined) units[p.name] = p.unit;
+    this.meta = Object.keys(units).length > 0 ? { units } : {};
   }
 
   /**
    * Modbus has no identification every device implements, so the check that the slave answers is
-   * bringing it to the configured params, or else one read of the register map.
+   * restoring the setpoints it is given (controls not marked `action`), or else one read. Action
+   * controls are never written here, whatever the config holds.
    */
   async init(): Promise<void> {
+    const params = this.ctx.config.params;
     let wrote = false;
-    for (const [name, value] of Object.entries(this.ctx.config.params)) {
-      if (!this.controls.has(name)) continue;
-      await this.setParam(name, value);
+    for (const [name, control] of this.controls) {
+      if (control.action || !Object.hasOwn(params, name)) continue;
+      await this.setParam(name, params[name]!);
       wrote = true;
     }
-    if (!wrote && this.blocks.length > 0) await this.readBlock(this.blocks[0]!);
+    if (wrote) return;
+    if (this.blocks.length > 0) await this.readBlock(this.blocks[0]!);
+    else if (this.controls.size > 0) await this.readControl(this.controls.values().next().value!);
+  }
+
+  readingsMeta(): ReadingsMeta {
+    return this.meta;
+  }
+
+  /** Reads the named controls back (holding registers FC 3, coils FC 1); other names are left out. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    const out: Record<string, ParamValue> = {};
+    for (const name of names) {
+      const control = this.controls.get(name);
+      if (control) out[name] = await this.readControl(control);
+    }
+    return out;
   }
 
   async poll(): Promise<Readings> {
@@ -55,6 +79,7 @@ export class ModbusRtuInstrument implements DriverInstance {
     return readings;
   }
 
+  /** Always writes, even the value the slave already holds, then reads it back. */
   async setParam(name: string, value: ParamValue): Promise<ParamValue> {
     const control = this.controls.get(name);
     if (!control) {
@@ -63,15 +88,14 @@ export class ModbusRtuInstrument implements DriverInstance {
     }
     const write = this.writeRequest(control, value);
     await this.exchange(write, `setting '${name}' to ${String(value)}`);
-    const block: ReadBlock = {
-      fc: readFunctionCode(control.function),
-      address: control.address,
-      count: pointWidth(control),
-      points: [control],
-    };
+    return this.readControl(control);
+  }
+
+  private async readControl(control: ControlSpec): Promise<ParamValue> {
+    const fc = readFunctionCode(control.function);
     const data = await this.exchange(
-      { op: 'read', slave: this.slave, fc: block.fc, address: block.address, count: block.count },
-      `reading back '${name}'`,
+      { op: 'read', slave: this.slave, fc, address: control.address, count: pointWidth(control) },
+      `reading back '${control.name}'`,
     );
     return pointValue(control, control.address, data);
   }

@@ -24,8 +24,9 @@ export const modbusRtuDriver: DriverDefinition<ModbusOptions> = {
   params(options): ParamDecl[] {
     return controlPoints(options).map((c) => ({
       name: c.name,
+      kind: c.action ? ('action' as const) : ('setpoint' as const),
       type: c.type === 'bool' ? 'boolean' : c.type === 'float32' || !Number.isInteger(c.scale) ? 'number' : 'integer',
-      description: describe(c),
+      description: c.action ? `${describe(c)} (an action: written only on request, never at start-up)` : describe(c),
       unit: c.unit,
       min: c.min,
       max: c.max,

@@ -37,6 +37,12 @@ const controlSpec = z.strictObject({
   min: z.number().optional(),
   max: z.number().optional(),
   unit: z.string().optional(),
+  action: z
+    .boolean()
+    .default(false)
+    .describe(
+      'true: writing it does something (start a pump, open a valve): done only when someone asks while daqd runs, never at start-up or on a reconnect. false (default): a setpoint, restored from the config at start-up and on every reconnect.',
+    ),
   description: z.string().optional(),
 });
 
@@ -84,6 +90,8 @@ export interface PointSpec {
 
 export interface ControlSpec extends PointSpec {
   function: 'holding' | 'coil';
+  /** Setting it is an action (never restored at start-up or on a reconnect), not a setpoint. */
+  action: boolean;
   /** Engineering-unit limits: the configured ones, else what the register type can hold. */
   min?: number;
   max?: number;
@@ -109,7 +117,7 @@ export function readingPoints(options: ModbusOptions): PointSpec[] {
 
 export function controlPoints(options: ModbusOptions): ControlSpec[] {
   return Object.entries(options.controls).map(([n, spec]) => {
-    const base = point(n, spec) as ControlSpec;
+    const base: ControlSpec = { ...point(n, spec), function: spec.function, action: spec.action };
     if (base.type === 'bool') return base;
     const range = typeRange(base.type);
     // Scaling may flip the sign (negative scale), so take the two ends in order.

@@ -1,10 +1,11 @@
 /** Newport 1830-C optical power meter (RS-232). Protocol details in ./protocol.ts. */
 import { z } from 'zod';
 import { DaqError } from '../../errors.js';
-import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl } from '../types.js';
+import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl, ReadingsMeta } from '../types.js';
 import { LineChannel } from '../common/line-protocol.js';
 import { parseDeviceInteger, parseDeviceNumber, protocolError } from '../common/numbers.js';
 import { validateParamValue } from '../common/params.js';
+import { setpointsToRestore } from '../common/kinds.js';
 import { Newport1830cSimulator } from './simulator.js';
 import {
   FILTERS,
@@ -36,6 +37,7 @@ export type Newport1830cOptions = z.output<typeof optionsSchema>;
 const PARAMS: ParamDecl[] = [
   {
     name: 'wavelength_nm',
+    kind: 'setpoint',
     type: 'integer',
     description: 'Wavelength the detector calibration is taken at',
     unit: 'nm',
@@ -44,27 +46,88 @@ const PARAMS: ParamDecl[] = [
     settable: 'running',
     readBack: true,
   },
-  { name: 'attenuator', type: 'boolean', description: 'Detector attenuator (OD3) in place', settable: 'running', readBack: true },
+  {
+    name: 'attenuator',
+    kind: 'setpoint',
+    type: 'boolean',
+    description: 'Detector attenuator (OD3) in place (a measurement setting: restored at start-up)',
+    settable: 'running',
+    readBack: true,
+  },
   {
     name: 'filter',
+    kind: 'setpoint',
     type: 'enum',
     description: 'Averaging: slow = 16 readings, medium = 4, fast = none',
     values: FILTERS,
     settable: 'running',
     readBack: true,
   },
-  { name: 'units', type: 'enum', description: 'Units of the power reading', values: UNITS, settable: 'running', readBack: true },
+  {
+    name: 'units',
+    kind: 'setpoint',
+    type: 'enum',
+    description: 'Units of the power reading',
+    values: UNITS,
+    settable: 'running',
+    readBack: true,
+  },
 ];
 
 const READINGS: ReadingDecl[] = [
-  { name: 'power', type: 'number', description: 'Optical power, in the units set by `units` (W unless changed)', unit: 'W' },
+  {
+    name: 'power',
+    type: 'number',
+    description: 'Optical power, in the units set by `units` (W unless changed; the unit in force is sent with each reading)',
+    unit: 'W',
+  },
   { name: 'power_unit', type: 'string', description: 'Unit of `power`: W, dB, dBm or REL' },
 ];
+
+type At = { instrumentId: string; exchange: string };
+
+/** How each parameter goes on the wire: its set command, its query, and the reply decoded. */
+interface ParamWire {
+  set(value: ParamValue): string;
+  query: string;
+  /** The value in the reply, or undefined if the reply is not one the meter should send. */
+  decode(reply: string, at: At): ParamValue | undefined;
+  expected: string;
+}
+
+const WIRE: ReadonlyMap<string, ParamWire> = new Map<string, ParamWire>([
+  ['wavelength_nm', { set: (v) => cmd.wavelengthSet(v as number), query: cmd.wavelengthQuery, decode: (r, at) => parseDeviceInteger(r, at), expected: 'an integer' }],
+  [
+    'attenuator',
+    {
+      set: (v) => cmd.attenuatorSet(v as boolean),
+      query: cmd.attenuatorQuery,
+      decode: (r, at) => bit(parseDeviceInteger(r, at)),
+      expected: '0 or 1',
+    },
+  ],
+  ['filter', { set: (v) => cmd.filterSet(v as Filter), query: cmd.filterQuery, decode: (r, at) => filterFromCode(parseDeviceInteger(r, at)), expected: '1, 2 or 3' }],
+  ['units', { set: (v) => cmd.unitsSet(v as Units), query: cmd.unitsQuery, decode: (r, at) => unitsFromCode(parseDeviceInteger(r, at)), expected: '1 to 4' }],
+]);
+
+function bit(code: number): boolean | undefined {
+  return code === 1 ? true : code === 0 ? false : undefined;
+}
+
+/**
+ * Readings meta for every unit, valid and saturated, built once: a poll hands out one of these and
+ * allocates nothing.
+ */
+const META: ReadonlyMap<Units, { valid: ReadingsMeta; saturated: ReadingsMeta }> = new Map(
+  UNITS.map((u) => [u, { valid: { units: { power: u } }, saturated: { units: { power: u }, flags: { power: 'saturated' } } }] as const),
+);
 
 class Newport1830c implements DriverInstance {
   private readonly io: LineChannel;
   private readonly id: string;
   private units: Units = 'W';
+  /** The status byte of the last poll said saturated or out of range. */
+  private saturated = false;
   /** On unless the config says otherwise (options may arrive unparsed from tests). */
   private readonly checksStatus: boolean;
 
@@ -85,53 +148,59 @@ class Newport1830c implements DriverInstance {
       );
     }
     this.units = units;
+    this.saturated = false;
     if (this.checksStatus) await this.query(cmd.status); // clear latched errors
-    for (const decl of PARAMS) {
-      const value = this.ctx.config.params[decl.name];
-      if (value !== undefined) await this.setParam(decl.name, value);
-    }
+    // Every parameter of this meter is a setpoint: all of those given are restored.
+    for (const [name, value] of setpointsToRestore(PARAMS, this.ctx.config.params)) await this.setParam(name, value);
   }
 
+  /**
+   * A saturated or out-of-range detector still gives a reading (the meter shows its ceiling): it is
+   * returned flagged `saturated` in readingsMeta, so a safety module sees it as "too much light"
+   * instead of losing the reading to an error.
+   */
   async poll(): Promise<Readings> {
     const power = parseDeviceNumber(await this.query(cmd.power), this.ctx_(cmd.power));
-    if (this.checksStatus) await this.checkStatus('reading power', STATUS.saturated | STATUS.outOfRange);
+    if (this.checksStatus) {
+      const status = parseDeviceInteger(await this.query(cmd.status), this.ctx_(cmd.status));
+      this.saturated = (status & (STATUS.saturated | STATUS.outOfRange)) !== 0;
+    }
     return { power, power_unit: this.units };
   }
 
+  readingsMeta(): ReadingsMeta {
+    const meta = META.get(this.units)!;
+    return this.saturated ? meta.saturated : meta.valid;
+  }
+
+  /** Always sends the set command, even for the value the meter already holds, then reads it back. */
   async setParam(name: string, value: ParamValue): Promise<ParamValue> {
     const decl = PARAMS.find((p) => p.name === name);
-    if (!decl) throw new DaqError('invalid_params', `${this.id}: unknown parameter "${name}" (known: ${PARAMS.map((p) => p.name).join(', ')})`);
+    const wire = WIRE.get(name);
+    if (!decl || !wire) throw new DaqError('invalid_params', `${this.id}: unknown parameter "${name}" (known: ${PARAMS.map((p) => p.name).join(', ')})`);
     const v = validateParamValue(decl, value, this.id);
-    switch (name) {
-      case 'wavelength_nm':
-        await this.io.send(cmd.wavelengthSet(v as number));
-        await this.afterSet(name, v);
-        return this.confirm(name, v, parseDeviceInteger(await this.query(cmd.wavelengthQuery), this.ctx_(cmd.wavelengthQuery)));
-      case 'attenuator': {
-        await this.io.send(cmd.attenuatorSet(v as boolean));
-        await this.afterSet(name, v);
-        const code = parseDeviceInteger(await this.query(cmd.attenuatorQuery), this.ctx_(cmd.attenuatorQuery));
-        if (code !== 0 && code !== 1) throw protocolError(this.ctx_(cmd.attenuatorQuery), String(code), '0 or 1');
-        return this.confirm(name, v, code === 1);
-      }
-      case 'filter': {
-        await this.io.send(cmd.filterSet(v as Filter));
-        await this.afterSet(name, v);
-        const reply = await this.query(cmd.filterQuery);
-        const filter = filterFromCode(parseDeviceInteger(reply, this.ctx_(cmd.filterQuery)));
-        if (!filter) throw protocolError(this.ctx_(cmd.filterQuery), reply, '1, 2 or 3');
-        return this.confirm(name, v, filter);
-      }
-      default: {
-        await this.io.send(cmd.unitsSet(v as Units));
-        await this.afterSet(name, v);
-        const reply = await this.query(cmd.unitsQuery);
-        const units = unitsFromCode(parseDeviceInteger(reply, this.ctx_(cmd.unitsQuery)));
-        if (!units) throw protocolError(this.ctx_(cmd.unitsQuery), reply, '1 to 4');
-        this.units = units;
-        return this.confirm(name, v, units);
-      }
+    await this.io.send(wire.set(v));
+    await this.afterSet(name, v);
+    return this.confirm(name, v, await this.read(name, wire));
+  }
+
+  /** W?, A?, F?, U? for the named parameters; names this meter does not have are left out. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    const out: Record<string, ParamValue> = {};
+    for (const name of names) {
+      const wire = WIRE.get(name);
+      if (wire) out[name] = await this.read(name, wire);
     }
+    return out;
+  }
+
+  private async read(name: string, wire: ParamWire): Promise<ParamValue> {
+    const reply = await this.query(wire.query);
+    const at = this.ctx_(wire.query);
+    const value = wire.decode(reply, at);
+    if (value === undefined) throw protocolError(at, reply, wire.expected);
+    if (name === 'units') this.units = value as Units;
+    return value;
   }
 
   private query(command: string): Promise<string> {
@@ -162,7 +231,7 @@ class Newport1830c implements DriverInstance {
     return got;
   }
 
-  private ctx_(exchange: string) {
+  private ctx_(exchange: string): At {
     return { instrumentId: this.id, exchange };
   }
 }

@@ -3,10 +3,11 @@
  * the config, so a new SCPI instrument needs no code. See ./options.ts for the keys.
  */
 import { DaqError } from '../../errors.js';
-import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl } from '../types.js';
+import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl, ReadingFlag, ReadingsMeta } from '../types.js';
 import { LineChannel } from '../common/line-protocol.js';
 import { parseDeviceNumber, protocolError } from '../common/numbers.js';
 import { validateParamValue } from '../common/params.js';
+import { setpointsToRestore } from '../common/kinds.js';
 import { scpiOptionsSchema, type ScpiChannel, type ScpiControl, type ScpiOptions } from './options.js';
 import { ERROR_QUERY, IDN, fillCommand, formatValue, parseBoolean, parseErrorReply, unquote } from './protocol.js';
 import { ScpiSimulator } from './simulator.js';
@@ -14,9 +15,24 @@ import { ScpiSimulator } from './simulator.js';
 /** Bound on SYST:ERR? reads when draining the queue (a broken device could answer forever). */
 const MAX_ERROR_READS = 25;
 
+/**
+ * SCPI's reserved numbers (SCPI-99 vol. 1, 7.2.1.5): 9.9E37 is "infinity", what an instrument
+ * returns for a reading beyond its range (-9.9E37 below it); 9.91E37 is "not a number" (no valid
+ * measurement).
+ */
+const SCPI_INFINITY = 9.9e37;
+const SCPI_NAN = 9.91e37;
+
+function flagOf(value: number): ReadingFlag | undefined {
+  if (Math.abs(value - SCPI_NAN) < 1e33) return 'invalid';
+  if (Math.abs(value) >= SCPI_INFINITY * (1 - 1e-9)) return 'over_range';
+  return undefined;
+}
+
 function paramDecls(options: ScpiOptions): ParamDecl[] {
   return Object.entries(options.controls).map(([name, c]) => ({
     name,
+    kind: c.action ? ('action' as const) : ('setpoint' as const),
     type: c.type,
     description: c.description ?? `Set with "${c.command}"${c.query ? `, read with "${c.query}"` : ''}`,
     unit: c.unit,
@@ -42,6 +58,9 @@ class ScpiInstrument implements DriverInstance {
   private readonly id: string;
   private readonly options: ScpiOptions;
   private readonly decls: ParamDecl[];
+  /** Declared channel units, built once; flags are added only for a poll that needs them. */
+  private readonly unitsMeta: ReadingsMeta;
+  private meta: ReadingsMeta;
 
   constructor(private readonly ctx: DriverContext<ScpiOptions>) {
     // Options may come unparsed (tests, tools): apply the schema's defaults here too.
@@ -49,6 +68,10 @@ class ScpiInstrument implements DriverInstance {
     this.io = new LineChannel(ctx.link, { writeTerminator: this.options.terminator, readTerminator: this.options.terminator });
     this.id = ctx.config.id;
     this.decls = paramDecls(this.options);
+    const units: Record<string, string> = {};
+    for (const [name, ch] of Object.entries(this.options.channels)) if (ch.unit !== undefined) units[name] = ch.unit;
+    this.unitsMeta = Object.keys(units).length > 0 ? { units } : {};
+    this.meta = this.unitsMeta;
   }
 
   async init(): Promise<void> {
@@ -63,22 +86,41 @@ class ScpiInstrument implements DriverInstance {
     }
     // Errors left from before we connected must not be blamed on our first set.
     if (this.options.check_errors) await this.drainErrors();
-    for (const decl of this.decls) {
-      const value = this.ctx.config.params[decl.name];
-      if (value !== undefined) await this.setParam(decl.name, value);
-    }
+    // Controls declared `action = true` are never sent here, whatever the config holds.
+    for (const [name, value] of setpointsToRestore(this.decls, this.ctx.config.params)) await this.setParam(name, value);
   }
 
   async poll(): Promise<Readings> {
     const readings: Readings = {};
+    let flags: Record<string, ReadingFlag> | undefined;
     for (const [name, ch] of Object.entries(this.options.channels)) {
-      readings[name] = this.parseChannel(ch, await this.io.query(ch.query));
+      const value = this.parseChannel(ch, await this.io.query(ch.query));
+      readings[name] = value;
+      const flag = typeof value === 'number' ? flagOf(value) : undefined;
+      if (flag) (flags ??= {})[name] = flag;
     }
+    this.meta = flags ? { ...this.unitsMeta, flags } : this.unitsMeta;
     return readings;
   }
 
+  /** The declared units, and `over_range` / `invalid` for SCPI's 9.9E37 / 9.91E37 replies. */
+  readingsMeta(): ReadingsMeta {
+    return this.meta;
+  }
+
+  /** The query of each named control that has one; controls without a query are left out. */
+  async readParams(names: readonly string[]): Promise<Record<string, ParamValue>> {
+    const out: Record<string, ParamValue> = {};
+    for (const name of names) {
+      const control = Object.hasOwn(this.options.controls, name) ? this.options.controls[name] : undefined;
+      if (control?.query) out[name] = await this.readControl(control);
+    }
+    return out;
+  }
+
+  /** Always sends the command, even for the value the device already holds. */
   async setParam(name: string, value: ParamValue): Promise<ParamValue> {
-    const control = this.options.controls[name];
+    const control = Object.hasOwn(this.options.controls, name) ? this.options.controls[name] : undefined;
     const decl = this.decls.find((d) => d.name === name);
     if (!control || !decl) {
       throw new DaqError('invalid_params', `${this.id}: unknown parameter "${name}" (known: ${this.decls.map((d) => d.name).join(', ') || 'none'})`);
@@ -99,36 +141,39 @@ class ScpiInstrument implements DriverInstance {
   }
 
   private async readBack(name: string, control: ScpiControl, wanted: ParamValue): Promise<ParamValue> {
-    const reply = await this.io.query(control.query!);
-    const at = { instrumentId: this.id, exchange: control.query! };
-    let got: ParamValue;
-    switch (control.type) {
-      case 'boolean': {
-        const b = parseBoolean(reply);
-        if (b === undefined) throw protocolError(at, reply, '1/0 or ON/OFF');
-        got = b;
-        break;
-      }
-      case 'enum': {
-        const text = unquote(reply);
-        const match = control.values!.find((v) => String(v).toUpperCase() === text.toUpperCase());
-        if (match === undefined) throw protocolError(at, reply, `one of ${control.values!.join(', ')}`);
-        got = match;
-        break;
-      }
-      default:
-        // Numbers are not compared with what was sent: instruments round to their resolution,
-        // and the device's value is the truth we report.
-        got = parseDeviceNumber(reply, at);
-        if (control.type === 'integer') got = Math.round(got);
-        return got;
-    }
+    const got = await this.readControl(control);
+    // Numbers are not compared with what was sent: instruments round to their resolution, and the
+    // device's value is the truth we report.
+    if (control.type !== 'boolean' && control.type !== 'enum') return got;
     if (got !== wanted) {
       throw new DaqError('device_error', `${this.id}: ${name} reads back ${JSON.stringify(got)} after setting ${JSON.stringify(wanted)}`, {
         details: { param: name, wanted, got },
       });
     }
     return got;
+  }
+
+  /** Asks the control's query and decodes the reply as the control's type. */
+  private async readControl(control: ScpiControl): Promise<ParamValue> {
+    const reply = await this.io.query(control.query!);
+    const at = { instrumentId: this.id, exchange: control.query! };
+    switch (control.type) {
+      case 'boolean': {
+        const b = parseBoolean(reply);
+        if (b === undefined) throw protocolError(at, reply, '1/0 or ON/OFF');
+        return b;
+      }
+      case 'enum': {
+        const text = unquote(reply);
+        const match = control.values!.find((v) => String(v).toUpperCase() === text.toUpperCase());
+        if (match === undefined) throw protocolError(at, reply, `one of ${control.values!.join(', ')}`);
+        return match;
+      }
+      default: {
+        const n = parseDeviceNumber(reply, at);
+        return control.type === 'integer' ? Math.round(n) : n;
+      }
+    }
   }
 
   private parseChannel(ch: ScpiChannel, reply: string): ParamValue {

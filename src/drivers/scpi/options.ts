@@ -25,6 +25,12 @@ export const controlSchema = z
     values: z.array(z.union([z.string(), z.number()])).min(1).optional(),
     /** How a boolean goes on the wire. */
     format: z.enum(['1/0', 'ON/OFF']).default('1/0'),
+    /**
+     * true: setting it does something to the world (output on, a trigger, a move): performed only
+     * when someone asks while daqd runs, never at start-up or on a reconnect. false (default): a
+     * setpoint, restored from the config at start-up and on every reconnect.
+     */
+    action: z.boolean().default(false),
     description: z.string().optional(),
   })
   .refine((c) => c.type !== 'enum' || c.values !== undefined, { message: 'an enum control needs `values`', path: ['values'] })

@@ -133,6 +133,8 @@ export class ScpiSimulator implements DeviceSimulator {
     if (type === 'string') return `"${String(centre ?? name)}"`;
     if (type === 'boolean') return centre ? '1' : '0';
     const base = typeof centre === 'number' ? centre : plausibleValue(name);
+    // An overloaded input reads SCPI's "infinity" (9.9E37) exactly, without noise, like a real one.
+    if (Math.abs(base) >= 9.9e37) return formatScpiNumber(base);
     return formatScpiNumber(base * (1 + this.noise * (this.random() * 2 - 1)));
   }
 
