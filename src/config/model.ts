@@ -41,10 +41,24 @@ export function cloneModel<T>(value: T): T {
   // smol-toml builds tables with a null prototype; both kinds are plain tables.
   if (proto === Object.prototype || proto === null) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = cloneModel(v);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, cloneModel(v));
     return out as T;
   }
   return value;
+}
+
+/**
+ * `table[key] = value` that can never reach the prototype: a key named "__proto__" (from a TOML
+ * file or a JSON request) becomes an ordinary own property instead of replacing the prototype.
+ */
+export function setOwn(table: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
+  else table[key] = value;
+}
+
+/** `table[key]` if `key` is the table's own key (never something inherited, like "constructor"). */
+export function ownValue<T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 export function instrumentsOf(model: ConfigView): Readonly<Record<string, ReadonlyDeep<InstrumentModel>>> {

@@ -56,6 +56,8 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('config.reload'),
     source: z.enum(['socket', 'watcher', 'signal', 'conflict', 'startup']).default('socket'),
+    /** Apply a file that is empty or removes every instrument at once (refused otherwise). */
+    allowEmpty: z.boolean().optional(),
   }),
   z.object({ type: z.literal('config.sync') }),
 ]);

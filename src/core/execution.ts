@@ -4,7 +4,7 @@
  * and modules, write it to the file). Handlers never touch actors or files directly.
  */
 import type { Logger } from 'pino';
-import { cloneModel, type ConfigModel, type ConfigView, type InstrumentModel } from '../config/model.js';
+import { cloneModel, setOwn, type ConfigModel, type ConfigView, type InstrumentModel } from '../config/model.js';
 import { configInvalid } from '../config/issues.js';
 import type { InstrumentSpec } from '../config/resolve.js';
 import { validateConfig, validateInstrumentEdit } from '../config/validate.js';
@@ -81,8 +81,8 @@ function numberKindFrom(specs: ReadonlyMap<string, InstrumentSpec>) {
 /** A shallow copy of `table` with `key` set to `value`, keeping the key order. */
 function withKey<T extends object>(table: T, key: string, value: unknown): T {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(table)) out[k] = k === key ? value : (table as Record<string, unknown>)[k];
-  if (!(key in out)) out[key] = value;
+  for (const k of Object.keys(table)) setOwn(out, k, k === key ? value : (table as Record<string, unknown>)[k]);
+  if (!Object.hasOwn(out, key)) setOwn(out, key, value);
   return out as T;
 }
 

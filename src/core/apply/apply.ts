@@ -103,7 +103,8 @@ export async function applyDiff(
         if (applied && Object.hasOwn(applied, name)) continue; // on the device already
         live[name] = v.to;
       }
-      if (applied) {
+      if (applied || change.forgotten.length > 0) {
+        // No device I/O: the actor only learns what it restores on its next reconnect.
         await step(() => instruments.adopt(id, old.params), () => instruments.adopt(id, spec.params));
       }
       if (Object.keys(live).length > 0) {

@@ -19,6 +19,11 @@ export interface InstrumentChange {
   reconnect: boolean;
   /** Live parameter changes, applied through the same path as instrument.set. */
   params: Record<string, ValueChange<ParamValue>>;
+  /**
+   * Parameters removed from the config: daqd forgets them (they are no longer restored on a
+   * reconnect or at start-up) and the device keeps the value it holds; nothing is sent.
+   */
+  forgotten: string[];
   pollIntervalMs?: ValueChange<number>;
   /** Other keys that changed without needing any action (description...). */
   other: string[];
@@ -50,9 +55,10 @@ export function isEmptyDiff(d: ConfigDiff): boolean {
 }
 
 function keyDiff<T>(prev: Readonly<Record<string, T>>, next: Readonly<Record<string, T>>) {
-  const added = Object.keys(next).filter((k) => !(k in prev));
-  const removed = Object.keys(prev).filter((k) => !(k in next));
-  const common = Object.keys(next).filter((k) => k in prev);
+  // Own keys only: an id like "constructor" must not match Object.prototype's.
+  const added = Object.keys(next).filter((k) => !Object.hasOwn(prev, k));
+  const removed = Object.keys(prev).filter((k) => !Object.hasOwn(next, k));
+  const common = Object.keys(next).filter((k) => Object.hasOwn(prev, k));
   return { added, removed, common };
 }
 
@@ -78,7 +84,7 @@ export function diffConfigs(prev: ConfigView, next: ConfigView, specs: ReadonlyM
     const a = pi[id]! as Record<string, unknown>;
     const b = ni[id]! as Record<string, unknown>;
     if (sameValue(a, b)) continue;
-    const change: InstrumentChange = { reconnect: false, params: {}, other: [] };
+    const change: InstrumentChange = { reconnect: false, params: {}, forgotten: [], other: [] };
     const connection = CONNECTION_KEYS.some((k) => !sameValue(a[k], b[k]));
     const optionsA = driverOptionsOf(a as any);
     const optionsB = driverOptionsOf(b as any);
@@ -91,6 +97,7 @@ export function diffConfigs(prev: ConfigView, next: ConfigView, specs: ReadonlyM
     for (const name of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
       if (sameValue(pa[name], pb[name])) continue;
       change.params[name] = { from: pa[name], to: pb[name] };
+      if (pb[name] === undefined) change.forgotten.push(name);
       // A parameter that cannot be written while running is applied by reconnecting.
       if (pb[name] !== undefined && decls.get(name)?.settable !== 'running') change.reconnect = true;
     }
@@ -99,7 +106,7 @@ export function diffConfigs(prev: ConfigView, next: ConfigView, specs: ReadonlyM
     }
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (k === 'params' || k === 'poll_interval_ms' || (CONNECTION_KEYS as readonly string[]).includes(k)) continue;
-      if (!(k in optionsB) && !(k in optionsA) && !sameValue(a[k], b[k])) change.other.push(k);
+      if (!Object.hasOwn(optionsB, k) && !Object.hasOwn(optionsA, k) && !sameValue(a[k], b[k])) change.other.push(k);
     }
     changed[id] = change;
   }

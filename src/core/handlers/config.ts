@@ -5,7 +5,7 @@ import { parseToml, readConfigFile } from '../../config/load.js';
 import { configInvalid } from '../../config/issues.js';
 import type { CommandOf, CommandResult } from '../commands.js';
 import type { Execution } from '../execution.js';
-import type { ConfigModel } from '../../config/model.js';
+import type { ConfigModel, ConfigView } from '../../config/model.js';
 import type { ConfigDiff } from '../apply/diff.js';
 
 export interface ReloadStatus {
@@ -40,6 +40,18 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   // Parse only: commit validates the whole config once (with the text, for line numbers).
   const parsed = parseToml(text);
   if ('issue' in parsed) return fail(x, cmd.source, at, configInvalid(configPath, [parsed.issue]));
+  if (cmd.source === 'startup') {
+    if (isBlank(text)) x.services.log.warn(`${configPath} is empty (or only comments): daqd starts idle`);
+  } else {
+    const emptied = emptiedBy(x.config, parsed.model, text);
+    if (emptied && !cmd.allowEmpty) {
+      // An editor that truncates the file and writes it after the debounce must not stop the lab.
+      const err = new DaqError('validation_failed', `${configPath} ${emptied}; keeping the running config (daqctl reload --allow-empty applies it anyway)`, {
+        details: { reason: 'empty', issues: [{ message: `the file ${emptied}; keeping the running config` }] },
+      });
+      return fail(x, cmd.source, at, err);
+    }
+  }
   let outcome;
   try {
     outcome = await x.commit(parsed.model, { requireLive: false, text, source: configPath, fromFile: true });
@@ -53,6 +65,22 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   if (applied) events.emit({ type: 'config.reloaded', source: cmd.source, diff: outcome.diff, durationMs, at });
   x.services.log.info({ source: cmd.source, durationMs }, `config reload (${cmd.source}): ${outcome.summary}`);
   return { ...x.services.reloads.last };
+}
+
+const isBlank = (text: string) => text.split(/\r?\n/).every((line) => line.trim() === '' || line.trim().startsWith('#'));
+
+/**
+ * Why applying `next` would empty a running set-up, or undefined: the file is empty (or only
+ * comments), or it removes every instrument at once. A set-up that is already empty may be
+ * replaced by an empty file.
+ */
+function emptiedBy(running: ConfigView, next: ConfigModel, text: string): string | undefined {
+  const runningInstruments = Object.keys(running.instruments ?? {}).length;
+  const runningModules = Object.keys(running.modules ?? {}).length;
+  if (runningInstruments + runningModules === 0) return undefined;
+  if (isBlank(text)) return 'is empty (or only comments)';
+  if (runningInstruments > 0 && Object.keys(next.instruments ?? {}).length === 0) return 'removes every instrument at once';
+  return undefined;
 }
 
 function fail(x: Execution, source: string, at: string, err: unknown): never {

@@ -8,7 +8,7 @@ import { driverOptionsOf } from '../../config/resolve.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { dependentsOf } from '../../modules/graph.js';
 import type { ConfigView } from '../../config/model.js';
-import { sameValue } from '../../config/model.js';
+import { ownValue, sameValue, setOwn } from '../../config/model.js';
 import type { CommandOf, CommandResult } from '../commands.js';
 import { specsOf, type Execution } from '../execution.js';
 
@@ -20,7 +20,7 @@ function isSimPort(port: string): boolean {
 }
 
 export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add'>): Promise<CommandResult> {
-  if (x.config.instruments?.[cmd.id]) {
+  if (ownValue(x.config.instruments, cmd.id)) {
     throw new DaqError('already_exists', `instrument "${cmd.id}" already exists (remove it first, or use instrument.set to change it)`);
   }
   const table = cmd.config as InstrumentModel;
@@ -50,7 +50,9 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
     throw new DaqError('port_not_found', `${cmd.id}: serial port ${table.port} does not exist (is the device plugged in? use port = "sim" for the simulator)`);
   }
   const next = x.draft();
-  next.instruments = { ...(next.instruments ?? {}), [cmd.id]: table };
+  const instruments = { ...(next.instruments ?? {}) };
+  setOwn(instruments, cmd.id, table);
+  next.instruments = instruments as typeof next.instruments;
   const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `instrument.add ${cmd.id}` });
   return {
     id: cmd.id,
@@ -60,7 +62,7 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
 }
 
 export async function removeInstrument(x: Execution, cmd: CommandOf<'instrument.remove'>): Promise<CommandResult> {
-  if (!x.config.instruments?.[cmd.id]) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  if (!ownValue(x.config.instruments, cmd.id)) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
   const uses = dependentsOf(x.config, cmd.id);
   if (uses.length > 0 && !cmd.force && !cmd.cascade) {
     const list = uses.map((u) => `${u.module} (role ${u.role})`).join(', ');
@@ -177,7 +179,7 @@ export async function recordInstrument(x: Execution, cmd: CommandOf<'instrument.
 }
 
 export async function setInstrument(x: Execution, cmd: CommandOf<'instrument.set'>): Promise<CommandResult> {
-  const table = x.config.instruments?.[cmd.id];
+  const table = ownValue(x.config.instruments, cmd.id);
   if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
   // The running config is valid, so its spec has the driver and parsed options (no re-parse per set).
   const spec = specsOf(x.config).get(cmd.id);

@@ -1,4 +1,5 @@
 /** module.add / remove / assign / unassign / reset. */
+import { ownValue } from '../../config/model.js';
 import { DaqError } from '../../errors.js';
 import type { ModuleModel } from '../../config/model.js';
 import { moduleSettingsOf } from '../../config/validate.js';
@@ -8,13 +9,13 @@ import type { CommandOf, CommandResult } from '../commands.js';
 import { specsOf, type Execution } from '../execution.js';
 
 function requireModule(x: Execution, id: string) {
-  const table = x.config.modules?.[id];
+  const table = ownValue(x.config.modules, id);
   if (!table) throw new DaqError('not_found', `no module "${id}"`);
   return table;
 }
 
 export async function addModule(x: Execution, cmd: CommandOf<'module.add'>): Promise<CommandResult> {
-  if (x.config.modules?.[cmd.id]) throw new DaqError('already_exists', `module "${cmd.id}" already exists`);
+  if (ownValue(x.config.modules, cmd.id)) throw new DaqError('already_exists', `module "${cmd.id}" already exists`);
   const table = cmd.config as ModuleModel;
   if (typeof table.type === 'string') getModuleType(table.type);
   const next = x.draft();
@@ -52,7 +53,7 @@ export async function assignRole(x: Execution, cmd: CommandOf<'module.assign'>):
   }
   const next = x.draft();
   const target = next.modules![cmd.id]!;
-  const previous = target.roles?.[cmd.role];
+  const previous = ownValue(target.roles, cmd.role);
   target.roles = { ...(target.roles ?? {}), [cmd.role]: cmd.instrument };
   const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `module.assign ${cmd.id}` });
   return { module: cmd.id, role: cmd.role, instrument: cmd.instrument, ...(previous ? { replaced: previous } : {}), state: x.services.modules.view(cmd.id)?.state, persisted: outcome.persisted };
@@ -60,7 +61,7 @@ export async function assignRole(x: Execution, cmd: CommandOf<'module.assign'>):
 
 export async function unassignRole(x: Execution, cmd: CommandOf<'module.unassign'>): Promise<CommandResult> {
   const table = requireModule(x, cmd.id);
-  const previous = table.roles?.[cmd.role];
+  const previous = ownValue(table.roles, cmd.role);
   if (!previous) throw new DaqError('not_found', `module ${cmd.id} has no instrument assigned to role "${cmd.role}"`);
   const next = x.draft();
   delete next.modules![cmd.id]!.roles![cmd.role];

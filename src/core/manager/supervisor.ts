@@ -101,7 +101,8 @@ export class InstrumentSupervisor implements InstrumentRuntime {
   }
 
   private ref(id: string): AnyActorRef | undefined {
-    return this.manager.getSnapshot().children[id] as AnyActorRef | undefined;
+    const children = this.manager.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+    return Object.hasOwn(children, id) ? children[id] : undefined;
   }
 
   private require(id: string): AnyActorRef {
