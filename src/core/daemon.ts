@@ -28,6 +28,7 @@ import { planSet } from './handlers/instrument.js';
 import { deviceCheckpoint } from './apply/apply.js';
 import { confirmedBeforeFailure } from './instrument/session.js';
 import { SafetyHolds } from './safety.js';
+import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
 import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
@@ -358,7 +359,7 @@ export class Daemon {
       const names = this.instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
       if (names.length > 0) await this.instruments.readDevice(id, names);
     }
-    return { ...this.getInstrument(id), parameters: this.instruments.parameters(id) };
+    return { ...this.getInstrument(id), parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
   }
 
   listModules(): ModuleView[] {
@@ -414,6 +415,7 @@ export class Daemon {
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
       persistence: this.persister.status(),
       lastReload: this.services.reloads.last,
+      overrides: this.overrides(),
       trouble: this.trouble(instruments),
       ports: this.hub.ports(),
       ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
@@ -454,6 +456,13 @@ export class Daemon {
         ...(reloadFailed && last.message ? { message: last.message } : {}),
       },
     };
+  }
+
+  /** Memory-only changes on top of the file (persist: false, or persistence off), optionally of one instrument. */
+  overrides(instrument?: string): OverrideView[] {
+    const ops = overridesOf(this.persister.desiredModel, this.config);
+    const mine = instrument === undefined ? ops : ops.filter((op) => op.path[0] === 'instruments' && op.path[1] === instrument);
+    return describeOverrides(mine);
   }
 
   private fileChecked = { at: 0, missing: false, unloadedEdit: false };

@@ -53,10 +53,24 @@ export class ConfigPersister {
     this.state = { ...this.state, upToDate: true, reason: undefined };
   }
 
-  /** A reload applied this text from the file: it becomes the base for the next write. */
-  adoptFile(text: string, model: ConfigModel): void {
+  /**
+   * A reload applied this text from the file: it becomes the base for the next write.
+   * `overridesKept`: memory-only changes stay on top of it, so the file is not the whole story.
+   */
+  adoptFile(text: string, model: ConfigModel, overridesKept = false): void {
     this.file.adoptText(text);
     this.adopt(model);
+    if (overridesKept) this.state = { ...this.state, upToDate: false, reason: 'changes kept in memory only (overrides) are not in the file; daqctl sync writes them' };
+  }
+
+  /** What the file should hold (the file plus every persisted change): the base of the overrides. */
+  get desiredModel(): ConfigModel {
+    return this.desired;
+  }
+
+  /** What the file holds, as daqd last loaded or wrote it. */
+  get fileModelView(): ConfigModel {
+    return this.fileModel;
   }
 
   changedOnDisk(): Promise<boolean> {

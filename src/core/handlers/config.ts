@@ -7,6 +7,7 @@ import type { CommandOf, CommandResult } from '../commands.js';
 import type { Execution } from '../execution.js';
 import type { ConfigModel, ConfigView } from '../../config/model.js';
 import type { ConfigDiff } from '../apply/diff.js';
+import { describeOverrides, overridesOf, rebaseOverrides, type OverrideView } from '../overrides.js';
 
 export interface ReloadStatus {
   outcome: 'never' | 'applied' | 'unchanged' | 'failed';
@@ -17,6 +18,8 @@ export interface ReloadStatus {
   diff?: ConfigDiff;
   errors?: unknown[];
   message?: string;
+  /** Memory-only changes the reload kept on top of the file, and those the edit replaced. */
+  overrides?: { kept: OverrideView[]; replaced: OverrideView[]; note?: string };
 }
 
 
@@ -52,16 +55,40 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
       return fail(x, cmd.source, at, err);
     }
   }
+  // Memory-only changes stay on top of the file unless the edit touched their keys.
+  const overrides = cmd.source === 'startup' ? [] : overridesOf(persister.desiredModel, x.config);
+  let rebased = rebaseOverrides(overrides, persister.fileModelView, parsed.model);
   let outcome;
   try {
-    outcome = await x.commit(parsed.model, { requireLive: false, text, source: configPath, fromFile: true });
+    outcome = await x.commit(rebased.next, { requireLive: false, text, source: configPath, fromFile: true });
   } catch (err) {
-    return fail(x, cmd.source, at, err);
+    if (rebased.kept.length === 0) return fail(x, cmd.source, at, err);
+    // The edit and an override do not fit together (a role naming an instrument only memory
+    // had): the file wins, as it did before overrides existed.
+    rebased = { next: parsed.model, kept: [], replaced: [...rebased.replaced, ...rebased.kept] };
+    try {
+      outcome = await x.commit(parsed.model, { requireLive: false, text, source: configPath, fromFile: true });
+    } catch (again) {
+      return fail(x, cmd.source, at, again);
+    }
   }
-  persister.adoptFile(text, parsed.model);
+  persister.adoptFile(text, parsed.model, rebased.kept.length > 0);
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const applied = outcome.summary !== 'no change';
-  x.services.reloads.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff };
+  const overrideNote =
+    overrides.length === 0
+      ? {}
+      : {
+          overrides: {
+            kept: describeOverrides(rebased.kept),
+            replaced: describeOverrides(rebased.replaced),
+            ...(rebased.replaced.length > 0
+              ? { note: `the edit replaced memory-only change(s) of ${rebased.replaced.map((op) => op.path.join('.')).join(', ')}` }
+              : {}),
+          },
+        };
+  if (rebased.replaced.length > 0) x.services.log.info({ replaced: rebased.replaced.map((op) => op.path.join('.')) }, 'a file edit replaced memory-only changes of the same keys');
+  x.services.reloads.last = { outcome: applied ? 'applied' : 'unchanged', source: cmd.source, at, durationMs, summary: outcome.summary, diff: outcome.diff, ...overrideNote };
   if (applied) events.emit({ type: 'config.reloaded', source: cmd.source, diff: outcome.diff, durationMs, at });
   x.services.log.info({ source: cmd.source, durationMs }, `config reload (${cmd.source}): ${outcome.summary}`);
   return { ...x.services.reloads.last };
