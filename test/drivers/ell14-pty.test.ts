@@ -5,6 +5,7 @@ import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
 import { startPtyInstrument, type PtyInstrument } from '../helpers/pty-instrument.js';
 import { failure } from '../helpers/errors.js';
+import { waitFor } from '../helpers/pty.js';
 
 let rig: PtyInstrument;
 let sim: Ell14Simulator;
@@ -29,6 +30,26 @@ describe('ell14 over a pty', () => {
     const err = await failure(instrument.setParam('position_deg', 0));
     expect(err.kind).toBe('device_error');
     expect(err.details).toMatchObject({ raw: 'CGS02', status: 2 });
+  });
+
+  it('abort during a move: st is interjected over the serial port, the mount stops and the set rejects with aborted', async () => {
+    const slow = new Ell14Simulator({ address: 'C', speedDegPerS: 90 });
+    await rig.dispose();
+    sim = slow;
+    rig = await startPtyInstrument({ driver: ell14Driver, sim, id: 'polariser', options: { address: 'c' }, timeoutMs: 300 });
+    instrument = rig.instrument;
+    const move = failure(instrument.setParam('position_deg', 270)); // 3 s at 90 deg/s
+    await waitFor(() => slow.isMoving && slow.positionDeg > 5, 3000, 'the mount to be turning');
+    await instrument.abort!();
+    const err = await move;
+    expect(err.kind).toBe('aborted');
+    expect(err.message).toMatch(/^polariser: move to 270 deg aborted at \d+\.\d{3} deg$/);
+    expect(slow.isMoving).toBe(false);
+    expect(slow.received.slice(-2)).toEqual(['Cma0001A400', 'Cst']);
+    const stoppedAt = slow.positionDeg;
+    expect(stoppedAt).toBeGreaterThan(5);
+    expect(stoppedAt).toBeLessThan(270);
+    expect(await instrument.readParams!(['position_deg'])).toEqual({ position_deg: stoppedAt });
   });
 
   it('garbage and silence become protocol_error and timeout', async () => {

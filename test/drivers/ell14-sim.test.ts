@@ -69,6 +69,29 @@ describe('ELL14 simulator wire format', () => {
     expect(sim.positionDeg).toBe(-45);
   });
 
+  it('stops a move on st where the rotor is, answering the interrupted move with that position; idle st gets GS00', async () => {
+    const sim = make({ address: '2', speedDegPerS: 90 });
+    const b = bus(sim);
+    expect(await b.send(`2ma${encodePulses(71680)}`)).toBe(''); // 180 deg: 2 s at 90 deg/s
+    // gp follows the rotor during the move: wait until it has left 0.
+    const deadline = Date.now() + 2000;
+    while (decodePulses((await b.send('2gp')).slice(3, 11))! === 0) {
+      if (Date.now() > deadline) throw new Error('the rotor never left 0');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stop = await b.send('2st');
+    expect(stop).toMatch(/^2PO[0-9A-F]{8}\r\n$/);
+    const stoppedAt = decodePulses(stop.slice(3, 11))!;
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(stoppedAt).toBeLessThan(71680);
+    expect(sim.isMoving).toBe(false);
+    expect(await b.send('2gs')).toBe('2GS00\r\n');
+    expect(await b.send('2gp')).toBe(`2PO${encodePulses(stoppedAt)}\r\n`);
+    // No second reply arrives for the stopped move.
+    expect(await b.send('2st')).toBe('2GS00\r\n');
+    expect(sim.received).toEqual(expect.arrayContaining(['2st']));
+  });
+
   it('homes with ho0', async () => {
     const sim = make({ address: 'A', instantMoves: true });
     const b = bus(sim);

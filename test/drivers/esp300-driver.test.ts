@@ -9,6 +9,7 @@ import { Esp300Simulator, type Esp300SimulatorOptions } from '../../src/drivers/
 import type { DriverInstance, ParamValue } from '../../src/drivers/types.js';
 import { PortHub } from '../../src/transport/port-hub.js';
 import { failure } from '../helpers/errors.js';
+import { waitFor } from '../helpers/pty.js';
 
 const log = pino({ level: 'silent' });
 let hub: PortHub;
@@ -63,15 +64,120 @@ describe('esp300 driver (in-process simulator)', () => {
     expect(await instrument.poll()).toEqual({ axis1_position: 2.5, axis1_moving: false });
   });
 
-  it('applies configured velocity, acceleration and position on init (config is the source of truth)', async () => {
+  it('restores the configured velocity and acceleration on init and never moves a stage', async () => {
     hub = new PortHub();
-    const { sim, instrument } = await connect(
-      { axes: [1] },
-      { instantMoves: true },
-      { axis1_velocity: 3, axis1_acceleration: 12, axis1_position: -4 },
-    );
-    expect(sim.received).toEqual(expect.arrayContaining(['1VA3.000000', '1AC12.000000', '1PA-4.000000']));
-    expect((await instrument.poll()).axis1_position).toBe(-4);
+    const { sim, instrument } = await connect({ axes: [1] }, { instantMoves: true }, { axis1_velocity: 3, axis1_acceleration: 12 });
+    expect(sim.received).toEqual(['VE?', 'TB?', '1MO', 'TB?', '1SN?', '1VA3.000000', 'TB?', '1VA?', '1AC12.000000', 'TB?', '1AC?']);
+    expect((await instrument.poll()).axis1_position).toBe(0);
+  });
+
+  it('does not move at init even when handed a position (an action)', async () => {
+    hub = new PortHub();
+    const { sim } = await connect({ axes: [1] }, { instantMoves: true }, { axis1_velocity: 3, axis1_position: -4 });
+    expect(sim.received.some((c) => /PA/.test(c))).toBe(false);
+    expect(sim.positionOf(1)).toBe(0);
+  });
+
+  it('sends a set again even when the controller already holds the value (a move to where the stage is, too)', async () => {
+    hub = new PortHub();
+    const { sim, instrument } = await connect({ axes: [1] }, {}, { axis1_velocity: 5 });
+    const before = sim.received.length;
+    expect(await instrument.setParam('axis1_velocity', 5)).toBe(5);
+    expect(await instrument.setParam('axis1_position', 0)).toBe(0);
+    const sent = sim.received.slice(before);
+    expect(sent.slice(0, 3)).toEqual(['1VA5.000000', 'TB?', '1VA?']);
+    expect(sent).toContain('1PA0.000000');
+  });
+
+  it('reads position, velocity and acceleration back from the controller, front panel changes included', async () => {
+    hub = new PortHub();
+    const { sim, instrument } = await connect({ axes: [1, 2] });
+    sim.frontPanel(2, { velocity: 7.5, acceleration: 30, position: 12.25 });
+    expect(await instrument.readParams!(['axis2_position', 'axis2_velocity', 'axis2_acceleration', 'axis1_velocity', 'axis3_velocity', 'nope'])).toEqual({
+      axis2_position: 12.25,
+      axis2_velocity: 7.5,
+      axis2_acceleration: 30,
+      axis1_velocity: 5,
+    });
+  });
+
+  it('reports the unit the controller is set to (SN?) with the position readings', async () => {
+    hub = new PortHub();
+    const sim = new Esp300Simulator({ axes: [1, 2] });
+    sim.frontPanel(2, { unitCode: 7 }); // a rotary stage, in degrees
+    const lease = await hub.acquire({ instrumentId: 'stage', port: 'sim', serial: esp300Driver.serial, multidrop: false, createSimulator: () => sim });
+    const instrument = esp300Driver.create({ link: lease.link, config: { id: 'stage', params: {}, options: esp300Driver.optionsSchema.parse({ axes: [1, 2] }) }, log });
+    await instrument.init();
+    expect(instrument.readingsMeta!()).toEqual({ units: { axis2_position: 'deg' } });
+  });
+
+  it('declares positions actions and velocity/acceleration setpoints, all read back', () => {
+    expect(esp300Driver.params(esp300Driver.optionsSchema.parse({ axes: [1] })).map((p) => [p.name, p.kind, p.readBack])).toEqual([
+      ['axis1_position', 'action', true],
+      ['axis1_velocity', 'setpoint', true],
+      ['axis1_acceleration', 'setpoint', true],
+    ]);
+  });
+
+  describe('abort', () => {
+    it('abort() stops the moving axis with ST ahead of queued traffic; the set rejects with aborted, saying where it stopped', async () => {
+      hub = new PortHub();
+      const { sim, instrument } = await connect({ axes: [1, 2] }, {}, { axis1_velocity: 5 });
+      const move = failure(instrument.setParam('axis1_position', 20)); // 4 s at 5 mm/s
+      await waitFor(() => sim.isMoving(1) && sim.positionOf(1) > 0.2, 3000, 'the stage to be on its way');
+      const polls = [instrument.poll(), instrument.poll()];
+      const before = sim.received.length;
+      await instrument.abort!();
+      const err = await move;
+      expect(err.kind).toBe('aborted');
+      expect(err.message).toMatch(/^stage: move of axis 1 to 20 mm aborted at \d+(\.\d+)? mm$/);
+      const stoppedAt = Number(/aborted at ([\d.]+)/.exec(err.message)![1]);
+      expect(stoppedAt).toBeGreaterThan(0.2);
+      expect(stoppedAt).toBeLessThan(20);
+      expect(sim.isMoving(1)).toBe(false);
+      expect(sim.positionOf(1)).toBeCloseTo(stoppedAt, 5);
+      // The stops went out before the queued polls (at most the exchange already on the wire came first).
+      const after = sim.received.slice(before);
+      expect(after.indexOf('1ST')).toBeLessThanOrEqual(1);
+      expect(after.indexOf('2ST')).toBe(after.indexOf('1ST') + 1);
+      await Promise.all(polls);
+      const after2 = await instrument.poll();
+      expect(after2.axis1_moving).toBe(false);
+      expect(after2.axis1_position).toBeCloseTo(stoppedAt, 5);
+    });
+
+    it('the set\'s signal alone stops the axis too (the driver sends ST itself)', async () => {
+      hub = new PortHub();
+      const { sim, instrument } = await connect({ axes: [1] }, {}, { axis1_velocity: 5 });
+      const controller = new AbortController();
+      const move = failure(instrument.setParam('axis1_position', -15, controller.signal));
+      await waitFor(() => sim.positionOf(1) < -0.2, 3000, 'the stage to be on its way');
+      controller.abort();
+      const err = await move;
+      expect(err.kind).toBe('aborted');
+      expect(err.message).toMatch(/^stage: move of axis 1 to -15 mm aborted at -\d+(\.\d+)? mm$/);
+      expect(sim.received).toContain('1ST');
+      expect(sim.isMoving(1)).toBe(false);
+      expect(sim.positionOf(1)).toBeGreaterThan(-15);
+    });
+
+    it('a set whose signal has already fired sends nothing and rejects with aborted', async () => {
+      hub = new PortHub();
+      const { sim, instrument } = await connect({ axes: [1] });
+      const before = sim.received.length;
+      const err = await failure(instrument.setParam('axis1_position', 5, AbortSignal.abort()));
+      expect(err.kind).toBe('aborted');
+      expect(err.message).toMatch(/before it started/);
+      expect(sim.received.length).toBe(before);
+    });
+
+    it('abort() on an idle controller stops nothing and does not fail', async () => {
+      hub = new PortHub();
+      const { sim, instrument } = await connect({ axes: [1, 3] });
+      await instrument.abort!();
+      expect(sim.received.slice(-2)).toEqual(['1ST', '3ST']);
+      expect(await instrument.poll()).toMatchObject({ axis1_position: 0, axis1_moving: false });
+    });
   });
 
   it('reads back velocity and acceleration after setting them', async () => {

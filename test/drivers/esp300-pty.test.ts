@@ -8,6 +8,7 @@ import { Esp300Simulator } from '../../src/drivers/esp300/simulator.js';
 import type { DriverInstance } from '../../src/drivers/types.js';
 import { startPtyInstrument, type PtyInstrument } from '../helpers/pty-instrument.js';
 import { failure } from '../helpers/errors.js';
+import { waitFor } from '../helpers/pty.js';
 
 let rig: PtyInstrument;
 let sim: Esp300Simulator;
@@ -40,6 +41,27 @@ describe('esp300 over a pty', () => {
     expect((await failure(instrument.poll())).kind).toBe('timeout');
     sim.fault = 'none';
     expect((await instrument.poll()).axis1_position).toBe(0);
+  });
+
+  it('abort during a move: ST goes out at once, the axis stops part way and the set rejects with aborted', async () => {
+    await instrument.setParam('axis2_velocity', 5);
+    const move = failure(instrument.setParam('axis2_position', 20)); // 4 s at 5 mm/s
+    await waitFor(() => sim.isMoving(2) && sim.positionOf(2) > 0.2, 3000, 'axis 2 to be on its way');
+    await instrument.abort!();
+    const err = await move;
+    expect(err.kind).toBe('aborted');
+    expect(err.message).toMatch(/^stage: move of axis 2 to 20 mm aborted at \d+(\.\d+)? mm$/);
+    expect(sim.received).toContain('2ST');
+    expect(sim.isMoving(2)).toBe(false);
+    const stoppedAt = sim.positionOf(2);
+    expect(stoppedAt).toBeGreaterThan(0.2);
+    expect(stoppedAt).toBeLessThan(20);
+    expect((await instrument.readParams!(['axis2_position'])).axis2_position).toBeCloseTo(stoppedAt, 5);
+  });
+
+  it('init restores velocity only: no move command goes over the wire', async () => {
+    expect(sim.received.some((c) => /PA/.test(c))).toBe(false);
+    expect(sim.received).toContain('1VA20.000000');
   });
 
   it('unplug (socat killed) fails the next exchange as disconnected; after re-plug it works again', async () => {

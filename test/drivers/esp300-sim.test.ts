@@ -107,6 +107,15 @@ describe('ESP300 simulator wire format', () => {
     expect(await w.send('1TP?\r\n')).toBe('0\r\n');
   });
 
+  it('reports and sets the displacement unit with SN (2 = mm as shipped)', async () => {
+    sim = new Esp300Simulator();
+    const w = wire(sim);
+    expect(await w.send('1SN?\r\n')).toBe('2\r\n');
+    await w.send('1SN7\r\n');
+    expect(await w.send('1SN?\r\n')).toBe('7\r\n');
+    expect(await w.send('2SN?\r\n')).toBe('2\r\n');
+  });
+
   it('moves at the configured velocity in real time: MD? reads 0 during the move, then 1 at the target', async () => {
     sim = new Esp300Simulator();
     const w = wire(sim);

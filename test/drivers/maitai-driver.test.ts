@@ -106,20 +106,57 @@ describe('maitai driver (in-process simulator)', () => {
       expect(sim.emission).toBe(false);
     });
 
-    it('on init applies a closed shutter before emission and an open shutter after it', async () => {
+    it('switching emission off is always sent, whatever the shutter', async () => {
       hub = new PortHub();
-      const { sim } = await connect({ shutterOpen: false }, { emission: true, shutter: true, wavelength_nm: 780 });
-      expect(sim.received.slice(1)).toEqual(['WAVELENGTH:780', 'WAVELENGTH?', 'SHUTTER?', 'ON', 'SHUTTER:1', 'SHUTTER?']);
-      expect(sim.unsafeEmissionEvents).toBe(0);
+      const { sim, instrument } = await connect({ shutterOpen: true, emission: true });
+      expect(await instrument.setParam('emission', false)).toBe(false);
+      expect(sim.received.at(-1)).toBe('OFF');
+      expect(sim.emission).toBe(false);
+    });
+  });
+
+  describe('start-up restores setpoints only', () => {
+    it('init sets the wavelength and sends nothing to the shutter or emission', async () => {
+      hub = new PortHub();
+      const { sim } = await connect({ shutterOpen: false }, { wavelength_nm: 780 });
+      expect(sim.received).toEqual(['*IDN?', 'WAVELENGTH:780', 'WAVELENGTH?']);
     });
 
-    it('fails init as unsafe when the config wants emission but the shutter is open', async () => {
+    it('never performs an action at init, even if handed one: an open shutter and emission stay as they are', async () => {
       hub = new PortHub();
-      const { sim, ready } = attach({ shutterOpen: true }, { emission: true, shutter: true });
-      const err = await failure((await ready).init());
-      expect(err.kind).toBe('unsafe');
-      expect(sim.received).not.toContain('ON');
+      const { sim, instrument } = await connect({ shutterOpen: true, emission: false }, { wavelength_nm: 900, shutter: false, emission: true });
+      expect(sim.received).toEqual(['*IDN?', 'WAVELENGTH:900', 'WAVELENGTH?']);
+      expect(sim.received.some((l) => /^(SHUTTER:|ON$|OFF$)/.test(l))).toBe(false);
+      expect([sim.shutterOpen, sim.emission]).toEqual([true, false]);
+      // The shutter is reported as the laser has it; emission is unknown after a connect (not reported).
+      expect(await instrument.poll()).toEqual({ power_w: 0, wavelength_nm: 900, shutter: true });
     });
+  });
+
+  it('sends a set again even when the laser is already in that state', async () => {
+    hub = new PortHub();
+    const { sim, instrument } = await connect({ wavelengthNm: 800, shutterOpen: false });
+    const before = sim.received.length;
+    expect(await instrument.setParam('wavelength_nm', 800)).toBe(800);
+    expect(await instrument.setParam('shutter', false)).toBe(false);
+    expect(sim.received.slice(before)).toEqual(['WAVELENGTH:800', 'WAVELENGTH?', 'SHUTTER:0', 'SHUTTER?']);
+  });
+
+  it('reads the wavelength and shutter back as the laser has them (front panel changes included); emission is left out', async () => {
+    hub = new PortHub();
+    const { sim, instrument } = await connect({ wavelengthNm: 800 });
+    sim.wavelengthNm = 920;
+    sim.shutterOpen = true;
+    expect(await instrument.readParams!(['wavelength_nm', 'shutter', 'emission', 'nope'])).toEqual({ wavelength_nm: 920, shutter: true });
+    expect(sim.received.slice(-2)).toEqual(['WAVELENGTH?', 'SHUTTER?']);
+  });
+
+  it('declares the wavelength a setpoint and the shutter and emission actions; emission cannot be read back', () => {
+    expect(maitaiDriver.params(maitaiDriver.optionsSchema.parse({})).map((p) => [p.name, p.kind, p.readBack])).toEqual([
+      ['wavelength_nm', 'setpoint', true],
+      ['shutter', 'action', true],
+      ['emission', 'action', false],
+    ]);
   });
 
   it('refuses a device that does not identify as a MaiTai', async () => {

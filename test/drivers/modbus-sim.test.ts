@@ -76,6 +76,59 @@ describe('modbus_rtu against the built-in simulator', () => {
     expect(sim.registers.read('coil', 0, 1)).toEqual([1]);
   });
 
+  it('restores setpoint controls at init and never writes an action control, even if it has a value', async () => {
+    const map = {
+      registers: { temp: { function: 'input', address: 0, type: 'int16', scale: 0.1, unit: 'degC' } },
+      controls: {
+        setpoint: { function: 'holding', address: 0, type: 'int16', scale: 0.1, unit: 'degC' },
+        pump: { function: 'coil', address: 0, action: true },
+      },
+    };
+    const sim = new ModbusRtuSimulator(simConfig(1, { setpoint: 18 }, map));
+    const link = countingLink(await onBus([sim]));
+    const instrument = makeInstrument(link, { slave_id: 1, ...map }, { setpoint: 21.5, pump: true });
+    await instrument.init();
+    // FC 6 to holding 0, then FC 3 to read it back; no FC 5 (write coil).
+    expect(link.sent.map((f) => f[1])).toEqual([6, 3]);
+    expect(sim.registers.read('holding', 0, 1)).toEqual([215]);
+    expect(sim.registers.read('coil', 0, 1)).toEqual([0]);
+    expect(modbusRtuDriver.params(modbusRtuDriver.optionsSchema.parse({ slave_id: 1, ...map })).map((p) => [p.name, p.kind, p.readBack])).toEqual([
+      ['setpoint', 'setpoint', true],
+      ['pump', 'action', true],
+    ]);
+  });
+
+  it('with only action controls and no readings, init checks the slave answers by reading, never writing', async () => {
+    const map = { controls: { pump: { function: 'coil', address: 0, action: true } } };
+    const sim = new ModbusRtuSimulator(simConfig(1, {}, map));
+    const link = countingLink(await onBus([sim]));
+    await makeInstrument(link, { slave_id: 1, ...map }, { pump: true }).init();
+    expect(link.sent.map((f) => f[1])).toEqual([1]);
+    expect(sim.registers.read('coil', 0, 1)).toEqual([0]);
+  });
+
+  it('writes again even when the slave already holds the value', async () => {
+    const { sim, link, instrument } = await setup({ setpoint: 25 });
+    await expect(instrument.setParam('setpoint', 25)).resolves.toBe(25);
+    await expect(instrument.setParam('setpoint', 25)).resolves.toBe(25);
+    expect(link.sent.map((f) => f[1])).toEqual([6, 3, 6, 3]);
+    expect(sim.requestsHandled).toBe(4);
+  });
+
+  it('reads holding registers and coils back as the slave now holds them (changed behind daqd\'s back)', async () => {
+    const { sim, instrument } = await setup({ setpoint: 25 });
+    sim.registers.write('holding', 9, [333]);
+    sim.registers.write('holding', 12, [0x7960, 0xfffe]);
+    sim.registers.write('coil', 0, [1]);
+    expect(await instrument.readParams!(['setpoint', 'offset32', 'pump', 'nope'])).toEqual({ setpoint: 33.3, offset32: -100000, pump: true });
+  });
+
+  it('sends the declared units with the readings', async () => {
+    const { instrument } = await setup();
+    await instrument.poll();
+    expect(instrument.readingsMeta!()).toEqual({ units: { f32_big: 'degC', scaled: 'degC', in_scaled: 'V', in_f32_little: 'Pa' } });
+  });
+
   it('answers an unmapped address with exception 2, a device_error', async () => {
     const sim = new ModbusRtuSimulator(simConfig(1));
     const instrument = makeInstrument(await onBus([sim]), {

@@ -11,7 +11,7 @@ import type { DriverInstance } from '../../src/drivers/types.js';
 import { PortHub, type PortLease } from '../../src/transport/port-hub.js';
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
 import type { DaqError } from '../../src/errors.js';
-import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { startPtyPair, waitFor, type PtyPair } from '../helpers/pty.js';
 import { failure } from '../helpers/errors.js';
 
 const log = pino({ level: 'silent' });
@@ -82,6 +82,30 @@ describe('two ELL14 on one RS-485 bus (pty)', () => {
     expect(sims['2'].received.every((f) => f.startsWith('2'))).toBe(true);
     expect(sims['3'].received.every((f) => f.startsWith('3'))).toBe(true);
     expect(sims['2'].received).toEqual(['2in', '2ma00008C00', '2gp']);
+  });
+
+  it('aborting one mount\'s move stops it while it holds the bus; the other mount\'s queued polls then run', async () => {
+    const slow = new Ell14Simulator({ address: '2', speedDegPerS: 90 });
+    await server!.close();
+    sims['2'].dispose();
+    sims['2'] = slow;
+    await serve();
+    const a = await mount('hwp', '2');
+    const b = await mount('qwp', '3');
+    const move = failure(a.instrument.setParam('position_deg', 180)); // 2 s at 90 deg/s, holding the bus
+    await waitFor(() => slow.isMoving && slow.positionDeg > 5, 3000, 'hwp to be turning');
+    const polls = [b.instrument.poll(), b.instrument.poll()]; // queued behind the move
+    await a.instrument.abort!();
+    const err = await move;
+    expect(err.kind).toBe('aborted');
+    expect(err.message).toMatch(/^hwp: move to 180 deg aborted at \d+\.\d{3} deg$/);
+    expect(slow.isMoving).toBe(false);
+    expect(slow.positionDeg).toBeLessThan(180);
+    expect(await Promise.all(polls)).toEqual([{ position_deg: 0 }, { position_deg: 0 }]);
+    // Each mount acted only on its own frames; st went to hwp alone, after its move.
+    expect(slow.received).toEqual(['2in', '2ma00011800', '2st']);
+    expect(sims['3'].received).toEqual(['3in', '3gp', '3gp']);
+    expect(await a.instrument.poll()).toEqual({ position_deg: slow.positionDeg });
   });
 
   it('a fault on one mount is that instrument\'s error only; the other keeps working', async () => {

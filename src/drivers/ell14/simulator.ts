@@ -23,6 +23,11 @@ export interface Ell14SimulatorOptions {
   /** Test hook: moves complete at once. */
   instantMoves?: boolean;
   serial?: string;
+  /**
+   * How a stopped move is answered: 'position' (default: `PO` with where it stopped, the reply the
+   * waiting `ma` gets) or 'status' (`GS00`, as some firmware may do; see protocol.ts).
+   */
+  stopReply?: 'position' | 'status';
 }
 
 /**
@@ -51,6 +56,7 @@ export class Ell14Simulator implements DeviceSimulator {
   private readonly timeScale: number;
   private readonly instantMoves: boolean;
   private readonly serial: string;
+  private readonly stopReply: 'position' | 'status';
   private listener: (data: Buffer) => void = () => {};
   private pending = '';
   private partialTimer: NodeJS.Timeout | undefined;
@@ -63,10 +69,12 @@ export class Ell14Simulator implements DeviceSimulator {
     this.timeScale = options.timeScale ?? 1;
     this.instantMoves = options.instantMoves ?? false;
     this.serial = options.serial ?? `1140${this.address.charCodeAt(0).toString().padStart(4, '0')}`;
+    this.stopReply = options.stopReply ?? 'position';
   }
 
+  /** The angle right now (part way along a running move). */
   get positionDeg(): number {
-    return (this.positionPulses * 360) / ELL14_PULSES_PER_REV;
+    return (this.currentPulses() * 360) / ELL14_PULSES_PER_REV;
   }
 
   /** Test hook: bytes of an incomplete command are waiting for the rest. */
@@ -195,7 +203,7 @@ export class Ell14Simulator implements DeviceSimulator {
     this.timers.delete(motion.timer);
     this.positionPulses = this.currentPulses();
     this.motion = undefined;
-    this.reply(`PO${encodePulses(this.positionPulses)}`);
+    this.reply(this.stopReply === 'status' ? 'GS00' : `PO${encodePulses(this.positionPulses)}`);
   }
 
   /** Where the rotor is now: part way along a running move, else where it stands. */

@@ -40,6 +40,8 @@ export class Esp300Instrument implements DriverInstance {
   private readonly units = new Map<number, string>();
   /** Readings whose unit is not the declared one (a rotary stage in degrees); built at init. */
   private meta: ReadingsMeta = {};
+  /** Moves in progress; abort() marks them so each fails as 'aborted', not as "stopped short". */
+  private readonly moves = new Set<{ aborted: boolean }>();
 
   constructor(private readonly ctx: DriverContext<Esp300Options>) {
     this.axes = ctx.config.options.axes;
@@ -118,6 +120,7 @@ export class Esp300Instrument implements DriverInstance {
    * idle axis does nothing, and a move the driver did not start (front panel) stops too.
    */
   async abort(): Promise<void> {
+    for (const move of this.moves) move.aborted = true;
     await Promise.all(this.axes.map((axis) => this.send(`${axis}ST`, true)));
   }
 
@@ -137,14 +140,24 @@ export class Esp300Instrument implements DriverInstance {
    * The signal is checked between exchanges: an abort stops the axis and says where it stopped.
    */
   private async moveTo(axis: number, target: number, signal?: AbortSignal): Promise<number> {
+    const state = { aborted: false };
+    this.moves.add(state);
+    try {
+      return await this.runMove(axis, target, () => state.aborted || signal?.aborted === true, signal);
+    } finally {
+      this.moves.delete(state);
+    }
+  }
+
+  private async runMove(axis: number, target: number, aborted: () => boolean, signal?: AbortSignal): Promise<number> {
     const name = `axis${axis}_position`;
     const unit = this.unitOf(axis);
     const move = `move of axis ${axis} to ${target} ${unit}`;
-    if (signal?.aborted) throw abortedError(`${this.id}: ${move} aborted before it started`, { axis, target });
+    if (aborted()) throw abortedError(`${this.id}: ${move} aborted before it started`, { axis, target });
     const start = await this.queryNumber(`${axis}TP?`);
     const velocity = await this.queryNumber(`${axis}VA?`);
     const acceleration = await this.queryNumber(`${axis}AC?`);
-    if (signal?.aborted) throw abortedError(`${this.id}: ${move} aborted before it started, at ${start} ${unit}`, { axis, target, stoppedAt: start });
+    if (aborted()) throw abortedError(`${this.id}: ${move} aborted before it started, at ${start} ${unit}`, { axis, target, stoppedAt: start });
     await this.send(`${axis}PA${formatSetValue(target)}`);
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
 
@@ -152,7 +165,7 @@ export class Esp300Instrument implements DriverInstance {
     const budgetMs = (expectedS * this.ctx.config.options.move_timeout_factor + this.ctx.config.options.move_timeout_margin_s) * 1000;
     const deadline = Date.now() + budgetMs;
     for (;;) {
-      if (signal?.aborted) throw await this.stopAborted(axis, move, velocity, acceleration);
+      if (aborted()) throw await this.stopAborted(axis, move, velocity, acceleration);
       if (await this.queryMotionDone(axis)) break;
       if (Date.now() > deadline) {
         await this.send(`${axis}ST`, true).catch(() => {});
@@ -165,7 +178,7 @@ export class Esp300Instrument implements DriverInstance {
       await pause(MOTION_POLL_INTERVAL_MS, signal);
     }
     // Aborted as it arrived: the caller asked to stop, so the set is not reported as done.
-    if (signal?.aborted) throw await this.stopAborted(axis, move, velocity, acceleration);
+    if (aborted()) throw await this.stopAborted(axis, move, velocity, acceleration);
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
     const reached = await this.queryNumber(`${axis}TP?`);
     const tolerance = this.ctx.config.options.position_tolerance;
