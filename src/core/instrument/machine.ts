@@ -14,6 +14,9 @@ import { DaqError, describeError, isDaqError } from '../../errors.js';
 import type { EventBus } from '../events.js';
 import { closeSession, openSession, pollSession, type Poll, type Session } from './session.js';
 import { SetQueue, type SetJob } from './set-queue.js';
+import { FailureLog } from './failure-log.js';
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type { Reply, SetJob } from './set-queue.js';
 
@@ -49,6 +52,8 @@ export interface InstrumentContext {
   consecutiveFailures: number;
   reconnectAttempt: number;
   lastPollStartedAt: number;
+  /** Repeated failures logged once, then as a count (failure-log.ts). */
+  failures: FailureLog;
   /** Open while `ready`: sets go straight to the device from here (see set-queue.ts). */
   sets: SetQueue;
   /** Declared reading units, and the readings that report a settable parameter's device value. */
@@ -161,8 +166,10 @@ export const instrumentMachine = setup({
     },
     closeSets: ({ context }) => context.sets.close(),
     logError: ({ context, event }) => {
+      // The logger already carries the instrument id, and most messages start with it too.
       const err = (event as { error?: unknown }).error;
-      context.deps.log.warn({ kind: isDaqError(err) ? err.kind : 'internal_error', details: isDaqError(err) ? err.details : undefined }, `${context.spec.id}: ${describeError(err)}`);
+      const message = describeError(err).replace(new RegExp(`^${escapeRegExp(context.spec.id)}: `), '');
+      context.failures.failed(isDaqError(err) ? err.kind : 'internal_error', message, isDaqError(err) && err.details ? { details: err.details } : {});
     },
     rejectSetsNotReady: ({ context, event }) => {
       if (event.type === 'params.set') event.job.reply.reject(notReady(context));
@@ -181,6 +188,7 @@ export const instrumentMachine = setup({
     reconnectAttempt: 0,
     lastPollStartedAt: 0,
     sets: new SetQueue(input.spec.id),
+    failures: new FailureLog(input.deps.log, input.deps.now),
     readingUnits: declaredUnits(input.spec),
     paramReadings: paramReadingsOf(input.spec),
     polls: 0,
@@ -215,12 +223,15 @@ export const instrumentMachine = setup({
         input: ({ context }) => ({ spec: context.spec, previous: context.session, deps: context.deps }),
         onDone: {
           target: 'ready',
-          actions: assign({
-            session: ({ event }) => event.output,
-            consecutiveFailures: 0,
-            reconnectAttempt: 0,
-            lastError: null,
-          }),
+          actions: [
+            assign({
+              session: ({ event }) => event.output,
+              consecutiveFailures: 0,
+              reconnectAttempt: 0,
+              lastError: null,
+            }),
+            ({ context }) => context.failures.recovered('connected'),
+          ],
         },
         onError: {
           target: 'error',
@@ -259,6 +270,7 @@ export const instrumentMachine = setup({
                 }),
                 ({ context }) => {
                   const r = context.lastReading!;
+                  context.failures.recovered('reading');
                   noteParamReadings(context, r);
                   context.deps.events.emit({
                     type: 'reading',
