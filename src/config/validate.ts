@@ -6,7 +6,8 @@
  */
 import type { z } from 'zod';
 import { drivers } from '../drivers/registry.js';
-import { validateParamValue } from '../drivers/common/params.js';
+import { booleanMeant, numberMeant, show, validateParamValue, valueHint, type ValueSyntax } from '../drivers/common/params.js';
+import type { ParamValue } from '../drivers/types.js';
 import { checkPortClaims } from '../transport/port-claims.js';
 import { moduleTypes } from '../modules/registry.js';
 import { describeError } from '../errors.js';
@@ -21,7 +22,14 @@ type Path = (string | number)[];
 
 class IssueList {
   readonly issues: ConfigIssue[] = [];
-  constructor(private readonly text?: string) {}
+  /**
+   * Hints are written in the syntax the config came in: TOML when there is source text (the file:
+   * start-up, reload, --check-config), JSON otherwise (a socket edit: instrument.add / set).
+   */
+  readonly syntax: ValueSyntax;
+  constructor(private readonly text?: string) {
+    this.syntax = text !== undefined ? 'toml' : 'json';
+  }
 
   add(path: Path, message: string): void {
     this.issues.push({
@@ -37,24 +45,81 @@ class IssueList {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) this.add([...path, key], 'unknown key (check the spelling; see docs/config.md)');
       } else {
-        this.add(path, zodMessage(issue));
+        this.add(path, zodMessage(issue, path, this.syntax));
       }
     }
   }
 }
 
-function zodMessage(issue: z.core.$ZodIssue): string {
+/** Schema checks report the value they refused, so a refusal can say what to write instead. */
+const REPORT_INPUT = { reportInput: true } as const;
+
+function zodMessage(issue: z.core.$ZodIssue, path: Path, syntax: ValueSyntax): string {
   if (issue.code === 'invalid_key' && 'issues' in issue) {
     return (issue.issues as z.core.$ZodIssue[]).map((i) => i.message).join('; ');
   }
-  return issue.message;
+  return stringInsteadOf(issue, path, syntax) ?? issue.message;
+}
+
+/**
+ * A string where the schema declares a number, a boolean or one of some fixed values
+ * (`poll_interval_ms = "100"`, `enabled = "false"`, `data_bits = "8"`, `parity = "None"`): the
+ * schema never converts it (what passes is what runs), so the message says what to write instead.
+ * undefined for any other issue (zod's own message is used).
+ */
+function stringInsteadOf(issue: z.core.$ZodIssue, path: Path, syntax: ValueSyntax): string | undefined {
+  const input = issue.input;
+  if (typeof input !== 'string') return undefined;
+  const last = path[path.length - 1];
+  const key = typeof last === 'string' ? last : undefined;
+  const withHint = (message: string, hint: string | undefined) => (hint ? `${message}; ${hint}` : message);
+  if (issue.code === 'invalid_type') {
+    const not = `not the string ${show(input)}`;
+    if (issue.expected === 'number' || issue.expected === 'int') {
+      return withHint(`expected a number, ${not}`, valueHint({ key, value: input, expects: 'number', suggestion: numberMeant(input) }, syntax));
+    }
+    if (issue.expected === 'boolean') {
+      // In JSON terms the message already says it all ("give true or false" would repeat it).
+      const hint = syntax === 'toml' ? valueHint({ key, value: input, expects: 'boolean', suggestion: booleanMeant(input) }, syntax) : undefined;
+      return withHint(`expected true or false, ${not}`, hint);
+    }
+    return undefined;
+  }
+  const allowed = literalValues(issue);
+  if (!allowed) return undefined;
+  const message = `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')} (got ${show(input)})`;
+  const asNumber = numberMeant(input);
+  const asBoolean = booleanMeant(input);
+  const exact = allowed.find((v) => (typeof v === 'number' && v === asNumber) || (typeof v === 'boolean' && v === asBoolean));
+  if (exact !== undefined) return withHint(message, valueHint({ key, value: input, expects: 'other', suggestion: exact }, syntax));
+  const byCase = allowed.filter((v): v is string => typeof v === 'string' && v.toLowerCase() === input.toLowerCase());
+  if (byCase.length === 1) return withHint(message, valueHint({ key, value: input, expects: 'other', suggestion: byCase[0], caseOnly: true }, syntax));
+  return message;
+}
+
+/** The allowed values of an enum / literal (or a union of literals), when that is what refused. */
+function literalValues(issue: z.core.$ZodIssue): ParamValue[] | undefined {
+  const values = (list: readonly unknown[]) =>
+    list.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') ? (list as ParamValue[]) : undefined;
+  if (issue.code === 'invalid_value') return values(issue.values);
+  if (issue.code === 'invalid_union') {
+    const out: ParamValue[] = [];
+    for (const branch of issue.errors) {
+      if (branch.length !== 1 || branch[0]!.code !== 'invalid_value') return undefined;
+      const vs = values(branch[0]!.values);
+      if (!vs) return undefined;
+      out.push(...vs);
+    }
+    return out;
+  }
+  return undefined;
 }
 
 /** Validate a parsed config. `text` (the TOML source) lets issues carry line numbers. */
 export function validateConfig(model: unknown, text?: string): { issues: ConfigIssue[]; specs: Map<string, InstrumentSpec> } {
   const list = new IssueList(text);
   const specs = new Map<string, InstrumentSpec>();
-  const parsed = configSchema.safeParse(model);
+  const parsed = configSchema.safeParse(model, REPORT_INPUT);
   if (!parsed.success) {
     list.addZod([], parsed.error);
     validateUntouchedTables(model, parsed.error, list);
@@ -108,19 +173,22 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
   const shape = (driver.optionsSchema as unknown as { shape?: Record<string, unknown> }).shape;
   if (shape) {
     for (const key of Object.keys(given)) {
-      if (key in shape) continue;
+      if (Object.hasOwn(shape, key)) continue; // own keys only: "constructor" is in every object
       list.add([...base, key], `unknown key for driver ${driver.name} (check the spelling; see docs/drivers/${driver.name}.md)`);
       delete given[key];
       unknownKeys = true;
     }
   }
-  const options = driver.optionsSchema.safeParse(given);
+  const options = driver.optionsSchema.safeParse(given, REPORT_INPUT);
   if (!options.success) {
     list.addZod(base, options.error);
     return;
   }
   const decls = new Map(driver.params(options.data).map((d) => [d.name, d]));
   let paramsOk = true;
+  // The spec carries the values that passed, not a copy of the table's: what was checked is what
+  // the driver gets (issue #15).
+  const params: Record<string, ParamValue> = {};
   for (const [name, value] of Object.entries(table.params ?? {})) {
     const decl = decls.get(name);
     if (!decl) {
@@ -130,7 +198,7 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
       continue;
     }
     try {
-      validateParamValue(decl, value, id);
+      params[name] = validateParamValue(decl, value, id, list.syntax);
     } catch (err) {
       paramsOk = false;
       list.add([...base, 'params', name], describeError(err));
@@ -138,7 +206,7 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
   }
   if (!paramsOk || unknownKeys) return;
   try {
-    specs.set(id, resolveInstrument(id, table, options.data as Record<string, unknown>));
+    specs.set(id, { ...resolveInstrument(id, table, options.data as Record<string, unknown>), params });
   } catch (err) {
     list.add(base, describeError(err));
   }
@@ -178,7 +246,7 @@ function confinedInstrumentEdit(prev: ConfigView, next: ConfigView): string | un
   const b = ni[changed] as Record<string, unknown>;
   const aKeys = Object.keys(a).filter((k) => !LOCAL_INSTRUMENT_KEYS.has(k));
   const bKeys = Object.keys(b).filter((k) => !LOCAL_INSTRUMENT_KEYS.has(k));
-  if (aKeys.length !== bKeys.length || aKeys.some((k) => !(k in b) || !sameValue(a[k], b[k]))) return undefined;
+  if (aKeys.length !== bKeys.length || aKeys.some((k) => !Object.hasOwn(b, k) || !sameValue(a[k], b[k]))) return undefined;
   return changed;
 }
 
@@ -206,7 +274,7 @@ export function validateInstrumentEdit(
   // The schema, for the keys that can differ (the rest of the table passed before), in the
   // schema's own key order, as a whole-config parse reports them.
   for (const key of LOCAL_KEYS_IN_SCHEMA_ORDER) {
-    const parsed = instrumentCommonShape[key].safeParse((table as Record<string, unknown>)[key]);
+    const parsed = instrumentCommonShape[key].safeParse((table as Record<string, unknown>)[key], REPORT_INPUT);
     if (!parsed.success) list.addZod(['instruments', id, key], parsed.error);
   }
   // A full pass stops at the schema too; its other checks skip this table and find nothing else.
@@ -248,7 +316,7 @@ function validateModules(config: ConfigView, specs: Map<string, InstrumentSpec>,
       list.add([...base, 'type'], `unknown module type "${table.type}" (known: ${[...moduleTypes.keys()].sort().join(', ')})`);
       continue;
     }
-    const settings = type.settingsSchema.safeParse(moduleSettingsOf(table as Record<string, unknown>));
+    const settings = type.settingsSchema.safeParse(moduleSettingsOf(table as Record<string, unknown>), REPORT_INPUT);
     if (!settings.success) {
       list.addZod(base, settings.error);
       continue;
@@ -260,7 +328,7 @@ function validateModules(config: ConfigView, specs: Map<string, InstrumentSpec>,
         list.add([...base, 'roles', role], `module type ${type.name} has no role "${role}" (roles: ${[...declared.keys()].join(', ')})`);
         continue;
       }
-      if (!(instrumentId in instruments)) {
+      if (!Object.hasOwn(instruments, instrumentId)) {
         list.add([...base, 'roles', role], `instrument "${instrumentId}" does not exist`);
         continue;
       }

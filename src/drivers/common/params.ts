@@ -1,67 +1,47 @@
 /**
- * Parameter validation shared by every driver: turns what a person typed (TOML value, JSON value,
- * or a CLI string like "800" / "true") into the typed value the driver expects, or a DaqError that
- * says what is allowed. Runs before any byte goes to the device.
+ * Parameter validation shared by every driver, the config check and the socket: a value is
+ * accepted only if it already has the declared type. Nothing is converted - the value that passes
+ * is exactly the value the driver receives (issue #15: `shutter = "off"` passed as a string and a
+ * driver comparing with `=== false` left the shutter open). A refusal says what was meant where
+ * that is clear ("use shutter = false"), in the syntax of where the value came from: TOML for the
+ * config file, JSON for the socket. Converting words typed on a command line is daqctl's job
+ * (src/cli/convert.ts), done with the declared type before anything is sent.
  */
 import { DaqError } from '../../errors.js';
 import type { ParamDecl, ParamValue } from '../types.js';
 
+/** Where a value was written: decides the syntax of the hint in a refusal. */
+export type ValueSyntax = 'json' | 'toml';
+
 /**
- * Returns the coerced value, or throws DaqError 'invalid_params' (wrong type), 'out_of_range'
- * (outside min/max or not one of the enum values) or 'not_settable' (read-only parameter).
- * `instrumentId` prefixes the message ("pm1: wavelength_nm must be ...").
+ * Returns `value` itself when it is valid, or throws DaqError 'invalid_params' (wrong type),
+ * 'out_of_range' (outside min/max, or not one of the enum values) or 'not_settable' (read-only).
+ * `instrumentId` prefixes the message ("pm1: wavelength_nm must be ..."); `syntax` (default json)
+ * is the syntax of the hint appended after "; ".
  */
-export function validateParamValue(decl: ParamDecl, value: unknown, instrumentId?: string): ParamValue {
-  const who = instrumentId ? `${instrumentId}: ` : '';
-  const name = `${who}${decl.name}`;
-  const got = `(got ${show(value)})`;
+export function validateParamValue(decl: ParamDecl, value: unknown, instrumentId?: string, syntax: ValueSyntax = 'json'): ParamValue {
+  const name = `${instrumentId ? `${instrumentId}: ` : ''}${decl.name}`;
   if (decl.settable === 'never') {
     throw new DaqError('not_settable', `${name} is read-only and cannot be set`, { details: { param: decl.name } });
   }
-  const details = { param: decl.name, value: jsonSafe(value) };
-  switch (decl.type) {
-    case 'number':
-    case 'integer': {
-      const n = toNumber(value);
-      const kind = decl.type === 'integer' ? 'an integer' : 'a number';
-      if (n === undefined || (decl.type === 'integer' && !Number.isInteger(n))) {
-        throw new DaqError('invalid_params', `${name} must be ${kind}${rangeText(decl)} ${got}`, { details });
-      }
-      if ((decl.min !== undefined && n < decl.min) || (decl.max !== undefined && n > decl.max)) {
-        throw new DaqError('out_of_range', `${name} must be ${kind}${rangeText(decl)} ${got}`, { details });
-      }
-      return n;
-    }
-    case 'boolean': {
-      const b = toBoolean(value);
-      if (b === undefined) throw new DaqError('invalid_params', `${name} must be true or false ${got}`, { details });
-      return b;
-    }
-    case 'string': {
-      if (typeof value !== 'string') throw new DaqError('invalid_params', `${name} must be a string ${got}`, { details });
-      return value;
-    }
-    case 'enum': {
-      const allowed = decl.values ?? [];
-      // Enum values may be numbers (e.g. a Modbus mode code) or strings; a CLI gives strings.
-      const match = allowed.find((v) => v === value || (typeof value === 'string' && String(v).toLowerCase() === value.toLowerCase()));
-      if (match === undefined) {
-        const kind = typeof value === 'string' || typeof value === 'number' ? 'out_of_range' : 'invalid_params';
-        throw new DaqError(kind, `${name} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')} ${got}`, { details });
-      }
-      return match;
-    }
-  }
+  const problem = checkValue(decl, value);
+  if (problem === undefined) return value as ParamValue;
+  const hint = hintFor(decl, value, problem, syntax);
+  const details: Record<string, unknown> = { param: decl.name, value: jsonSafe(value) };
+  if (problem.suggestion !== undefined) details.suggestion = problem.suggestion;
+  throw new DaqError(problem.kind, `${name} must be ${problem.expected} (got ${show(value)})${hint ? `; ${hint}` : ''}`, { details });
 }
 
 /**
  * Validates a whole params table (config or a multi-set request): unknown names are refused with the
- * list of known ones. Collects every problem; throws one DaqError listing them all.
+ * list of known ones. Collects every problem; throws one DaqError listing them all. The result
+ * holds the given values themselves.
  */
 export function validateParams(
   decls: readonly ParamDecl[],
   params: Record<string, unknown>,
   instrumentId?: string,
+  syntax: ValueSyntax = 'json',
 ): Record<string, ParamValue> {
   const byName = new Map(decls.map((d) => [d.name, d]));
   const out: Record<string, ParamValue> = {};
@@ -78,7 +58,7 @@ export function validateParams(
       continue;
     }
     try {
-      out[name] = validateParamValue(decl, value, instrumentId);
+      out[name] = validateParamValue(decl, value, instrumentId, syntax);
     } catch (err) {
       problems.push(err as DaqError);
     }
@@ -93,6 +73,147 @@ export function validateParams(
   return out;
 }
 
+/**
+ * The words a person may mean true or false by. Only used to suggest a value in a refusal (and by
+ * daqctl to convert command-line words): a value is never converted with them.
+ * "open"/"closed" are deliberately absent: whether open is true depends on the parameter.
+ */
+export const TRUE_WORDS: readonly string[] = ['true', 'on', 'yes', '1'];
+export const FALSE_WORDS: readonly string[] = ['false', 'off', 'no', '0'];
+
+/** Numeric text as a person writes it: optional sign, digits with an optional fraction, exponent. */
+export const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+interface Problem {
+  kind: 'invalid_params' | 'out_of_range';
+  /** What the value must be: "true or false", "an integer between 400 and 1100 nm". */
+  expected: string;
+  /** A valid value the given one most likely meant ("800" -> 800, "SLOW" -> "slow"), if any. */
+  suggestion?: ParamValue;
+  /** The suggestion differs from the value only in letter case (an enum spelling). */
+  caseOnly?: boolean;
+}
+
+/** undefined when `value` is valid for `decl` as it is. */
+function checkValue(decl: ParamDecl, value: unknown): Problem | undefined {
+  switch (decl.type) {
+    case 'number':
+    case 'integer': {
+      const expected = `${decl.type === 'integer' ? 'an integer' : 'a number'}${rangeText(decl)}`;
+      if (typeof value !== 'number' || !Number.isFinite(value) || (decl.type === 'integer' && !Number.isInteger(value))) {
+        return { kind: 'invalid_params', expected, suggestion: validSuggestion(decl, numberMeant(value)) };
+      }
+      if ((decl.min !== undefined && value < decl.min) || (decl.max !== undefined && value > decl.max)) {
+        return { kind: 'out_of_range', expected };
+      }
+      return undefined;
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return undefined;
+      return { kind: 'invalid_params', expected: 'true or false', suggestion: booleanMeant(value) };
+    case 'string':
+      if (typeof value === 'string') return undefined;
+      return {
+        kind: 'invalid_params',
+        expected: 'a string',
+        suggestion: typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined,
+      };
+    case 'enum': {
+      const allowed = decl.values ?? [];
+      if (allowed.some((v) => v === value)) return undefined;
+      const expected = `one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+      // The same value in the other type ("3" for 3, or 3 for "3") is a type error; the same
+      // type but not an allowed value (including another letter case) is out of range.
+      const sameType = allowed.some((v) => typeof v === typeof value);
+      const kind = sameType ? 'out_of_range' : 'invalid_params';
+      if (typeof value !== 'string' && typeof value !== 'number') return { kind: 'invalid_params', expected };
+      const asText = String(value);
+      const exact = allowed.find((v) => String(v) === asText);
+      if (exact !== undefined) return { kind, expected, suggestion: exact };
+      const byCase = allowed.filter((v) => typeof v === 'string' && v.toLowerCase() === asText.toLowerCase());
+      if (byCase.length === 1) return { kind, expected, suggestion: byCase[0], caseOnly: true };
+      return { kind, expected };
+    }
+  }
+}
+
+/** The number a string most likely meant ("800" -> 800), for a hint; undefined if it is not numeric text. */
+export function numberMeant(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !NUMERIC_TEXT.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+/** The boolean a word or 0/1 most likely meant ("off" -> false), for a hint; undefined if unclear. */
+export function booleanMeant(value: unknown): boolean | undefined {
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : typeof value === 'number' ? String(value) : undefined;
+  if (text === undefined) return undefined;
+  if (TRUE_WORDS.includes(text)) return true;
+  if (FALSE_WORDS.includes(text)) return false;
+  return undefined;
+}
+
+/** A suggested number only if it would itself be accepted (never point at another refusal). */
+function validSuggestion(decl: ParamDecl, n: number | undefined): number | undefined {
+  if (n === undefined || !Number.isFinite(n)) return undefined;
+  if (decl.type === 'integer' && !Number.isInteger(n)) return undefined;
+  if ((decl.min !== undefined && n < decl.min) || (decl.max !== undefined && n > decl.max)) return undefined;
+  return n;
+}
+
+/** Where a refusal's hint comes from: the params check here, and the config schema check (validate.ts). */
+export interface HintInput {
+  /** The key the value was given for (a TOML hint writes `key = value`); absent for an array item. */
+  key?: string;
+  value: unknown;
+  /** The declared type, as far as the hint cares. */
+  expects: 'boolean' | 'number' | 'other';
+  /** A valid value the given one most likely meant. */
+  suggestion?: ParamValue;
+  /** The suggestion differs from the value only in letter case. */
+  caseOnly?: boolean;
+}
+
+/**
+ * What to write instead, in the syntax the value came in: toml `use shutter = false`, json
+ * `give true or false, not "off"`; undefined when there is nothing useful to add.
+ */
+export function valueHint(h: HintInput, syntax: ValueSyntax): string | undefined {
+  const { key, suggestion } = h;
+  if (h.caseOnly && suggestion !== undefined) {
+    const use = syntax === 'toml' && key !== undefined ? ` use ${tomlAssignment(key, suggestion)}` : '';
+    return `did you mean ${JSON.stringify(suggestion)}?${use} (values are case-sensitive)`;
+  }
+  if (syntax === 'toml') {
+    if (suggestion !== undefined) return key !== undefined ? `use ${tomlAssignment(key, suggestion)}` : `write ${tomlValue(suggestion)}`;
+    if (h.expects === 'boolean') return key !== undefined ? `use ${tomlAssignment(key, true)} or ${tomlAssignment(key, false)}` : 'write true or false';
+    if (h.expects === 'number' && typeof h.value === 'string') return 'numbers are written without quotes';
+    return undefined;
+  }
+  if (h.expects === 'boolean') return `give true or false, not ${show(h.value)}`;
+  if (suggestion !== undefined) return `give ${JSON.stringify(suggestion)}, not ${show(h.value)}`;
+  if (h.expects === 'number' && typeof h.value === 'string') return 'give a JSON number, not a string';
+  return undefined;
+}
+
+function hintFor(decl: ParamDecl, value: unknown, problem: Problem, syntax: ValueSyntax): string | undefined {
+  // A number out of range: the message already says what is allowed.
+  if (problem.kind === 'out_of_range' && problem.suggestion === undefined) return undefined;
+  const expects = decl.type === 'boolean' ? 'boolean' : decl.type === 'number' || decl.type === 'integer' ? 'number' : 'other';
+  return valueHint({ key: decl.name, value, expects, suggestion: problem.suggestion, caseOnly: problem.caseOnly }, syntax);
+}
+
+/** `name = value` as TOML: a bare key when it can be one, values in TOML literal syntax. */
+export function tomlAssignment(name: string, value: ParamValue): string {
+  const key = /^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name);
+  return `${key} = ${tomlValue(value)}`;
+}
+
+function tomlValue(value: ParamValue): string {
+  // JSON string escapes (\", \\, \n, \uXXXX) are valid in TOML basic strings; numbers and
+  // booleans print the same in both.
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 function rangeText(decl: ParamDecl): string {
   const unit = decl.unit ? ` ${decl.unit}` : '';
   if (decl.min !== undefined && decl.max !== undefined) return ` between ${decl.min} and ${decl.max}${unit}`;
@@ -101,30 +222,11 @@ function rangeText(decl: ParamDecl): string {
   return unit ? ` (${decl.unit})` : '';
 }
 
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value.trim());
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-function toBoolean(value: unknown): boolean | undefined {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['true', 'on', 'yes', '1'].includes(v)) return true;
-    if (['false', 'off', 'no', '0'].includes(v)) return false;
-  }
-  if (value === 1) return true;
-  if (value === 0) return false;
-  return undefined;
-}
-
-function show(value: unknown): string {
+/** A value as it appears in a message: strings quoted, everything else as JSON. */
+export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -133,5 +235,6 @@ function show(value: unknown): string {
 }
 
 function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return value === undefined || typeof value === 'function' ? String(value) : value;
 }
