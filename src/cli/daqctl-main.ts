@@ -1,7 +1,8 @@
 /**
  * `daqctl`: the command-line client. One subcommand per method family; tables by default,
  * `--json` prints the method's result. Exit 0 on success; on error the message goes to stderr
- * and the exit code is 1 (daqd refused), 2 (usage) or 3 (cannot reach daqd).
+ * and the exit code is 1 (daqd refused, or the result is a failure: a failed reload, an instrument
+ * that did not connect), 2 (usage) or 3 (cannot reach daqd).
  */
 import { Command, Option } from 'commander';
 import { defaultSocketPath, DaqClient, RpcError } from '../client/client.js';
@@ -13,10 +14,21 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerPlannedCommands } from './commands/planned.js';
 
+/** How a result ends the command: its exit code, and a line for stderr when it is a failure. */
+export interface Outcome {
+  exitCode: number;
+  stderr?: string;
+}
+
 export interface Ctl {
   json: boolean;
-  /** Call one method and print its result (through `human` unless --json). */
-  run(method: string, params: unknown, human: (result: any) => string): Promise<void>;
+  /**
+   * Call one method and print its result (through `human` unless --json; `human` may return null
+   * to print nothing). `outcome` turns a result that is a failure into an exit code.
+   */
+  run<R = any>(method: string, params: unknown, human: (result: R) => string | null, outcome?: (result: R) => Outcome): Promise<void>;
+  /** Like run, for a command that needs several calls on one connection. */
+  session<R>(calls: (client: DaqClient) => Promise<R>, human: (result: R) => string | null, outcome?: (result: R) => Outcome): Promise<void>;
   connect(): Promise<DaqClient>;
 }
 
@@ -40,14 +52,22 @@ const ctl: Ctl = {
       process.exit(3);
     }
   },
-  async run(method, params, human) {
+  run(method, params, human, outcome) {
+    return this.session((client) => client.call(method, params), human, outcome);
+  },
+  async session(calls, human, outcome) {
     const client = await this.connect();
+    let result;
     try {
-      const result = await client.call(method, params);
-      process.stdout.write((this.json ? JSON.stringify(result, null, 2) : human(result)) + '\n');
+      result = await calls(client);
     } finally {
       client.close();
     }
+    const text = this.json ? JSON.stringify(result, null, 2) : human(result);
+    if (text !== null) process.stdout.write(text + '\n');
+    const end = outcome?.(result);
+    if (end?.stderr) process.stderr.write(`daqctl: ${end.stderr}\n`);
+    if (end && end.exitCode !== 0) process.exitCode = end.exitCode;
   },
 };
 

@@ -1,9 +1,48 @@
 /** Human-readable output for daqctl: aligned tables and short value formatting. */
 
-export function table(headers: string[], rows: (string | number)[][]): string {
+/**
+ * The width tables must fit: the terminal's on a terminal, 80 columns otherwise (a pipe, a log,
+ * a test), so a line never wraps where a person reads it.
+ */
+export function outputWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stream.isTTY && stream.columns ? stream.columns : 80;
+}
+
+const GAP = 2;
+const MIN_COLUMN = 6;
+
+/**
+ * Aligned columns, two spaces apart, the last one unpadded. If the table is wider than `width`,
+ * the widest columns are cut (cells end in "…") until it fits; the first column (the id) is never
+ * cut.
+ */
+export function table(headers: string[], rows: (string | number)[][], width = outputWidth()): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
+  // Cut the widest column down towards the next widest, again and again: long columns end up
+  // equally long rather than one of them cut to nothing.
+  while (total() > width) {
+    const flexible = widths.map((w, i) => ({ w, i })).filter(({ w, i }) => i > 0 && w > MIN_COLUMN).sort((a, b) => b.w - a.w);
+    if (flexible.length === 0) break; // nothing left to cut: the table is as narrow as it gets
+    const next = Math.max(flexible[1]?.w ?? MIN_COLUMN, MIN_COLUMN);
+    widths[flexible[0]!.i]! -= Math.max(1, Math.min(total() - width, flexible[0]!.w - next));
+  }
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => {
+          const cut = cutTo(c, widths[i]!);
+          return i === r.length - 1 ? cut : cut.padEnd(widths[i]!);
+        })
+        .join(' '.repeat(GAP))
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function cutTo(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
 export function formatValue(v: unknown): string {
@@ -20,22 +59,5 @@ export function formatValues(values: Record<string, unknown> | undefined | null)
   return Object.entries(values).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
 }
 
-/** "k=v" words to typed values: numbers stay numbers, true/false stay booleans. */
-export function parseAssignments(words: string[]): Record<string, number | boolean | string> {
-  const out: Record<string, number | boolean | string> = {};
-  for (const word of words) {
-    const eq = word.indexOf('=');
-    if (eq <= 0) throw new UsageError(`expected key=value, got "${word}"`);
-    out[word.slice(0, eq)] = parseScalar(word.slice(eq + 1));
-  }
-  return out;
-}
-
-export function parseScalar(text: string): number | boolean | string {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  if (text.trim() !== '' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim())) return Number(text);
-  return text;
-}
-
+/** A mistake on the command line: exit 2, nothing was sent to daqd. */
 export class UsageError extends Error {}

@@ -50,12 +50,27 @@ export class DaqClient {
     });
   }
 
-  call<T = any>(method: string, params?: unknown): Promise<T> {
+  /**
+   * One request. `timeoutMs`: give up waiting after that long (the request may still complete in
+   * daqd; only this client stops waiting), rejecting with an Error that says so.
+   */
+  call<T = any>(method: string, params?: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     const request = { jsonrpc: '2.0', method, id, ...(params === undefined ? {} : { params }) };
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const done = <A>(settle: (a: A) => void) => (a: A) => {
+        if (timer) clearTimeout(timer);
+        settle(a);
+      };
+      this.pending.set(id, { resolve: done(resolve as (v: unknown) => void), reject: done(reject) });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new Error(`no answer from daqd to ${method} within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
+      }
       this.socket.write(JSON.stringify(request) + '\n');
     });
   }

@@ -1,23 +1,19 @@
 /** daqctl reload / sync */
 import type { Command } from 'commander';
+import type { ReloadStatusView } from '../../client/types.js';
 import type { Ctl } from '../daqctl-main.js';
-
-function describeReload(r: any): string {
-  if (r.outcome === 'failed') {
-    const errs = (r.errors ?? []).map((e: any) => `  ${e.line !== undefined ? `line ${e.line}: ` : ''}${e.path ? `${e.path}: ` : ''}${e.message}`);
-    return [`reload failed at ${r.at}; the running config is unchanged:`, ...errs].join('\n');
-  }
-  if (r.outcome === 'never') return 'no reload yet';
-  return `${r.outcome}${r.at ? ` at ${r.at}` : ''}${r.durationMs !== undefined ? ` in ${r.durationMs} ms` : ''}${r.source ? ` (${r.source})` : ''}: ${r.summary ?? r.reason ?? ''}`;
-}
+import { formatReload } from '../views/status.js';
 
 export function registerConfigCommands(program: Command, ctl: Ctl): void {
   program
     .command('reload')
     .description('re-read the config file and apply the difference now')
-    .option('--status', 'show the outcome of the last reload instead')
+    .option('--status', 'show the outcome of the last reload instead (exit 1 if it failed)')
     .action((o: { status?: boolean }) =>
-      o.status ? ctl.run('config.reloadStatus', undefined, describeReload) : ctl.run('config.reload', undefined, describeReload),
+      o.status
+        ? // A script checking "did my edit load?" gets the answer in the exit code.
+          ctl.run<ReloadStatusView>('config.reloadStatus', undefined, formatReload, (r) => ({ exitCode: r.outcome === 'failed' ? 1 : 0 }))
+        : ctl.run<ReloadStatusView>('config.reload', undefined, formatReload),
     );
 
   program

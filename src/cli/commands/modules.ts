@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Ctl } from '../daqctl-main.js';
-import { formatValues, parseAssignments, table, UsageError } from '../format.js';
+import { literalAssignments, splitAssignment } from '../convert.js';
+import { formatValues, table, UsageError } from '../format.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -31,8 +32,9 @@ export function registerModuleCommands(program: Command, ctl: Ctl): void {
     .action((id: string, o: { type?: string; role?: string[]; setting?: string[]; toml?: string }) => {
       if (o.toml) return ctl.run('module.add', { id, toml: readFileSync(o.toml, 'utf8') }, (r) => `added module ${r.id} (${r.module?.state})`);
       if (!o.type) throw new UsageError('module add needs --type (or --toml FILE)');
-      const roles = Object.fromEntries(Object.entries(parseAssignments(o.role ?? [])).map(([k, v]) => [k, String(v)]));
-      const config = { type: o.type, roles, ...parseAssignments(o.setting ?? []) };
+      // Role values are instrument ids: always text, never converted.
+      const roles = Object.fromEntries((o.role ?? []).map(splitAssignment));
+      const config = { type: o.type, roles, ...literalAssignments(o.setting ?? []) };
       return ctl.run('module.add', { id, config }, (r) => `added module ${r.id} (${r.module?.state})`);
     });
 
