@@ -132,7 +132,8 @@ export class Ell14Instrument implements DriverInstance {
 
   /**
    * Sends `<address><command>` and returns the reply with the `expected` code. A GS reply with a
-   * non-zero status is the device reporting a fault and becomes a device_error.
+   * non-zero status is the device reporting a fault and becomes a device_error. For a move we
+   * sent `st` for (`stopped`), GS00 is the mount saying it stopped, and is returned.
    */
   private async ask(command: string, expected: string, timeoutMs?: number, stopped?: Move): Promise<Reply> {
     const write = `${this.address}${command}`;

@@ -66,7 +66,7 @@ export class Esp300Instrument implements DriverInstance {
       );
     }
     // Errors left from before we connected would be blamed on our first command.
-    await this.drainErrors();
+    await this.drainErrors('cleared errors queued on the controller before connect');
     for (const axis of this.axes) await this.send(`${axis}MO`);
     await this.throwIfErrors('turning the motors on (MO)');
     await this.readUnits();
@@ -203,7 +203,7 @@ export class Esp300Instrument implements DriverInstance {
     const deadline = Date.now() + restMs;
     while (!(await this.queryMotionDone(axis)) && Date.now() < deadline) await pause(MOTION_POLL_INTERVAL_MS);
     // A stop can leave an error in the FIFO on some firmware; it belongs to this move, not the next set.
-    await this.drainErrors();
+    await this.drainErrors(`cleared errors queued during the aborted move of axis ${axis}`);
     const at = await this.queryNumber(`${axis}TP?`);
     return abortedError(`${this.id}: ${move} aborted at ${at} ${this.unitOf(axis)}`, { axis, stoppedAt: at });
   }
@@ -274,9 +274,9 @@ export class Esp300Instrument implements DriverInstance {
     return errors;
   }
 
-  private async drainErrors(): Promise<void> {
+  private async drainErrors(why: string): Promise<void> {
     const stale = await this.readErrors();
-    if (stale.length > 0) this.ctx.log.info({ errors: stale }, 'cleared errors queued on the controller before connect');
+    if (stale.length > 0) this.ctx.log.info({ errors: stale }, why);
   }
 
   /** The ESP300 does not answer set commands; refusals are only visible in its error FIFO. */

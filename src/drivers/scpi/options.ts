@@ -30,7 +30,10 @@ export const controlSchema = z
      * when someone asks while daqd runs, never at start-up or on a reconnect. false (default): a
      * setpoint, restored from the config at start-up and on every reconnect.
      */
-    action: z.boolean().default(false),
+    action: z
+      .boolean()
+      .default(false)
+      .describe('true: an action (never sent at start-up or on a reconnect, only on request); false (default): a setpoint, restored from the config'),
     description: z.string().optional(),
   })
   .refine((c) => c.type !== 'enum' || c.values !== undefined, { message: 'an enum control needs `values`', path: ['values'] })
