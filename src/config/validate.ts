@@ -126,6 +126,7 @@ export function validateConfig(model: unknown, text?: string): { issues: ConfigI
     return { issues: list.issues, specs };
   }
   const config = model as ConfigModel;
+  refuseProtoIds(config, list);
   validateInstruments(config, list, specs);
   validatePorts(specs, list);
   validateModules(config, specs, list);
@@ -133,6 +134,19 @@ export function validateConfig(model: unknown, text?: string): { issues: ConfigI
 }
 
 const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * zod records skip an own "__proto__" key without running the key schema, and both TOML
+ * (`[instruments.__proto__]`) and JSON.parse make one: refuse it here, or it would pass as an id.
+ */
+function refuseProtoIds(config: ConfigView, list: IssueList): void {
+  for (const section of ['instruments', 'modules'] as const) {
+    const group = config[section];
+    if (isTable(group) && Object.hasOwn(group, '__proto__')) {
+      list.add([section, '__proto__'], '"__proto__" is a built-in name of JavaScript objects and cannot be an id');
+    }
+  }
+}
 
 /**
  * The schema refused the file, but the tables it had no complaint about still get the driver and

@@ -87,6 +87,13 @@ describe('config values are typed as written', () => {
     expect(typeof params.shutter).toBe('boolean');
   });
 
+  it('an instrument or module called __proto__ is refused (zod records skip that key)', () => {
+    const issues = issuesOf('[instruments.__proto__]\ndriver = "newport_1830c"\nport = "sim"\n');
+    expect(issues).toContainEqual(expect.objectContaining({ path: 'instruments.__proto__', line: 1, message: expect.stringMatching(/cannot be an id/) }));
+    const json = validateConfig(JSON.parse('{"modules":{"__proto__":{"type":"monitor"}}}')).issues;
+    expect(json).toContainEqual(expect.objectContaining({ path: 'modules.__proto__' }));
+  });
+
   it('a role naming a built-in object key is not taken for an existing instrument', () => {
     const text = `${LASER('shutter = false')}\n[modules.guard]\ntype = "interlock"\nreading = "power"\nabove = 1\nparameter = "shutter"\nvalue = false\n\n[modules.guard.roles]\nsensor = "toString"\nactuator = "laser"\n`;
     const issues = issuesOf(text);
