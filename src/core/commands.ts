@@ -43,6 +43,9 @@ export const commandSchema = z.discriminatedUnion('type', [
     pollIntervalMs: z.number().int().optional(),
     persist,
   }),
+  z.object({ type: z.literal('instrument.enable'), id: idSchema, persist }),
+  z.object({ type: z.literal('instrument.disable'), id: idSchema, persist }),
+  z.object({ type: z.literal('instrument.restart'), id: idSchema }),
   z.object({
     type: z.literal('module.add'),
     id: idSchema,

@@ -95,11 +95,12 @@ describe('daqd commands: bad input is refused clearly and loses nothing', () => 
     expect(e.message).toMatch(/letters, digits/);
   });
 
-  it('a serial port that does not exist -> port_not_found naming instrument and path', async () => {
-    const e = await refusal(add('pm3', { driver: 'newport_1830c', port: '/dev/ttyUSB-daqd-test-missing' }));
-    expect(e.kind).toBe('port_not_found');
-    expect(e.message).toContain('pm3');
-    expect(e.message).toContain('/dev/ttyUSB-daqd-test-missing');
+  it('a serial port that does not exist is accepted and retried, as in the file; wait says at once that it did not connect', async () => {
+    const r = await daqd.call('instrument.add', { id: 'pm3', config: { driver: 'newport_1830c', port: '/dev/ttyUSB-daqd-test-missing' }, persist: false, wait: true, timeoutMs: 5000 });
+    expect(r.state).toBe('error');
+    expect(r.error.kind).toBe('port_not_found');
+    expect(r.error.message).toContain('/dev/ttyUSB-daqd-test-missing');
+    await daqd.call('instrument.remove', { id: 'pm3', persist: false });
   });
 
   it('add with a bad parameter -> out_of_range naming the instrument, the value and the range (as set does)', async () => {

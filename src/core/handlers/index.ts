@@ -1,7 +1,7 @@
 /** Command type -> handler. One file per command family. */
 import type { Command, CommandResult, CommandType } from '../commands.js';
 import type { Execution } from '../execution.js';
-import { addInstrument, recordInstrument, removeInstrument, setInstrument } from './instrument.js';
+import { addInstrument, enableInstrument, recordInstrument, removeInstrument, restartInstrument, setInstrument } from './instrument.js';
 import { addModule, assignRole, removeModule, resetModule, unassignRole } from './module.js';
 import { reloadConfig, syncConfig } from './config.js';
 
@@ -12,6 +12,9 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   'instrument.remove': removeInstrument,
   'instrument.set': setInstrument,
   'instrument.record': recordInstrument,
+  'instrument.enable': enableInstrument,
+  'instrument.disable': enableInstrument,
+  'instrument.restart': restartInstrument,
   'module.add': addModule,
   'module.remove': removeModule,
   'module.assign': assignRole,
@@ -31,6 +34,8 @@ export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
   'instrument.remove',
   'instrument.set',
   'instrument.record',
+  'instrument.enable',
+  'instrument.disable',
   'module.add',
   'module.remove',
   'module.assign',

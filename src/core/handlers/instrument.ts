@@ -1,10 +1,10 @@
 /** instrument.add / remove / set. */
-import { existsSync } from 'node:fs';
 import { DaqError, isDaqError } from '../../errors.js';
 import { validateParamValue } from '../../drivers/common/params.js';
 import { getDriver } from '../../drivers/registry.js';
 import type { InstrumentModel } from '../../config/model.js';
 import { driverOptionsOf } from '../../config/resolve.js';
+import { CONNECTION_KEYS } from '../../config/schema.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { dependentsOf } from '../../modules/graph.js';
 import type { ConfigView } from '../../config/model.js';
@@ -14,10 +14,8 @@ import { specsOf, type Execution } from '../execution.js';
 
 /** Common keys that instrument.set may change live besides the driver's parameters. */
 const LIVE_COMMON_KEYS = new Set(['poll_interval_ms']);
-
-function isSimPort(port: string): boolean {
-  return port === 'sim' || port.startsWith('sim:');
-}
+/** Connection settings instrument.set may change: the instrument reconnects (only it). `driver` is not one: remove and add. */
+const SETTABLE_CONNECTION_KEYS: ReadonlySet<string> = new Set(CONNECTION_KEYS.filter((k) => k !== 'driver'));
 
 export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add'>): Promise<CommandResult> {
   if (ownValue(x.config.instruments, cmd.id)) {
@@ -45,10 +43,8 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
       }
     }
   }
-  // A typo'd device path is refused up front; at start-up or reload a missing device is retried instead.
-  if (typeof table.port === 'string' && !isSimPort(table.port) && !existsSync(table.port)) {
-    throw new DaqError('port_not_found', `${cmd.id}: serial port ${table.port} does not exist (is the device plugged in? use port = "sim" for the simulator)`);
-  }
+  // A missing device is accepted and retried, as in the file (one rule): the instrument shows
+  // `error` with kind port_not_found until it is plugged in; `wait` (daqctl add waits) says so at once.
   const next = x.draft();
   const instruments = { ...(next.instruments ?? {}) };
   setOwn(instruments, cmd.id, table);
@@ -98,6 +94,8 @@ export async function removeInstrument(x: Execution, cmd: CommandOf<'instrument.
 export interface SetPlan {
   /** Values to write to the device (validated: exactly what the driver receives). */
   device: Record<string, ParamValue>;
+  /** Connection settings (port, baud_rate, timeout_ms, enabled...): checked with the whole config on commit. */
+  connection: Record<string, ParamValue>;
   pollIntervalMs?: number;
   /** Some parameter can only change by reconnecting: the set goes the config path (commit) instead. */
   needsReconnect: boolean;
@@ -123,20 +121,31 @@ export function planSet(config: ConfigView, cmd: CommandOf<'instrument.set'>): S
   const driver = spec?.driver ?? getDriver(table.driver);
   const options = spec?.options ?? driver.optionsSchema.parse(driverOptionsOf(table));
   const decls = new Map(driver.params(options as never).map((d) => [d.name, d]));
-  const plan: SetPlan = { device: {}, needsReconnect: false };
+  const plan: SetPlan = { device: {}, connection: {}, needsReconnect: false };
   for (const name of Object.keys(cmd.params)) {
-    const raw = cmd.params[name];
+    const raw = cmd.params[name]!;
     if (LIVE_COMMON_KEYS.has(name)) {
       plan.pollIntervalMs = validPollInterval(cmd.id, raw);
       continue;
     }
+    if (SETTABLE_CONNECTION_KEYS.has(name)) {
+      plan.connection[name] = raw;
+      plan.needsReconnect = true;
+      continue;
+    }
     const decl = decls.get(name);
     if (!decl) {
-      const known = [...decls.keys(), ...LIVE_COMMON_KEYS].join(', ');
+      const known = [...decls.keys(), ...LIVE_COMMON_KEYS, ...SETTABLE_CONNECTION_KEYS].join(', ');
       throw new DaqError('invalid_params', `${cmd.id}: driver ${driver.name} has no parameter "${name}" (settable: ${known})`);
     }
     plan.device[name] = validateParamValue(decl, raw, cmd.id);
     if (decl.settable !== 'running') plan.needsReconnect = true;
+  }
+  if (Object.keys(plan.connection).length > 0 && Object.keys(plan.device).length > 0) {
+    throw new DaqError(
+      'invalid_params',
+      `${cmd.id}: set connection settings (${Object.keys(plan.connection).join(', ')}) on their own: they reconnect the instrument, and ${Object.keys(plan.device).join(', ')} must go to the device after that`,
+    );
   }
   return plan;
 }
@@ -178,41 +187,52 @@ export async function recordInstrument(x: Execution, cmd: CommandOf<'instrument.
   return { changed, persisted: outcome.persisted };
 }
 
+/**
+ * The config path of instrument.set: connection settings (port, baud_rate, timeout_ms, enabled...)
+ * and parameters a driver can only change by reconnecting. The table changes and only this
+ * instrument reconnects; nothing else notices.
+ */
 export async function setInstrument(x: Execution, cmd: CommandOf<'instrument.set'>): Promise<CommandResult> {
-  const table = ownValue(x.config.instruments, cmd.id);
-  if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
-  // The running config is valid, so its spec has the driver and parsed options (no re-parse per set).
-  const spec = specsOf(x.config).get(cmd.id);
-  const driver = spec?.driver ?? getDriver(table.driver);
-  const options = spec?.options ?? driver.optionsSchema.parse(driverOptionsOf(table));
-  const decls = new Map(driver.params(options as never).map((d) => [d.name, d]));
-  // Only this table is copied: commit then checks just this edit (same verdict as a full check).
+  const plan = planSet(x.config, cmd);
   const { next, table: target } = x.draftInstrument(cmd.id);
-  const params: Record<string, ParamValue> = { ...(target.params ?? {}) };
-  for (const [name, raw] of Object.entries(cmd.params)) {
-    if (LIVE_COMMON_KEYS.has(name)) {
-      const ms = typeof raw === 'string' ? Number(raw) : raw;
-      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 10) {
-        throw new DaqError('invalid_params', `${cmd.id}: poll_interval_ms must be an integer of at least 10 ms (got ${JSON.stringify(raw)})`);
-      }
-      target.poll_interval_ms = ms;
-      continue;
-    }
-    const decl = decls.get(name);
-    if (!decl) {
-      const known = [...decls.keys(), ...LIVE_COMMON_KEYS].join(', ');
-      throw new DaqError('invalid_params', `${cmd.id}: driver ${driver.name} has no parameter "${name}" (settable: ${known})`);
-    }
-    params[name] = validateParamValue(decl, raw, cmd.id);
-  }
-  if (Object.keys(params).length > 0) target.params = params;
-  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: true, source: `instrument.set ${cmd.id}` });
+  const editable = target as unknown as Record<string, unknown>;
+  for (const key of Object.keys(plan.connection)) editable[key] = plan.connection[key];
+  if (Object.keys(plan.device).length > 0) target.params = { ...(target.params ?? {}), ...plan.device };
+  if (plan.pollIntervalMs !== undefined) target.poll_interval_ms = plan.pollIntervalMs;
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `instrument.set ${cmd.id}` });
   const change = outcome.diff.instruments.changed[cmd.id];
   return {
     id: cmd.id,
     params: outcome.confirmed[cmd.id] ?? {},
+    changed: change ? [...Object.keys(change.params), ...Object.keys(plan.connection).filter((k) => !sameValue(ownValue(x.config.instruments, cmd.id)?.[k as never], plan.connection[k]))] : [],
     ...(change?.pollIntervalMs ? { poll_interval_ms: target.poll_interval_ms } : {}),
     ...(change?.reconnect ? { reconnected: true } : {}),
     persisted: outcome.persisted,
   };
+}
+
+/** instrument.enable / instrument.disable: `enabled` in the config; the port opens or closes. */
+export async function enableInstrument(x: Execution, cmd: CommandOf<'instrument.enable' | 'instrument.disable'>): Promise<CommandResult> {
+  const table = ownValue(x.config.instruments, cmd.id);
+  if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  const enabled = cmd.type === 'instrument.enable';
+  if ((table.enabled ?? true) === enabled) {
+    return { id: cmd.id, enabled, changed: [], persisted: { written: false, reason: `already ${enabled ? 'enabled' : 'disabled'}` } };
+  }
+  const { next, table: target } = x.draftInstrument(cmd.id);
+  target.enabled = enabled;
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `${cmd.type} ${cmd.id}` });
+  return { id: cmd.id, enabled, changed: ['enabled'], persisted: outcome.persisted };
+}
+
+/** instrument.restart: close the port and connect again with the same settings (no config change). */
+export async function restartInstrument(x: Execution, cmd: CommandOf<'instrument.restart'>): Promise<CommandResult> {
+  const table = ownValue(x.config.instruments, cmd.id);
+  if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
+  const spec = specsOf(x.config).get(cmd.id);
+  if (!spec) throw new DaqError('not_found', `no running instrument "${cmd.id}"`);
+  if (!spec.enabled) throw new DaqError('not_ready', `${cmd.id} is disabled (enabled = false); enable it instead (daqctl enable ${cmd.id})`);
+  x.services.instruments.reconfigure(cmd.id, spec);
+  x.services.log.info({ audit: true, command: cmd.type, origin: x.origin, instrument: cmd.id }, `instrument.restart ${cmd.id}: reconnecting`);
+  return { id: cmd.id, restarted: true };
 }

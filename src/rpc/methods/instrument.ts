@@ -18,6 +18,27 @@ export const instrumentMethods: MethodTable = {
     params: z.object({ id: idSchema, refresh: z.boolean().optional() }).strict(),
     handler: (p, { daemon }) => daemon.describeInstrument(p.id, p.refresh ?? false),
   },
+  'instrument.enable': {
+    description: 'Enable an instrument (enabled = true in the config): its port opens and it connects. wait: answer once it is ready or failed.',
+    params: z.object({ id: idSchema, persist: z.boolean().optional(), wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict(),
+    handler: async (p, { daemon }) => {
+      const r = await daemon.submit({ type: 'instrument.enable', id: p.id, persist: p.persist }, 'socket');
+      return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
+    },
+  },
+  'instrument.disable': {
+    description: 'Disable an instrument (enabled = false in the config): it stays configured, its port is closed and it is not polled.',
+    params: z.object({ id: idSchema, persist: z.boolean().optional() }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.disable', id: p.id, persist: p.persist }, 'socket'),
+  },
+  'instrument.restart': {
+    description: 'Close the port and connect again with the same settings (setpoints restored, no action performed). wait: answer once it is ready or failed.',
+    params: z.object({ id: idSchema, wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict(),
+    handler: async (p, { daemon }) => {
+      const r = await daemon.submit({ type: 'instrument.restart', id: p.id }, 'socket');
+      return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
+    },
+  },
   'instrument.abort': {
     description: "Stop the instrument's operation in flight (the driver's stop: ESP300 ST, ELL14 st); its queued sets fail with kind aborted. The instrument stays ready.",
     params: id,
