@@ -12,8 +12,22 @@ import { UsageError } from './format.js';
 /** What conversion needs to know about a parameter. */
 export type ParamType = Pick<ParameterView, 'name' | 'type'> & Partial<Pick<ParameterView, 'unit' | 'min' | 'max' | 'values'>>;
 
-/** Common instrument keys `instrument.set` accepts besides the driver's parameters. */
-const LIVE_COMMON_KEYS: readonly ParamType[] = [{ name: 'poll_interval_ms', type: 'integer', unit: 'ms', min: 10 }];
+/**
+ * Common instrument keys `instrument.set` accepts besides the driver's parameters: the poll
+ * interval and the connection settings (which reconnect the instrument). Their types are those of
+ * src/config/schema.ts (instrumentCommonShape); daqd checks the values.
+ */
+const COMMON_KEYS: readonly ParamType[] = [
+  { name: 'poll_interval_ms', type: 'integer', unit: 'ms', min: 10 },
+  { name: 'timeout_ms', type: 'integer', unit: 'ms', min: 10 },
+  { name: 'port', type: 'string' },
+  { name: 'enabled', type: 'boolean' },
+  { name: 'baud_rate', type: 'integer' },
+  { name: 'data_bits', type: 'enum', values: [5, 6, 7, 8] },
+  { name: 'parity', type: 'enum', values: ['none', 'even', 'odd', 'mark', 'space'] },
+  { name: 'stop_bits', type: 'enum', values: [1, 1.5, 2] },
+  { name: 'flow_control', type: 'enum', values: ['none', 'rtscts', 'xonxoff'] },
+];
 
 /** "key=value" -> [key, value text]. */
 export function splitAssignment(word: string): [string, string] {
@@ -94,7 +108,7 @@ export function convertWord(param: ParamType, text: string, instrumentId: string
  * with the names it knows). Without `parameters` (a daqd from before issue #15), literals only.
  */
 export function convertSetWords(instrumentId: string, words: readonly string[], parameters?: readonly ParamType[]): Record<string, Value> {
-  const byName = new Map<string, ParamType>([...LIVE_COMMON_KEYS, ...(parameters ?? [])].map((p) => [p.name, p]));
+  const byName = new Map<string, ParamType>([...COMMON_KEYS, ...(parameters ?? [])].map((p) => [p.name, p]));
   const out: Record<string, Value> = {};
   for (const word of words) {
     const [key, text] = splitAssignment(word);

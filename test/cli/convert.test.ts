@@ -75,6 +75,18 @@ describe('convertSetWords (daqctl set)', () => {
     expect(() => convertSetWords('laser', ['poll_interval_ms=often'], parameters)).toThrow(UsageError);
   });
 
+  it('connection settings are typed too (they reconnect the instrument)', () => {
+    expect(convertSetWords('pm1', ['enabled=off', 'baud_rate=19200', 'parity=EVEN', 'stop_bits=1.5', 'port=/dev/ttyUSB1', 'timeout_ms=500'], parameters)).toEqual({
+      enabled: false,
+      baud_rate: 19200,
+      parity: 'even',
+      stop_bits: 1.5,
+      port: '/dev/ttyUSB1',
+      timeout_ms: 500,
+    });
+    expect(() => convertSetWords('pm1', ['data_bits=9'], parameters)).toThrow(UsageError);
+  });
+
   it('an unknown name is sent as a literal (daqd answers with the names it knows)', () => {
     expect(convertSetWords('laser', ['shuter=off', 'x=1'], parameters)).toEqual({ shuter: 'off', x: 1 });
   });
