@@ -115,6 +115,10 @@ export class Daemon {
     return daemon;
   }
 
+  get configPath(): string {
+    return this.options.configPath;
+  }
+
   /** The running config, read-only. */
   get config(): ConfigView {
     return this.manager.getSnapshot().context.config;

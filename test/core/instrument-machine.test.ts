@@ -11,7 +11,7 @@ import { EventBus } from '../../src/core/events.js';
 import { DaqError } from '../../src/errors.js';
 import { resolveInstrument } from '../../src/config/resolve.js';
 import type { PortHub } from '../../src/transport/port-hub.js';
-import type { Session } from '../../src/core/instrument/session.js';
+import type { Poll, Session } from '../../src/core/instrument/session.js';
 import type { Readings } from '../../src/drivers/types.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -26,7 +26,7 @@ function rig(opts: { connect: () => Promise<unknown>; poll: () => Promise<Record
   const machine = instrumentMachine.provide({
     actors: {
       connect: fromPromise(async () => ({ initial: {}, ...((await opts.connect()) as object) }) as Session),
-      poll: fromPromise(async () => ({ values: await opts.poll(), meta: undefined })),
+      poll: fromPromise(async (): Promise<Poll> => ({ values: await opts.poll(), meta: undefined })),
       close: fromPromise(async () => {}),
     },
   });
