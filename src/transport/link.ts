@@ -122,6 +122,7 @@ export class QueuedLink implements Link {
     try {
       for (let next = this.dequeue(); next; next = this.dequeue()) {
         try {
+          if (next.exchange.signal?.aborted) throw notSent(next.exchange);
           next.resolve(await this.perform(next.exchange));
         } catch (err) {
           next.reject(err);
@@ -300,6 +301,11 @@ export class QueuedLink implements Link {
       cause: err,
     });
   }
+}
+
+function notSent(exchange: Exchange): DaqError {
+  const label = exchange.label ?? describeBytes(exchange.write);
+  return new DaqError('aborted', `${label} was not sent: its operation was aborted while it waited for the line`, { details: { exchange: label } });
 }
 
 /** A short printable rendering of request bytes for labels: `D?` or `01 03 00 00 00 02 ...`. */

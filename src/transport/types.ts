@@ -60,6 +60,11 @@ export interface Exchange {
    * Must have no reply matcher.
    */
   interject?: boolean;
+  /**
+   * Once it fires, the exchange is not written if it is still queued (it fails with kind
+   * `aborted`): an aborted move must not start after its abort. On the wire already, it runs on.
+   */
+  signal?: AbortSignal;
 }
 
 /**

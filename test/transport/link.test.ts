@@ -194,3 +194,33 @@ describe('QueuedLink', () => {
     expect(took).toBeLessThan(1500); // loose: only catches runaway pacing on a loaded machine
   });
 });
+
+describe('QueuedLink: an exchange whose signal fired while it was queued', () => {
+  it('is never written and fails with kind aborted; the one on the wire runs on', async () => {
+    const { QueuedLink } = await import('../../src/transport/link.js');
+    const { lineReply } = await import('../../src/transport/framing.js');
+    const written: string[] = [];
+    let onData: (b: Buffer) => void = () => {};
+    const transport = {
+      description: 'test',
+      isOpen: true,
+      open: async () => {},
+      write: async (b: Buffer) => {
+        written.push(b.toString('latin1'));
+      },
+      onData: (l: (b: Buffer) => void) => (onData = l),
+      onClose: () => {},
+      close: async () => {},
+    };
+    const link = new QueuedLink(transport, { lineRate: 1000 });
+    const controller = new AbortController();
+    const first = link.request({ write: 'Q?\n', reply: lineReply('\n') });
+    const move = link.request({ write: 'PA5\n', signal: controller.signal });
+    controller.abort();
+    onData(Buffer.from('ok\n'));
+    expect((await first)?.toString()).toBe('ok');
+    const err = await move.then(() => undefined, (e: unknown) => e as { kind: string });
+    expect(err?.kind).toBe('aborted');
+    expect(written).toEqual(['Q?\n']);
+  });
+});

@@ -76,7 +76,7 @@ export class Ell14Instrument implements DriverInstance {
     let reply: Reply;
     try {
       reply = await whileListening(signal, () => void this.stop(move), () =>
-        this.ask(`ma${encodePulses(pulses)}`, 'PO', this.ctx.config.options.move_timeout_ms, move),
+        this.ask(`ma${encodePulses(pulses)}`, 'PO', this.ctx.config.options.move_timeout_ms, move, signal),
       );
     } finally {
       if (this.move === move) this.move = undefined;
@@ -135,9 +135,9 @@ export class Ell14Instrument implements DriverInstance {
    * non-zero status is the device reporting a fault and becomes a device_error. For a move we
    * sent `st` for (`stopped`), GS00 is the mount saying it stopped, and is returned.
    */
-  private async ask(command: string, expected: string, timeoutMs?: number, stopped?: Move): Promise<Reply> {
+  private async ask(command: string, expected: string, timeoutMs?: number, stopped?: Move, signal?: AbortSignal): Promise<Reply> {
     const write = `${this.address}${command}`;
-    const frame = await this.ctx.link.request({ write, reply: CRLF_LINE, label: write, timeoutMs });
+    const frame = await this.ctx.link.request({ write, reply: CRLF_LINE, label: write, timeoutMs, ...(signal ? { signal } : {}) });
     const raw = frameText(frame);
     const reply = parseReply(raw);
     if (!reply || reply.address !== this.address) {

@@ -158,7 +158,8 @@ export class Esp300Instrument implements DriverInstance {
     const velocity = await this.queryNumber(`${axis}VA?`);
     const acceleration = await this.queryNumber(`${axis}AC?`);
     if (aborted()) throw abortedError(`${this.id}: ${move} aborted before it started, at ${start} ${unit}`, { axis, target, stoppedAt: start });
-    await this.send(`${axis}PA${formatSetValue(target)}`);
+    // With the signal, a PA still queued when the abort comes is never written.
+    await this.ctx.link.request({ write: `${axis}PA${formatSetValue(target)}${TERMINATOR}`, label: `${axis}PA`, ...(signal ? { signal } : {}) });
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
 
     const expectedS = Math.abs(target - start) / velocity + (acceleration > 0 ? velocity / acceleration : 0);
