@@ -15,6 +15,7 @@ import { DaqError, describeError } from '../errors.js';
 import type { ModuleRuntime } from '../core/apply/apply.js';
 import type { Command, CommandResult } from '../core/commands.js';
 import type { DaemonEvent, EventBus } from '../core/events.js';
+import { realClock, type ModuleClock } from './clock.js';
 import { moduleTypes } from './registry.js';
 import type { InstrumentInfo, ModuleInstance, ModuleTypeDefinition, RoleDecl, SafetyLane } from './types.js';
 
@@ -43,6 +44,16 @@ export interface ModuleView {
   status: Record<string, unknown>;
 }
 
+/**
+ * The state a replacement instance starts from: the running instance's status, or the state a
+ * module without an instance carries, marked `lapsed` (time passed with no instance acting: an
+ * interlock's hold was released meanwhile and must be enforced again, not assumed).
+ */
+function handOver(current: Running): Record<string, unknown> | undefined {
+  if (current.instance) return current.instance.status();
+  return current.carry ? { ...current.carry, lapsed: true } : undefined;
+}
+
 export class ModuleSupervisor implements ModuleRuntime {
   private readonly modules = new Map<string, Running>();
   private readonly unsubscribe: () => void;
@@ -56,6 +67,8 @@ export class ModuleSupervisor implements ModuleRuntime {
     private readonly instrumentReady: (id: string) => boolean,
     private readonly safety?: SafetyLane,
     private readonly instrumentInfo?: (id: string) => InstrumentInfo | undefined,
+    /** Modules' time (stale checks); tests pass a fake one. */
+    private readonly clock: ModuleClock = realClock,
   ) {
     this.unsubscribe = events.subscribe((event) => this.route(event));
   }
@@ -70,7 +83,10 @@ export class ModuleSupervisor implements ModuleRuntime {
       const current = this.modules.get(id);
       if (current && sameValue(current.table, table)) continue;
       // Same type reconfigured: hand the old state over (an interlock's latch must survive).
-      const previous = current && current.type.name === (table as { type?: string }).type ? (current.instance?.status() ?? current.carry) : undefined;
+      const previous = current && current.type.name === (table as { type?: string }).type ? handOver(current) : undefined;
+      // Dispose, then create, in one synchronous step: a tripped interlock's old instance releases
+      // its safety hold and the new one takes it again (same holder id) before any set can run.
+      // The other order would let the old release the new one's hold.
       if (current) this.dispose(id, 'reconfigured');
       this.create(id, table as Record<string, unknown>, previous);
     }
@@ -104,6 +120,7 @@ export class ModuleSupervisor implements ModuleRuntime {
         ...(previous ? { previous } : {}),
         ...(this.safety ? { safety: this.safety } : {}),
         ...(this.instrumentInfo ? { instrumentInfo: this.instrumentInfo } : {}),
+        clock: this.clock,
       });
     }
     this.refreshState(running);
@@ -139,14 +156,20 @@ export class ModuleSupervisor implements ModuleRuntime {
     this.events.emit({ type: 'module.state', module: running.id, state, ...(reason ? { reason } : {}) });
   }
 
+  /**
+   * Readings and state changes of a module's role instruments go to its instance; derived
+   * readings go to every instance. State changes reach the instance too, not only refreshState:
+   * an interlock must trip when its sensor goes to error (the module itself becomes idle then, and
+   * idle instances still get events).
+   */
   private route(event: DaemonEvent): void {
     if (event.type === 'instrument.state') {
       for (const m of this.modules.values()) if (Object.values(m.roles).includes(event.instrument)) this.refreshState(m);
     }
-    if (event.type !== 'reading' && event.type !== 'module.reading') return;
+    if (event.type !== 'reading' && event.type !== 'module.reading' && event.type !== 'instrument.state') return;
     for (const m of this.modules.values()) {
       if (!m.instance || m.state === 'degraded' || m.state === 'stopped') continue;
-      if (event.type === 'reading' && !Object.values(m.roles).includes(event.instrument)) continue;
+      if (event.type !== 'module.reading' && !Object.values(m.roles).includes(event.instrument)) continue;
       try {
         m.instance.handleEvent(event);
       } catch (err) {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DaemonEvent } from '../core/events.js';
 import type { Command, CommandResult } from '../core/commands.js';
 import type { ParamValue, ReadingDecl } from '../drivers/types.js';
+import type { ModuleClock } from './clock.js';
 
 /** What a role needs from the instrument assigned to it. */
 export type Capability =
@@ -61,7 +62,9 @@ export interface ModuleContext<Settings> {
   /**
    * The status() of the instance this one replaces (same module id and type: its settings or
    * roles changed). A safety latch must survive a reconfiguration: an interlock starts tripped if
-   * the one it replaces was tripped.
+   * the one it replaces was tripped. The old instance is disposed just before this one is created,
+   * in the same synchronous step. `lapsed: true` is added when the module had no instance for a
+   * while (a role unassigned, or disabled): nothing acted meanwhile.
    */
   previous?: Record<string, unknown>;
   /**
@@ -74,9 +77,14 @@ export interface ModuleContext<Settings> {
   safety?: SafetyLane;
   /** An instrument's connection state and poll interval, or undefined if there is no such instrument. */
   instrumentInfo?(instrument: string): InstrumentInfo | undefined;
+  /** Time and timers (ages, stale checks). Absent: the real clock (clock.ts). Tests give a fake one. */
+  clock?: ModuleClock;
 }
 
-/** A running module: reacts to daemon events (readings of its role instruments). */
+/**
+ * A running module: reacts to daemon events (readings of its role instruments, and the
+ * `instrument.state` changes of its role instruments).
+ */
 export interface ModuleInstance {
   handleEvent(event: DaemonEvent): void;
   /** Module-specific status for module.list (alarm state, latched, last value...). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derivedType } from '../../src/modules/types/derived.js';
 import { ExpressionError, evaluate, parseExpression, referencesOf } from '../../src/modules/types/expression.js';
-import { eventsOf, fakeContext, reading } from './types-context.js';
+import { eventsOf, fakeContext, reading, type ReadingMeta } from './types-context.js';
 
 /** Evaluates with every role.reading looked up in `vars` ("a.x" -> value). */
 function calc(source: string, vars: Record<string, number> = {}): number | string {
@@ -144,5 +144,48 @@ describe('derived module', () => {
     d.instance.handleEvent(reading('pm2', { power_w: 'over range' }));
     expect(d.published()).toEqual([]);
     expect(d.instance.status().note).toMatch(/reference\.power_w is "over range", not a number/);
+  });
+});
+
+describe('derived units and flagged inputs', () => {
+  const W = [{ name: 'power_w', type: 'number' as const, description: 'optical power', unit: 'W' }];
+
+  function ratio() {
+    const ctx = fakeContext(derivedType, { expression: 'probe.power_w / reference.power_w', output: 'ratio' }, { probe: 'pm1', reference: 'pm2' }, 'split', {
+      pm1: W,
+      pm2: W,
+    });
+    const instance = derivedType.create(ctx);
+    const feed = (instrument: string, value: number, meta: ReadingMeta = {}) => instance.handleEvent(reading(instrument, { power_w: value }, undefined, meta));
+    return { ctx, instance, feed, published: () => eventsOf(ctx, 'module.reading').map((e) => e.values.ratio) };
+  }
+
+  it('publishes nothing while an input is in another unit than declared, says why, and resumes when it is back', () => {
+    const d = ratio();
+    d.feed('pm1', 2, { units: { power_w: 'W' } });
+    d.feed('pm2', 4);
+    expect(d.published()).toEqual([0.5]);
+
+    d.feed('pm1', 3, { units: { power_w: 'dBm' } });
+    d.feed('pm2', 4); // the other input updates: still nothing, still the reason
+    expect(d.published()).toEqual([0.5]);
+    const problem = 'input probe.power_w is now in dBm, the expression was written for W: no reading published';
+    expect(d.instance.status()).toMatchObject({ problem, note: problem, lastValue: 0.5, inputs: { 'reference.power_w': 4 } });
+
+    d.feed('pm1', 1);
+    expect(d.published()).toEqual([0.5, 0.25]);
+    expect(d.instance.status()).not.toHaveProperty('problem');
+    expect(d.instance.status()).not.toHaveProperty('note');
+  });
+
+  it('publishes nothing from a flagged input', () => {
+    const d = ratio();
+    d.feed('pm1', 2);
+    d.feed('pm2', 2e-3, { flags: { power_w: 'saturated' } });
+    d.feed('pm1', 3);
+    expect(d.published()).toEqual([]);
+    expect(d.instance.status().problem).toBe('input reference.power_w reads 0.002 but is flagged saturated: no reading published');
+    d.feed('pm2', 1);
+    expect(d.published()).toEqual([3]);
   });
 });

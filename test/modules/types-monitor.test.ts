@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { monitorType } from '../../src/modules/types/monitor.js';
-import { eventsOf, fakeContext, reading } from './types-context.js';
+import type { AlarmCause } from '../../src/modules/types/common.js';
+import { eventsOf, fakeContext, reading, type ReadingMeta } from './types-context.js';
 
 function monitor(settings: Record<string, unknown>) {
   const ctx = fakeContext(monitorType, settings, { source: 'meter' });
@@ -111,5 +112,74 @@ describe('monitor alarms', () => {
     m.instance.dispose();
     m.instance.handleEvent(reading('meter2', { power: 0 }));
     expect(m.alarms()).toHaveLength(1);
+  });
+});
+
+describe('monitor units and flagged readings', () => {
+  const DECLARED = { meter: [{ name: 'power', type: 'number' as const, description: 'optical power', unit: 'W' }] };
+
+  function unitMonitor(settings: Record<string, unknown> = { reading: 'power', high: 1e-3 }) {
+    const ctx = fakeContext(monitorType, settings, { source: 'meter' }, 'm1', DECLARED);
+    const instance = monitorType.create(ctx);
+    const feed = (value: number, meta: ReadingMeta = {}) => instance.handleEvent(reading('meter', { power: value }, undefined, meta));
+    const alarms = () => eventsOf(ctx, 'module.alarm') as (ReturnType<typeof eventsOf<'module.alarm'>>[number] & { cause?: AlarmCause })[];
+    return { ctx, instance, feed, alarms };
+  }
+
+  it('raises one unit alarm when the reading changes units, compares nothing meanwhile, clears when it is back', () => {
+    const m = unitMonitor();
+    expect(m.instance.status()).toMatchObject({ unit: 'W' });
+    m.feed(5e-4, { units: { power: 'W' } });
+    m.feed(-3, { units: { power: 'dBm' } });
+    m.feed(10, { units: { power: 'dBm' } }); // above 1e-3 as a number, but not comparable: no limit alarm
+    expect(m.alarms()).toEqual([
+      {
+        type: 'module.alarm',
+        module: 'm1',
+        active: true,
+        cause: 'unit',
+        value: -3,
+        message: 'meter.power is now in dBm, the limits (high 0.001) are in W: the monitor cannot compare them',
+      },
+    ]);
+    expect(m.instance.status()).toMatchObject({ alarm: false, unitMismatch: 'dBm' });
+
+    m.feed(2e-3); // declared unit again: the unit alarm clears and the limit is checked
+    expect(m.alarms().map((a) => [a.cause, a.active])).toEqual([
+      ['unit', true],
+      ['unit', false],
+      ['limit', true],
+    ]);
+    expect(m.alarms()[1]!.message).toBe('meter.power is in W again (0.002)');
+    expect(m.instance.status()).not.toHaveProperty('unitMismatch');
+  });
+
+  it('the unit setting names the limits unit', () => {
+    const m = unitMonitor({ reading: 'power', high: 3, unit: 'dBm' });
+    m.feed(-3, { units: { power: 'dBm' } });
+    expect(m.alarms()).toEqual([]);
+    m.feed(1e-3);
+    expect(m.alarms()[0]).toMatchObject({ cause: 'unit', active: true });
+    expect(m.alarms()[0]!.message).toContain('meter.power is now in W, the limits (high 3) are in dBm');
+  });
+
+  it('raises an invalid alarm for a flagged reading (once, whatever the flag), clears it on the next valid one', () => {
+    const m = unitMonitor({ reading: 'power', high: 1e-3, delay_samples: 2 });
+    m.feed(2e-3);
+    m.feed(2e-3, { flags: { power: 'saturated' } });
+    m.feed(2e-3, { flags: { power: 'over_range' } });
+    expect(m.alarms()).toHaveLength(1);
+    expect(m.alarms()[0]).toMatchObject({ cause: 'invalid', active: true, value: 2e-3 });
+    expect(m.alarms()[0]!.message).toBe('meter.power reads 0.002 but is flagged saturated: the monitor cannot check it against the limits (high 0.001)');
+    expect(m.instance.status()).toMatchObject({ invalid: 'over_range', alarm: false });
+
+    m.feed(2e-3); // valid again; the run of out-of-limit readings started over at the flagged ones
+    expect(m.alarms().map((a) => [a.cause, a.active])).toEqual([
+      ['invalid', true],
+      ['invalid', false],
+    ]);
+    m.feed(2e-3);
+    expect(m.alarms().map((a) => [a.cause, a.active]).at(-1)).toEqual(['limit', true]);
+    expect(m.instance.status()).not.toHaveProperty('invalid');
   });
 });

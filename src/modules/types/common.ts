@@ -1,9 +1,11 @@
 /**
- * Small pieces the module types share: pulling one numeric reading out of a reading event, the
- * zod building blocks of their settings, how a reading's age is told.
+ * Small pieces the module types share: pulling one numeric reading out of a reading event (with
+ * its unit and quality flag), the zod building blocks of their settings, how a reading's age is
+ * told.
  */
 import { z } from 'zod';
 import type { DaemonEvent } from '../../core/events.js';
+import type { ReadingDecl, ReadingFlag } from '../../drivers/types.js';
 
 export type ReadingEvent = Extract<DaemonEvent, { type: 'reading' }>;
 
@@ -21,8 +23,59 @@ export const limitSchema = z.number().refine(Number.isFinite, 'must be a finite 
  */
 export function numericReading(event: DaemonEvent, instrument: string | undefined, reading: string): number | undefined {
   if (event.type !== 'reading' || instrument === undefined || event.instrument !== instrument) return undefined;
-  const value = event.values[reading];
+  const value = own(event.values, reading);
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * `record[key]` if it is the record's own key. Reading names come from config files, and a name
+ * such as "constructor" must not find Object.prototype's.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** The unit an instrument declares for one of its readings (undefined: none, or not known). */
+export function declaredUnit(declared: readonly ReadingDecl[] | undefined, reading: string): string | undefined {
+  return declared?.find((r) => r.name === reading)?.unit;
+}
+
+/**
+ * The unit `reading` is in, in this event: the one the event carries (drivers send it when it
+ * differs from the declaration, e.g. a meter switched to dBm), else the declared one.
+ */
+export function unitIn(event: ReadingEvent, reading: string, declared: readonly ReadingDecl[] | undefined): string | undefined {
+  return own(event.units, reading) ?? declaredUnit(declared, reading);
+}
+
+/** Why the event's `reading` is not a valid measurement (a saturated detector), if it is not. */
+export function flagOf(event: ReadingEvent, reading: string): ReadingFlag | undefined {
+  return own(event.flags, reading);
+}
+
+/**
+ * `unit`: the unit a module's limits are in. Free text compared exactly ("W" is not "mW"), so it
+ * only needs to be non-empty.
+ */
+export const unitSchema = z.string().min(1, 'must not be empty: give the unit, e.g. "W", or leave the key out');
+
+/** Why a module alarm was raised (docs/modules.md). "unit" and "invalid" are issue #15's. */
+export type AlarmCause = 'limit' | 'stale' | 'unit' | 'invalid';
+
+/** Why an interlock tripped (docs/modules.md). */
+export type TripCause = 'limit' | 'stale' | 'sensor_error' | 'saturated' | 'invalid' | 'unit';
+
+/**
+ * A module.alarm event. The cast is there until src/core/events.ts lists every AlarmCause in the
+ * event's cause union (it has "limit" and "stale" only).
+ */
+export function alarmEvent(alarm: { module: string; active: boolean; message: string; value?: number; cause: AlarmCause }): DaemonEvent {
+  return { type: 'module.alarm', ...alarm } as unknown as DaemonEvent;
+}
+
+/** A module.interlock event with its cause. Cast until the event type in events.ts has `cause`. */
+export function interlockEvent(event: { module: string; tripped: boolean; message: string; cause?: TripCause }): DaemonEvent {
+  return { type: 'module.interlock', ...event } as unknown as DaemonEvent;
 }
 
 
@@ -35,10 +88,10 @@ export const maxAgeSchema = z
   .min(1, 'must be at least 1 (ms)')
   .max(2_147_483_647, 'must be at most 2147483647 ms (about 24.8 days)');
 
-/** When a reading was taken, in ms: its timestamp, or now if that is unreadable. */
-export function readingTime(event: ReadingEvent): number {
+/** When a reading was taken, in ms: its timestamp, or `now` if that is unreadable. */
+export function readingTime(event: ReadingEvent, now: number): number {
   const at = Date.parse(event.ts);
-  return Number.isNaN(at) ? Date.now() : at;
+  return Number.isNaN(at) ? now : at;
 }
 
 /** "3.2 s" / "850 ms": an age for people. */

@@ -5,12 +5,18 @@
  *
  * With `max_age_ms`, an input whose last reading is older than that counts as missing: an
  * instrument that stopped reporting must not keep feeding the computation its last value.
+ *
+ * An input in another unit than the one its instrument declared when the module started (a meter
+ * switched from W to dBm), or flagged as not a valid measurement (a saturated detector), stops the
+ * publishing too (issue #15): the expression was written for the declared units and real
+ * measurements, and a wrong number published as right is worse than none.
  */
 import { z } from 'zod';
 import { DaqError } from '../../errors.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
-import { formatAge, maxAgeSchema, readingNameSchema, readingTime } from './common.js';
+import { realClock, type ModuleClock } from '../clock.js';
+import { declaredUnit, flagOf, formatAge, maxAgeSchema, own, readingNameSchema, readingTime, unitIn, type ReadingEvent } from './common.js';
 import { type Expr, ExpressionError, evaluate, parseExpression, referencesOf } from './expression.js';
 
 /** The parse result per expression text: validation, roles() and create() all need it. */
@@ -59,10 +65,15 @@ export const derivedSettingsSchema = z.strictObject({
 export type DerivedSettings = z.output<typeof derivedSettingsSchema>;
 
 class Derived implements ModuleInstance {
+  private readonly clock: ModuleClock;
   private readonly expr: Expr;
   private readonly refs: Map<string, Set<string>>;
+  /** The unit each input ("role.reading") is expected in: its instrument's declared one at the start. */
+  private readonly expectedUnits = new Map<string, string | undefined>();
   /** Latest value of each input and when it was read (ms), keyed "role.reading". */
   private readonly inputs = new Map<string, { value: number; at: number }>();
+  /** Inputs whose last reading cannot be used (not a number, wrong unit, flagged), and why. */
+  private readonly problems = new Map<string, string>();
   /** The inputs that were stale at the last evaluation, to log a change once, not per reading. */
   private staleLogged = '';
   private seq = 0;
@@ -72,30 +83,67 @@ class Derived implements ModuleInstance {
   private disposed = false;
 
   constructor(private readonly ctx: ModuleContext<DerivedSettings>) {
+    this.clock = ctx.clock ?? realClock;
     this.expr = parsedOrThrow(ctx.settings.expression);
     this.refs = referencesOf(this.expr);
+    for (const [role, readings] of this.refs) {
+      const instrument = ctx.roles[role];
+      const declared = instrument === undefined ? undefined : ctx.readingsOf?.(instrument);
+      for (const reading of readings) this.expectedUnits.set(`${role}.${reading}`, declaredUnit(declared, reading));
+    }
   }
 
   handleEvent(event: DaemonEvent): void {
     if (this.disposed || event.type !== 'reading') return;
     let updated = false;
-    const at = readingTime(event);
+    let problem = false;
+    const at = readingTime(event, this.clock.now());
     // Several roles may be assigned the same instrument: each takes its own readings from it.
     for (const [role, readings] of this.refs) {
       if (this.ctx.roles[role] !== event.instrument) continue;
       for (const reading of readings) {
-        const value = event.values[reading];
+        const key = `${role}.${reading}`;
+        const value = own(event.values, reading);
         if (value === undefined) continue;
-        if (typeof value !== 'number' || !Number.isFinite(value)) {
-          this.note = `input ${role}.${reading} is ${JSON.stringify(value)}, not a number: no reading published`;
-          this.inputs.delete(`${role}.${reading}`);
+        const usable = this.usable(event, key, reading, value);
+        if (typeof usable === 'string') {
+          this.refuse(key, usable);
+          problem = true;
           continue;
         }
-        this.inputs.set(`${role}.${reading}`, { value, at });
+        this.problems.delete(key);
+        this.inputs.set(key, { value: usable, at });
         updated = true;
       }
     }
-    if (updated) this.publish(event.ts, at);
+    if (problem) this.note = this.problemText();
+    else if (updated) this.publish(event.ts, at);
+  }
+
+  /** Input `key` cannot be used until its next good reading: keep the reason, drop the value. */
+  private refuse(key: string, why: string): void {
+    if (this.problems.get(key) !== why) this.ctx.log.warn({ input: key }, why);
+    this.problems.set(key, why);
+    this.inputs.delete(key);
+  }
+
+  /** The input's value if it can be used, else why not (not a number, another unit, flagged). */
+  private usable(event: ReadingEvent, key: string, reading: string, value: unknown): number | string {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `input ${key} is ${JSON.stringify(value)}, not a number: no reading published`;
+    const declared = this.ctx.readingsOf?.(event.instrument);
+    // The unit at the start; for an instrument not known then, the one it declares now.
+    const expected = this.expectedUnits.get(key) ?? declaredUnit(declared, reading);
+    const unit = unitIn(event, reading, declared);
+    if (expected !== undefined && unit !== undefined && unit !== expected) {
+      return `input ${key} is now in ${unit}, the expression was written for ${expected}: no reading published`;
+    }
+    const flag = flagOf(event, reading);
+    if (flag !== undefined) return `input ${key} reads ${value} but is flagged ${flag}: no reading published`;
+    return value;
+  }
+
+  private problemText(): string | undefined {
+    return this.problems.size === 0 ? undefined : [...this.problems.values()].join('; ');
   }
 
   private missingInputs(): string[] {
@@ -123,6 +171,11 @@ class Derived implements ModuleInstance {
   }
 
   private publish(ts: string, now: number): void {
+    const problem = this.problemText();
+    if (problem !== undefined) {
+      this.note = problem;
+      return;
+    }
     const missing = this.missingInputs();
     if (missing.length > 0) {
       this.note = `waiting for ${missing.join(', ')}`;
@@ -132,8 +185,8 @@ class Derived implements ModuleInstance {
     const staleKeys = stale.map((i) => i.key).join(', ');
     if (staleKeys !== this.staleLogged) {
       this.staleLogged = staleKeys;
-      if (stale.length > 0) this.ctx.log.warn({ module: this.ctx.id, stale: stale.map((i) => i.key) }, this.staleNote(stale));
-      else this.ctx.log.info({ module: this.ctx.id }, 'inputs fresh again: publishing');
+      if (stale.length > 0) this.ctx.log.warn({ stale: stale.map((i) => i.key) }, this.staleNote(stale));
+      else this.ctx.log.info('inputs fresh again: publishing');
     }
     if (stale.length > 0) {
       this.note = this.staleNote(stale);
@@ -141,7 +194,7 @@ class Derived implements ModuleInstance {
     }
     const result = evaluate(this.expr, (role, reading) => this.inputs.get(`${role}.${reading}`)!.value);
     if (!result.ok) {
-      if (this.note !== result.reason) this.ctx.log.warn({ module: this.ctx.id }, `no ${this.ctx.settings.output} reading: ${result.reason}`);
+      if (this.note !== result.reason) this.ctx.log.warn(`no ${this.ctx.settings.output} reading: ${result.reason}`);
       this.note = result.reason;
       return;
     }
@@ -155,8 +208,9 @@ class Derived implements ModuleInstance {
   status(): Record<string, unknown> {
     const { output, unit, max_age_ms } = this.ctx.settings;
     // Judged now, not at the last reading: if every input went silent, nothing re-evaluates.
-    const stale = this.staleInputs(Date.now());
-    const note = stale.length > 0 ? this.staleNote(stale) : this.note;
+    const stale = this.staleInputs(this.clock.now());
+    const problem = this.problemText();
+    const note = problem ?? (stale.length > 0 ? this.staleNote(stale) : this.note);
     return {
       output,
       ...(unit !== undefined ? { unit } : {}),
@@ -165,6 +219,7 @@ class Derived implements ModuleInstance {
       published: this.seq,
       inputs: Object.fromEntries([...this.inputs].map(([key, input]) => [key, input.value])),
       ...(max_age_ms !== undefined ? { maxAgeMs: max_age_ms, stale: stale.map((i) => i.key) } : {}),
+      ...(problem !== undefined ? { problem } : {}),
       ...(note !== undefined ? { note } : {}),
     };
   }

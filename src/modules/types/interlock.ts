@@ -1,33 +1,58 @@
 /**
- * `interlock`: when the `sensor` reading crosses a limit, set a parameter on the `actuator` (close
- * the laser shutter) and latch. It stays tripped until someone resets it (`module.reset`), and a
- * reset is refused while the sensor is still beyond the limit: a safety latch that a person can
- * clear without fixing the cause is not a latch.
+ * `interlock`: when the `sensor` reading crosses a limit, put a parameter of the `actuator` at a
+ * safe value (close the laser shutter), hold it there and latch. It stays tripped until someone
+ * resets it (`module.reset`), and a reset is refused while the cause persists: a safety latch that
+ * a person can clear without fixing the cause is not a latch.
  *
- * While latched it holds the actuator in the safe state: an actuator reading that shows the
- * parameter away from the safe value (someone opened the shutter again) sets it back. Readings
- * are the signal because they see every way the parameter can move; where the actuator has no
- * reading of the parameter the interlock cannot supervise it and its status says so
- * (actuator-watch.ts).
+ * Fail-safe: an interlock that cannot see its sensor trips too (issue #15). By default it trips
+ * when the sensor has no reading for `max_age_ms` (three of the sensor's poll intervals), when the
+ * sensor instrument goes to `error`, when the reading is flagged saturated or invalid on the side
+ * of a limit, and when the reading is in another unit than the limit. `on_sensor_loss = "hold"`
+ * turns the first two off (unsafe, and the status says so); the others always trip.
  *
- * Every action goes through ctx.submit, the same command path as the socket, so it is validated,
- * logged and persisted like any other change. If it fails the interlock stays latched and tries
- * again on the next reading of either role's instrument, with at most one attempt in flight, so a
- * dead actuator is not hammered at the reading rate.
+ * The action goes through the safety lane (ModuleContext.safety), never the config path: it is not
+ * refused because the config file is broken, not persisted, not queued behind the actuator's other
+ * sets (a long move is aborted first), and it always reaches the device, even when the config
+ * already holds the value. The lane's hold refuses every other set of the parameter until reset.
+ * The trip is runtime state: it is never written to the config file.
+ *
+ * While latched it also watches the actuator's readings: a reading that shows the parameter away
+ * from the safe value (the device changed on its own, or at its front panel) puts it back
+ * (actuator-watch.ts). A failed action keeps the latch and is retried on the next reading of either
+ * role's instrument, with at most one attempt in flight, so a dead actuator is not hammered.
  */
 import { z } from 'zod';
 import { DaqError, describeError, isDaqError } from '../../errors.js';
 import type { ParamValue } from '../../drivers/types.js';
 import type { DaemonEvent } from '../../core/events.js';
-import type { ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
-import { limitSchema, numericReading, readingNameSchema } from './common.js';
+import type { InstrumentInfo, ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
+import { realClock, type ModuleClock, type TimerHandle } from '../clock.js';
+import {
+  declaredUnit,
+  flagOf,
+  formatAge,
+  interlockEvent,
+  limitSchema,
+  maxAgeSchema,
+  numericReading,
+  own,
+  readingNameSchema,
+  unitIn,
+  unitSchema,
+  type ReadingEvent,
+  type TripCause,
+} from './common.js';
 import { atSafeValue, formatParam as formatValue, supervisionOf, type Supervision } from './actuator-watch.js';
+import { beyondLimit, fixFor, judgeReading, type SensorReading, type Verdict } from './interlock-verdict.js';
 
 export const interlockSettingsSchema = z
   .strictObject({
     reading: readingNameSchema.describe('The reading of the sensor instrument to watch, e.g. "power_w".'),
     above: limitSchema.optional().describe('Trip when the reading goes above this.'),
     below: limitSchema.optional().describe('Trip when the reading goes below this.'),
+    unit: unitSchema
+      .optional()
+      .describe("The unit the limits are in, e.g. \"W\". Default: the sensor's declared unit of the reading. A reading in another unit trips."),
     parameter: readingNameSchema.describe('The actuator parameter to set when tripped, e.g. "shutter".'),
     value: z.union([z.number(), z.boolean(), z.string()]).describe('The value to set it to, e.g. false (closed).'),
     reassert: z
@@ -38,6 +63,13 @@ export const interlockSettingsSchema = z
       .refine((t) => t >= 0, 'must be 0 or more')
       .optional()
       .describe('For a numeric value: how far the actuator reading may be from it and still count as the safe value.'),
+    max_age_ms: maxAgeSchema
+      .optional()
+      .describe("Trip when the sensor has not delivered the reading for this long (ms). Default: three of the sensor's poll intervals, at least 1000."),
+    on_sensor_loss: z
+      .enum(['trip', 'hold'])
+      .default('trip')
+      .describe('"trip" (default): trip when the sensor goes stale or to error. "hold": do not (unsafe: the interlock is blind meanwhile).'),
   })
   .superRefine((s, ctx) => {
     if (s.tolerance !== undefined && typeof s.value !== 'number') {
@@ -55,27 +87,61 @@ export type InterlockSettings = z.output<typeof interlockSettingsSchema>;
 /** What happened to the protective action of the current trip. */
 type ActionState = 'none' | 'pending' | 'done' | 'failed';
 
-/** Why the value is beyond a limit ("above 1.5"), or undefined when it is within. Equal is within. */
-function beyondLimit(s: InterlockSettings, value: number): string | undefined {
-  if (s.above !== undefined && value > s.above) return `above the limit ${s.above}`;
-  if (s.below !== undefined && value < s.below) return `below the limit ${s.below}`;
-  return undefined;
+/** The default max age is this many sensor poll intervals... */
+const POLLS_BEFORE_STALE = 3;
+/** ...but never less than this: a fast poll must not make a scheduling hiccup a trip. */
+const MIN_DEFAULT_MAX_AGE_MS = 1000;
+/** daqd's default poll_interval_ms, for a sensor whose interval is not known. */
+const DEFAULT_POLL_MS = 1000;
+
+const TRIP_CAUSES: ReadonlySet<string> = new Set<TripCause>(['limit', 'stale', 'sensor_error', 'saturated', 'invalid', 'unit']);
+
+/** The last sensor reading, kept to judge a reset. `at` is on the module clock. */
+interface LastReading extends SensorReading {
+  at: number;
+}
+
+interface MaxAge {
+  ms: number;
+  /** Where the value comes from, for messages and the status. */
+  from: string;
 }
 
 class Interlock implements ModuleInstance {
+  private readonly clock: ModuleClock;
+  /** The safety lane's holder id. Per module id: a replacement instance holds under the same one. */
+  private readonly holder: string;
+  /** The `unit` setting, else the sensor's declared unit of the reading when this instance started. */
+  private readonly unitAtStart: string | undefined;
   private latched = false;
-  private since = new Date().toISOString();
+  private cause: TripCause | undefined;
+  /** What tripped it, in words (the trip event's reason). */
+  private reason: string | undefined;
+  private since: string;
   private lastValue: number | undefined;
+  /** The last sensor reading, or undefined when none came since the start or since the sensor's last error. */
+  private last: LastReading | undefined;
+  /** Stale is judged from the latest of: the last reading, the start, the sensor becoming ready. */
+  private freshAt: number;
+  private readyAt: number;
+  private staleTimer: TimerHandle | undefined;
+  /** The sensor is lost (stale or in error): what, in words. Cleared by the next reading. */
+  private sensorLost: string | undefined;
+  /** The sensor's state as its instrument.state events told it (when instrumentInfo is absent). */
+  private sensorState: { state: string; lastError: InstrumentInfo['lastError'] } | undefined;
+  /** This instance asked the safety lane to hold the parameter (and has not released it). */
+  private holding = false;
+  private holdError: string | undefined;
   private action: ActionState = 'none';
   private attempts = 0;
   private inFlight = false;
   private lastError: string | undefined;
   /** The failure last reported in an event: the same failure again is not news. */
   private reportedError: string | undefined;
-  /** Bumped on every trip and reset so a late submit result cannot touch a newer latch. */
+  /** Bumped on every trip and reset so a late enforce result cannot touch a newer latch. */
   private generation = 0;
   private disposed = false;
-  /** The parameter as the actuator's readings last showed it. */
+  /** The parameter as the actuator's readings (or the last confirmed enforce) last showed it. */
   private actuatorValue: ParamValue | undefined;
   /** Times this trip the actuator was seen away from the safe value and set back. */
   private reasserts = 0;
@@ -83,26 +149,56 @@ class Interlock implements ModuleInstance {
   private away = false;
   /**
    * Actuator readings to let pass without judging them after one of our sets succeeded: the poll
-   * that produced the next one may have read the device before the set reached it (polls and sets
-   * share the link, and a poll can straddle a set). The one after that started after the set.
+   * that produced the next one may have read the device before the set reached it (a poll can
+   * straddle a set). The one after that started after the set.
    */
   private settling = 0;
 
   constructor(private readonly ctx: ModuleContext<InterlockSettings>) {
-    // Reconfigured while tripped: stay tripped. If the safe state was not confirmed, try again
-    // on the next reading.
-    const prev = ctx.previous;
-    if (prev?.tripped === true) {
-      this.latched = true;
-      this.since = typeof prev.since === 'string' ? prev.since : new Date().toISOString();
-      this.action = prev.action === 'done' ? 'done' : 'failed';
-      if (typeof prev.lastValue === 'number') this.lastValue = prev.lastValue;
-      if (typeof prev.reasserts === 'number') this.reasserts = prev.reasserts;
-      if (typeof prev.attempts === 'number') this.attempts = prev.attempts;
-      this.settling = 1;
-    }
+    this.clock = ctx.clock ?? realClock;
+    this.holder = `module:${ctx.id}`;
+    const now = this.clock.now();
+    this.freshAt = now;
+    this.readyAt = now;
+    this.since = new Date(now).toISOString();
+    const sensor = this.sensor;
+    this.unitAtStart = ctx.settings.unit ?? declaredUnit(sensor === undefined ? undefined : ctx.readingsOf?.(sensor), ctx.settings.reading);
+    this.warnAtStart();
+    if (ctx.previous?.tripped === true) this.resume(ctx.previous);
+    this.armStaleTimer(this.maxAge().ms);
+    if (this.sensorInfo()?.state === 'error') this.sensorFailed(this.sensorInfo()?.lastError ?? null);
+  }
+
+  private warnAtStart(): void {
+    const { log, id, settings } = this.ctx;
     const supervision = this.supervision();
-    if (!supervision.supervised && ctx.settings.reassert) ctx.log.warn({ module: ctx.id }, `interlock ${ctx.id}: ${supervision.note}`);
+    if (!supervision.supervised && settings.reassert) log.warn(`interlock ${id}: ${supervision.note}`);
+    if (settings.on_sensor_loss === 'hold') log.warn(`interlock ${id}: ${this.holdModeWarning()}`);
+  }
+
+  /**
+   * Reconfigured while tripped (the supervisor disposed the old instance, which released its hold,
+   * and creates this one in the same synchronous step): hold again at once, so no set can slip in,
+   * and put the parameter at the safe value unless the old instance had confirmed this very target
+   * and handed over directly (after a lapse with no instance, nothing held it meanwhile).
+   */
+  private resume(prev: Record<string, unknown>): void {
+    this.latched = true;
+    this.cause = typeof prev.cause === 'string' && TRIP_CAUSES.has(prev.cause) ? (prev.cause as TripCause) : 'limit';
+    if (typeof prev.reason === 'string') this.reason = prev.reason;
+    if (typeof prev.since === 'string') this.since = prev.since;
+    if (typeof prev.lastValue === 'number') this.lastValue = prev.lastValue;
+    if (typeof prev.reasserts === 'number') this.reasserts = prev.reasserts;
+    if (typeof prev.attempts === 'number') this.attempts = prev.attempts;
+    const failure = this.placeHold();
+    if (failure) this.reportHoldFailure(failure);
+    const retargeted = typeof prev.target === 'string' && prev.target !== this.target;
+    if (prev.action === 'done' && !retargeted && prev.lapsed !== true) {
+      this.action = 'done';
+      this.settling = 1;
+    } else {
+      this.act();
+    }
   }
 
   private get sensor(): string | undefined {
@@ -113,8 +209,23 @@ class Interlock implements ModuleInstance {
     return this.ctx.roles.actuator;
   }
 
+  /** "pm1.power": the watched reading. */
+  private get where(): string {
+    return `${this.sensor ?? '(no sensor assigned)'}.${this.ctx.settings.reading}`;
+  }
+
   private get target(): string {
     return `${this.actuator ?? '(no actuator assigned)'}.${this.ctx.settings.parameter} = ${formatValue(this.ctx.settings.value)}`;
+  }
+
+  /**
+   * The unit the limits are in (undefined: not known, not checked). Fixed at the start, so a
+   * redefined sensor that now declares another unit trips rather than silently changing the limit's
+   * meaning; only a sensor not known at the start is looked up now.
+   */
+  private get limitUnit(): string | undefined {
+    const sensor = this.sensor;
+    return this.unitAtStart ?? declaredUnit(sensor === undefined ? undefined : this.ctx.readingsOf?.(sensor), this.ctx.settings.reading);
   }
 
   /** Looked up live: the actuator's driver or options may change while this instance runs. */
@@ -124,21 +235,112 @@ class Interlock implements ModuleInstance {
     return supervisionOf(this.ctx.settings, actuator, declared);
   }
 
+  /** The sensor's connection, read live where the daemon offers it, else as its events told it. */
+  private sensorInfo(): { state: string; lastError: InstrumentInfo['lastError'] } | undefined {
+    const sensor = this.sensor;
+    if (sensor === undefined) return undefined;
+    return this.ctx.instrumentInfo?.(sensor) ?? this.sensorState;
+  }
+
+  /** Looked up live, so a changed poll interval moves the default with it. */
+  private maxAge(): MaxAge {
+    const set = this.ctx.settings.max_age_ms;
+    if (set !== undefined) return { ms: set, from: 'max_age_ms' };
+    const sensor = this.sensor ?? '(no sensor)';
+    const poll = (this.sensor === undefined ? undefined : this.ctx.instrumentInfo?.(this.sensor)?.pollIntervalMs) ?? DEFAULT_POLL_MS;
+    const ms = Math.max(MIN_DEFAULT_MAX_AGE_MS, POLLS_BEFORE_STALE * poll);
+    const floor = ms > POLLS_BEFORE_STALE * poll ? `, at least ${MIN_DEFAULT_MAX_AGE_MS} ms` : '';
+    return { ms, from: `default: ${POLLS_BEFORE_STALE} x ${sensor}'s poll interval of ${poll} ms${floor}` };
+  }
+
   handleEvent(event: DaemonEvent): void {
-    if (this.disposed || event.type !== 'reading') return;
-    const s = this.ctx.settings;
-    const value = numericReading(event, this.sensor, s.reading);
-    if (value !== undefined) {
-      this.lastValue = value;
-      const why = beyondLimit(s, value);
-      if (!this.latched && why) {
-        this.trip(event.ts, `${this.sensor}.${s.reading} = ${value} is ${why}`);
-        return;
-      }
-    }
-    if (event.instrument === this.actuator) this.watchActuator(event.values[s.parameter]);
+    if (this.disposed) return;
+    if (event.type === 'instrument.state') return this.onInstrumentState(event);
+    if (event.type !== 'reading') return;
+    if (this.latched && this.holdError !== undefined) this.retryHold();
+    if (event.instrument === this.sensor && this.onSensorReading(event)) return;
+    if (event.instrument === this.actuator) this.watchActuator(own(event.values, this.ctx.settings.parameter));
     const fromRole = event.instrument === this.sensor || event.instrument === this.actuator;
     if (this.latched && this.action === 'failed' && !this.inFlight && fromRole) this.act();
+  }
+
+  /** Judges a sensor reading; true if it tripped the interlock (nothing else to do with the event). */
+  private onSensorReading(event: ReadingEvent): boolean {
+    const s = this.ctx.settings;
+    const value = numericReading(event, this.sensor, s.reading);
+    if (value === undefined) return false;
+    const declared = this.ctx.readingsOf?.(event.instrument);
+    const reading: LastReading = { value, unit: unitIn(event, s.reading, declared), flag: flagOf(event, s.reading), at: this.clock.now() };
+    this.last = reading;
+    this.lastValue = value;
+    this.fresh(reading.at);
+    const verdict = judgeReading(s, this.where, this.limitUnit, reading);
+    if (this.latched || !verdict) return false;
+    this.trip(verdict, event.ts);
+    return true;
+  }
+
+  private onInstrumentState(event: Extract<DaemonEvent, { type: 'instrument.state' }>): void {
+    if (event.instrument === this.sensor) {
+      this.sensorState = { state: event.state, lastError: event.error ?? null };
+      if (event.state === 'ready') {
+        // Just (re)connected: the first reading is due within max_age_ms from now.
+        this.readyAt = this.clock.now();
+        if (this.staleTimer === undefined) this.armStaleTimer(this.maxAge().ms);
+      }
+      if (event.state === 'error') this.sensorFailed(event.error ?? null);
+    }
+    // The actuator is back: retry a failed action now rather than on its first reading.
+    if (event.instrument === this.actuator && event.state === 'ready' && this.latched && this.action === 'failed' && !this.inFlight) this.act();
+  }
+
+  /** A numeric sensor reading arrived: the sensor is seen again. */
+  private fresh(now: number): void {
+    this.freshAt = now;
+    if (this.sensorLost !== undefined) {
+      this.ctx.log.info(`interlock ${this.ctx.id}: ${this.where} is read again`);
+      this.sensorLost = undefined;
+    }
+    if (this.staleTimer === undefined) this.armStaleTimer(this.maxAge().ms);
+  }
+
+  /** One timer, re-armed from the latest sign of life when it fires, rather than reset on every reading. */
+  private armStaleTimer(delay: number): void {
+    if (this.disposed) return;
+    this.staleTimer = this.clock.setTimer(() => this.checkStale(), delay);
+  }
+
+  private checkStale(): void {
+    this.staleTimer = undefined;
+    if (this.disposed) return;
+    const now = this.clock.now();
+    const maxAge = this.maxAge();
+    // Connecting is not counted: an attempt ends in ready (the clock restarts) or error (which trips).
+    if (this.sensorInfo()?.state === 'connecting') {
+      this.readyAt = now;
+      return this.armStaleTimer(maxAge.ms);
+    }
+    const age = now - Math.max(this.freshAt, this.readyAt);
+    if (age < maxAge.ms) return this.armStaleTimer(maxAge.ms - age);
+    // Stale: no timer until the sensor shows a sign of life (a reading, or ready again).
+    const text = `${this.where} has not been read for ${formatAge(age)} (max_age_ms = ${maxAge.ms}, ${maxAge.from}): the interlock cannot see it`;
+    this.sensorLoss({ cause: 'stale', text }, new Date(now).toISOString());
+  }
+
+  private sensorFailed(error: InstrumentInfo['lastError']): void {
+    // A reset needs a reading taken after the sensor came back, not the one from before it failed.
+    this.last = undefined;
+    const why = error ? ` (${error.message})` : '';
+    this.sensorLoss({ cause: 'sensor_error', text: `${this.sensor} is in error${why}: the interlock cannot see ${this.where}` }, new Date(this.clock.now()).toISOString());
+  }
+
+  /** The sensor is stale or in error: trip, unless on_sensor_loss = "hold" (or already tripped). */
+  private sensorLoss(verdict: Verdict, ts: string): void {
+    const news = this.sensorLost !== verdict.text;
+    this.sensorLost = verdict.text;
+    if (this.latched) return;
+    if (this.ctx.settings.on_sensor_loss === 'trip') return this.trip(verdict, ts);
+    if (news) this.ctx.log.warn({ cause: verdict.cause }, `interlock ${this.ctx.id} does not trip (on_sensor_loss = "hold"): ${verdict.text}`);
   }
 
   /** While latched, an actuator reading away from the safe value sets it back (one set in flight). */
@@ -165,15 +367,17 @@ class Interlock implements ModuleInstance {
     if (!this.away) {
       this.away = true;
       const message = `still tripped; ${where} reads ${formatValue(actual)}, not ${formatValue(s.value)}: setting it back`;
-      this.ctx.log.warn({ module: this.ctx.id, actual }, message);
+      this.ctx.log.warn({ actual }, message);
       this.emit(true, message);
     }
     this.reasserts += 1;
     this.act();
   }
 
-  private trip(ts: string, cause: string): void {
+  private trip(verdict: Verdict, ts: string): void {
     this.latched = true;
+    this.cause = verdict.cause;
+    this.reason = verdict.text;
     this.since = ts;
     this.generation += 1;
     this.attempts = 0;
@@ -181,103 +385,196 @@ class Interlock implements ModuleInstance {
     this.away = false;
     this.lastError = undefined;
     this.reportedError = undefined;
-    const message = `tripped: ${cause}; setting ${this.target}`;
-    this.ctx.log.warn({ module: this.ctx.id }, message);
-    this.ctx.emit({ type: 'module.interlock', module: this.ctx.id, tripped: true, message });
+    // Hold first: from here on nothing else may set the parameter, whatever the enforce does.
+    const holdFailure = this.placeHold();
+    const message = `tripped: ${verdict.text}; setting ${this.target} and holding it until reset`;
+    this.ctx.log.warn({ cause: verdict.cause }, message);
+    this.ctx.emit(interlockEvent({ module: this.ctx.id, tripped: true, message, cause: verdict.cause }));
+    if (holdFailure) this.reportHoldFailure(holdFailure);
     this.act();
+  }
+
+  /**
+   * Asks the safety lane to refuse every other set of the parameter. Returns why it could not
+   * (to report once), or undefined. Without a lane or an actuator act() reports the problem.
+   */
+  private placeHold(): string | undefined {
+    const actuator = this.actuator;
+    const safety = this.ctx.safety;
+    if (actuator === undefined || safety === undefined) return undefined;
+    const { parameter, value, tolerance } = this.ctx.settings;
+    this.holding = true;
+    try {
+      safety.hold(actuator, parameter, value, this.holder, tolerance);
+      this.holdError = undefined;
+      return undefined;
+    } catch (err) {
+      const reason = isDaqError(err) ? err.message : describeError(err);
+      const news = reason !== this.holdError;
+      this.holdError = reason;
+      return news ? reason : undefined;
+    }
+  }
+
+  private retryHold(): void {
+    const failure = this.placeHold();
+    if (failure) this.reportHoldFailure(failure);
+    else if (this.holdError === undefined) this.ctx.log.info(`interlock ${this.ctx.id} holds ${this.target} again`);
+  }
+
+  private reportHoldFailure(reason: string): void {
+    const message = `still tripped; could not hold ${this.target}: ${reason}; a set through daqd could move it (retrying on the next reading)`;
+    this.ctx.log.error(message);
+    this.emit(true, message);
   }
 
   private act(): void {
     const generation = this.generation;
-    const { parameter, value } = this.ctx.settings;
-    const actuator = this.actuator;
     this.inFlight = true;
     this.action = 'pending';
     this.attempts += 1;
-    let result: Promise<unknown>;
-    if (actuator === undefined) {
-      result = Promise.reject(new DaqError('not_found', 'no instrument is assigned to the actuator role'));
-    } else {
-      try {
-        result = this.ctx.submit({ type: 'instrument.set', id: actuator, params: { [parameter]: value } });
-      } catch (err) {
-        result = Promise.reject(err);
-      }
-    }
-    result.then(
-      () => this.settle(generation, undefined),
+    this.enforce().then(
+      (confirmed) => this.settle(generation, undefined, confirmed),
       (err: unknown) => this.settle(generation, err),
     );
   }
 
-  private settle(generation: number, err: unknown): void {
+  /** Puts the parameter at the safe value through the safety lane (never ctx.submit: see the top). */
+  private enforce(): Promise<ParamValue> {
+    const actuator = this.actuator;
+    const safety = this.ctx.safety;
+    if (actuator === undefined) return Promise.reject(new DaqError('not_found', 'no instrument is assigned to the actuator role'));
+    if (safety === undefined) {
+      return Promise.reject(new DaqError('unavailable', `this daqd gives modules no safety lane, so ${this.target} cannot be enforced`));
+    }
+    try {
+      return safety.enforce(actuator, this.ctx.settings.parameter, this.ctx.settings.value, this.holder);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private settle(generation: number, err: unknown, confirmed?: ParamValue): void {
     if (this.disposed) return;
     if (generation !== this.generation || !this.latched) {
       // Reset (or re-tripped) while this attempt was on its way: its outcome belongs to the past.
-      this.ctx.log.info({ module: this.ctx.id, ok: err === undefined }, `interlock action from an earlier trip finished after reset`);
+      this.ctx.log.info({ ok: err === undefined }, `interlock action from an earlier trip finished after reset`);
       return;
     }
     this.inFlight = false;
-    if (err === undefined) {
-      const afterFailure = this.lastError !== undefined;
-      this.action = 'done';
-      this.lastError = undefined;
-      this.reportedError = undefined;
-      this.settling = 1;
-      this.ctx.log.info({ module: this.ctx.id, attempts: this.attempts }, `interlock set ${this.target}`);
-      if (afterFailure) this.emit(true, `still tripped; ${this.target} set on attempt ${this.attempts}`);
-      return;
-    }
+    if (err === undefined) return this.succeeded(confirmed);
     this.action = 'failed';
     // A DaqError's message is written for people; anything else is a bug, described briefly.
     const reason = isDaqError(err) ? err.message : describeError(err);
     this.lastError = reason;
-    this.ctx.log.error({ module: this.ctx.id, attempts: this.attempts, err: reason }, 'interlock action failed');
+    this.ctx.log.error({ attempts: this.attempts, err: reason }, 'interlock action failed');
     if (reason !== this.reportedError) {
       this.reportedError = reason;
       this.emit(true, `still tripped; could not set ${this.target}: ${reason}; retrying on the next reading`);
     }
   }
 
+  private succeeded(confirmed: ParamValue | undefined): void {
+    const afterFailure = this.lastError !== undefined;
+    this.action = 'done';
+    this.lastError = undefined;
+    this.reportedError = undefined;
+    this.settling = 1;
+    if (confirmed !== undefined) this.actuatorValue = confirmed;
+    this.ctx.log.info({ attempts: this.attempts }, `interlock set ${this.target}`);
+    if (afterFailure) this.emit(true, `still tripped; ${this.target} set on attempt ${this.attempts}`);
+  }
+
   private emit(tripped: boolean, message: string): void {
-    this.ctx.emit({ type: 'module.interlock', module: this.ctx.id, tripped, message });
+    this.ctx.emit(interlockEvent({ module: this.ctx.id, tripped, message, ...(tripped && this.cause ? { cause: this.cause } : {}) }));
+  }
+
+  /** Why a reset must be refused now, or undefined if the sensor shows every cause gone. */
+  private resetBlocker(): string | undefined {
+    const sensor = this.sensor ?? '(no sensor assigned)';
+    const info = this.sensorInfo();
+    if (info?.state === 'error') {
+      const why = info.lastError ? ` (${info.lastError.message})` : '';
+      return `${sensor} is in error${why}: the interlock cannot see ${this.where}; ${fixFor('sensor_error', sensor, this.limitUnit)}, then reset`;
+    }
+    const last = this.last;
+    if (last === undefined) return `there is no reading of ${this.where} to show it is back within the limit`;
+    const age = this.clock.now() - last.at;
+    const maxAge = this.maxAge();
+    if (age >= maxAge.ms) {
+      return `${this.where} was last read ${formatAge(age)} ago (max_age_ms = ${maxAge.ms}): the interlock cannot see it; ${fixFor('stale', sensor, this.limitUnit)}, then reset`;
+    }
+    const verdict = judgeReading(this.ctx.settings, this.where, this.limitUnit, last);
+    if (verdict === undefined) return undefined;
+    if (verdict.cause === 'limit') return `${this.where} = ${last.value} is still ${beyondLimit(this.ctx.settings, last.value)}; bring it back within the limit, then reset`;
+    return `${verdict.text}; ${fixFor(verdict.cause, sensor, this.limitUnit)}, then reset`;
   }
 
   reset(): void {
-    if (!this.latched) return;
-    const s = this.ctx.settings;
-    const reading = `${this.sensor ?? '(no sensor assigned)'}.${s.reading}`;
-    if (this.lastValue === undefined) {
-      throw new DaqError('conflict', `interlock ${this.ctx.id} stays tripped: there is no reading of ${reading} to show it is back within the limit`);
+    if (this.disposed || !this.latched) return;
+    const blocker = this.resetBlocker();
+    if (blocker) {
+      throw new DaqError('conflict', `interlock ${this.ctx.id} stays tripped: ${blocker}`, {
+        details: { cause: this.cause ?? null, value: this.last?.value ?? null },
+      });
     }
-    const why = beyondLimit(s, this.lastValue);
-    if (why) {
-      throw new DaqError(
-        'conflict',
-        `interlock ${this.ctx.id} stays tripped: ${reading} = ${this.lastValue} is still ${why}; bring it back within the limit, then reset`,
-        { details: { module: this.ctx.id, value: this.lastValue } },
-      );
-    }
+    this.releaseHold();
     this.latched = false;
+    this.cause = undefined;
+    this.reason = undefined;
     this.generation += 1;
     this.inFlight = false;
-    this.since = new Date().toISOString();
+    this.since = new Date(this.clock.now()).toISOString();
     this.action = 'none';
     this.away = false;
     this.settling = 0;
     this.lastError = undefined;
     this.reportedError = undefined;
-    const message = `reset: ${reading} = ${this.lastValue} is within the limit; ${this.actuator ?? 'the actuator'} is left as it is`;
-    this.ctx.log.info({ module: this.ctx.id }, message);
+    const message = `reset: ${this.where} = ${this.last?.value} is within the limit; ${this.actuator ?? 'the actuator'} is left as it is (no longer held)`;
+    this.ctx.log.info(message);
     this.emit(false, message);
   }
 
+  private releaseHold(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.holdError = undefined;
+    try {
+      this.ctx.safety?.release(this.holder);
+    } catch (err) {
+      this.ctx.log.error(`interlock ${this.ctx.id}: releasing its hold failed: ${describeError(err)}`);
+    }
+  }
+
+  private holdModeWarning(): string {
+    return `on_sensor_loss = "hold": if ${this.sensor ?? 'the sensor'} goes stale or to error the interlock does not trip, and cannot see ${this.where} meanwhile (unsafe)`;
+  }
+
   status(): Record<string, unknown> {
+    const s = this.ctx.settings;
     const supervision = this.supervision();
+    const maxAge = this.maxAge();
+    const info = this.sensorInfo();
+    const stale = info?.state !== 'connecting' && this.clock.now() - Math.max(this.freshAt, this.readyAt) >= maxAge.ms;
     return {
       tripped: this.latched,
+      cause: this.cause ?? null,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
       since: this.since,
+      // The latch lives in daqd's memory only: a restart starts untripped (docs/modules.md).
+      persisted: false,
       lastValue: this.lastValue ?? null,
+      unit: this.limitUnit ?? null,
+      maxAgeMs: maxAge.ms,
+      maxAgeFrom: maxAge.from,
+      stale,
+      sensorState: info?.state ?? null,
+      ...(this.sensorLost !== undefined ? { sensorLost: this.sensorLost } : {}),
+      onSensorLoss: s.on_sensor_loss,
+      ...(s.on_sensor_loss === 'hold' ? { warning: this.holdModeWarning() } : {}),
+      target: this.target,
+      holding: this.latched && this.holding && this.holdError === undefined,
+      ...(this.holdError !== undefined ? { holdError: this.holdError } : {}),
       action: this.action,
       attempts: this.attempts,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -289,13 +586,19 @@ class Interlock implements ModuleInstance {
   }
 
   dispose(): void {
+    if (this.disposed) return;
+    if (this.staleTimer !== undefined) this.clock.clearTimer(this.staleTimer);
+    this.staleTimer = undefined;
+    // Released now, synchronously: a replacement created right after holds under the same holder
+    // id, and nothing of this instance (a late enforce result, a timer) can release it afterwards.
+    this.releaseHold();
     this.disposed = true;
   }
 }
 
 export const interlockType: ModuleTypeDefinition<InterlockSettings> = {
   name: 'interlock',
-  description: 'When the sensor reading crosses a limit, sets a parameter on the actuator and latches until reset.',
+  description: 'When the sensor reading crosses a limit (or the sensor cannot be trusted), puts a parameter of the actuator at a safe value, holds it and latches until reset.',
   settingsSchema: interlockSettingsSchema,
   roles(settings): RoleDecl[] {
     return [
