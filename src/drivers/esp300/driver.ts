@@ -154,13 +154,15 @@ export class Esp300Instrument implements DriverInstance {
     const unit = this.unitOf(axis);
     const move = `move of axis ${axis} to ${target} ${unit}`;
     if (aborted()) throw abortedError(`${this.id}: ${move} aborted before it started`, { axis, target });
-    const start = await this.queryNumber(`${axis}TP?`);
-    const velocity = await this.queryNumber(`${axis}VA?`);
-    const acceleration = await this.queryNumber(`${axis}AC?`);
-    if (aborted()) throw abortedError(`${this.id}: ${move} aborted before it started, at ${start} ${unit}`, { axis, target, stoppedAt: start });
+    // The move goes out first: a safety move (an interlock driving a beam block) must reach the
+    // wire within one exchange, not after three queries. The time budget is worked out from where
+    // the axis is just after the command, which is where it started to within one exchange.
     // With the signal, a PA still queued when the abort comes is never written.
     await this.ctx.link.request({ write: `${axis}PA${formatSetValue(target)}${TERMINATOR}`, label: `${axis}PA`, ...(signal ? { signal } : {}) });
     await this.throwIfErrors(`moving axis ${axis} to ${target} (${name})`);
+    const start = await this.queryNumber(`${axis}TP?`);
+    const velocity = await this.queryNumber(`${axis}VA?`);
+    const acceleration = await this.queryNumber(`${axis}AC?`);
 
     const expectedS = Math.abs(target - start) / velocity + (acceleration > 0 ? velocity / acceleration : 0);
     const budgetMs = (expectedS * this.ctx.config.options.move_timeout_factor + this.ctx.config.options.move_timeout_margin_s) * 1000;
