@@ -4,7 +4,7 @@ import { DaqError, describeError, isDaqError } from '../../errors.js';
 import { parseToml, readConfigFile } from '../../config/load.js';
 import { configInvalid } from '../../config/issues.js';
 import type { CommandOf, CommandResult } from '../commands.js';
-import type { Execution } from '../execution.js';
+import { specsOf, type Execution } from '../execution.js';
 import type { ConfigModel, ConfigView } from '../../config/model.js';
 import type { ConfigDiff } from '../apply/diff.js';
 import { describeOverrides, overridesOf, rebaseOverrides, type OverrideView } from '../overrides.js';
@@ -73,6 +73,7 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
     }
   }
   persister.adoptFile(text, parsed.model, rebased.kept.length > 0);
+  if (cmd.source === 'startup') warnActionsInFile(x);
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const applied = outcome.summary !== 'no change';
   const overrideNote =
@@ -92,6 +93,24 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   if (applied) events.emit({ type: 'config.reloaded', source: cmd.source, diff: outcome.diff, durationMs, at });
   x.services.log.info({ source: cmd.source, durationMs }, `config reload (${cmd.source}): ${outcome.summary}`);
   return { ...x.services.reloads.last };
+}
+
+/**
+ * Action values in the file (shutter = true, a motion target) are not performed at start-up or on
+ * a reconnect; say so once, so nobody reads the file as a promise daqd does not keep.
+ */
+function warnActionsInFile(x: Execution): void {
+  for (const [id, spec] of specsOf(x.config)) {
+    const actions = spec.driver
+      .params(spec.options)
+      .filter((d) => d.kind === 'action' && Object.hasOwn(spec.params, d.name))
+      .map((d) => `${d.name} = ${JSON.stringify(spec.params[d.name])}`);
+    if (actions.length === 0) continue;
+    x.services.log.warn(
+      { instrument: id, actions },
+      `${id}: ${actions.join(', ')} in the file ${actions.length === 1 ? 'is an action' : 'are actions'}: not performed at start-up or on a reconnect (an edit that changes ${actions.length === 1 ? 'it' : 'them'} while daqd runs is)`,
+    );
+  }
 }
 
 const isBlank = (text: string) => text.split(/\r?\n/).every((line) => line.trim() === '' || line.trim().startsWith('#'));
