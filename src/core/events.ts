@@ -24,8 +24,8 @@ export type DaemonEvent =
   | { type: 'instrument.updated'; instrument: string; params?: Record<string, ParamValue>; reconnected?: boolean }
   | { type: 'module.added' | 'module.removed' | 'module.updated'; module: string }
   | { type: 'module.state'; module: string; state: string; reason?: string }
-  | { type: 'module.alarm'; module: string; active: boolean; message: string; value?: number; cause?: 'limit' | 'stale' }
-  | { type: 'module.interlock'; module: string; tripped: boolean; message: string }
+  | { type: 'module.alarm'; module: string; active: boolean; message: string; value?: number; cause?: 'limit' | 'stale' | 'unit' | 'invalid' }
+  | { type: 'module.interlock'; module: string; tripped: boolean; message: string; cause?: 'limit' | 'stale' | 'sensor_error' | 'saturated' | 'invalid' | 'unit' }
   | { type: 'module.reading'; module: string; seq: number; ts: string; values: Record<string, ParamValue> }
   | { type: 'config.reloaded'; source: string; diff: unknown; durationMs: number; at: string }
   | { type: 'config.reloadFailed'; source: string; errors: unknown[]; at: string }

@@ -65,17 +65,14 @@ export type AlarmCause = 'limit' | 'stale' | 'unit' | 'invalid';
 /** Why an interlock tripped (docs/modules.md). */
 export type TripCause = 'limit' | 'stale' | 'sensor_error' | 'saturated' | 'invalid' | 'unit';
 
-/**
- * A module.alarm event. The cast is there until src/core/events.ts lists every AlarmCause in the
- * event's cause union (it has "limit" and "stale" only).
- */
+/** A module.alarm event. */
 export function alarmEvent(alarm: { module: string; active: boolean; message: string; value?: number; cause: AlarmCause }): DaemonEvent {
-  return { type: 'module.alarm', ...alarm } as unknown as DaemonEvent;
+  return { type: 'module.alarm', ...alarm };
 }
 
-/** A module.interlock event with its cause. Cast until the event type in events.ts has `cause`. */
+/** A module.interlock event with its cause. */
 export function interlockEvent(event: { module: string; tripped: boolean; message: string; cause?: TripCause }): DaemonEvent {
-  return { type: 'module.interlock', ...event } as unknown as DaemonEvent;
+  return { type: 'module.interlock', ...event };
 }
 
 
