@@ -2,15 +2,18 @@
  * `daqd`: the daemon. Ready = the socket accepts requests. SIGTERM/SIGINT stop gracefully,
  * SIGHUP reloads the config file now.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
+import type { Logger } from 'pino';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { Daemon } from '../core/daemon.js';
-import { describeError, isDaqError } from '../errors.js';
+import { DaqError, describeError, isDaqError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ConfigWatcher } from '../reload/watcher.js';
-import { claimSocketPath, RpcServer } from '../rpc/server.js';
+import { claimSocketPath, DEFAULT_HEARTBEAT_MS, RpcServer } from '../rpc/server.js';
+import { DIR_MODE } from '../rpc/socket-file.js';
 import { VERSION } from '../version.js';
 
 const STOP_TIMEOUT_MS = 5000;
@@ -21,6 +24,32 @@ interface Options {
   socket?: string;
   logLevel?: string;
   checkConfig?: boolean;
+  heartbeatMs: number;
+}
+
+/**
+ * The state directory (socket, later snapshots): created 0750, whatever the umask, since anyone
+ * who can write to it can replace the socket. An existing world-writable one is used, with a
+ * warning, because refusing would stop a lab's daemon over a directory someone else created.
+ */
+async function prepareStateDir(dir: string, log: Logger): Promise<void> {
+  let mode: number;
+  try {
+    if ((await mkdir(dir, { recursive: true, mode: DIR_MODE })) !== undefined) return;
+    mode = (await stat(dir)).mode & 0o777;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new DaqError('unavailable', `cannot create the state directory ${dir} (${code}); give a writable directory with --state-dir`);
+  }
+  if (mode & 0o002) {
+    log.warn({ stateDir: dir, mode: mode.toString(8) }, `state directory ${dir} is world-writable (mode ${mode.toString(8)}): anyone on this machine could replace daqd's socket; run chmod o-w ${dir}`);
+  }
+}
+
+function parseHeartbeatMs(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 50 || ms > 3_600_000) throw new InvalidArgumentError('give whole milliseconds from 50 to 3600000');
+  return ms;
 }
 
 function printConfigError(err: unknown, file: string): void {
@@ -54,6 +83,7 @@ async function run(opts: Options): Promise<void> {
   const log = createLogger((opts.logLevel ?? 'info') as never);
 
   try {
+    await prepareStateDir(stateDir, log);
     await claimSocketPath(socketPath);
   } catch (err) {
     process.stderr.write(`daqd: ${describeError(err)}\n`);
@@ -91,7 +121,7 @@ async function run(opts: Options): Promise<void> {
     followLogLevel();
   });
 
-  const server = new RpcServer(daemon, socketPath, log);
+  const server = new RpcServer(daemon, socketPath, log, { heartbeatMs: opts.heartbeatMs });
   // Signals are handled before the socket answers: a SIGTERM right after ready still stops cleanly.
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -138,6 +168,12 @@ const program = new Command()
   .addOption(new Option('--state-dir <dir>', 'state directory (snapshots, socket)').env('DAQD_STATE_DIR').default('.daq'))
   .addOption(new Option('--socket <path>', 'command socket (default <state-dir>/daqd.sock)').env('DAQD_SOCKET'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .addOption(
+    new Option('--heartbeat-ms <ms>', 'interval of daemon.heartbeat to quiet subscribers; a client that reads nothing for 4 intervals is disconnected')
+      .env('DAQD_HEARTBEAT_MS')
+      .argParser(parseHeartbeatMs)
+      .default(DEFAULT_HEARTBEAT_MS),
+  )
   .option('--check-config', 'validate the config file, print every problem with its line, exit 0/1')
   .action((opts: Options) => run(opts));
 

@@ -2,21 +2,26 @@
  * One client connection: newline-delimited JSON-RPC 2.0 in, responses (in completion order) and
  * event notifications out. A bad line gets an error response and the connection carries on. Event
  * notifications to a slow reader are buffered up to a bound, then dropped and counted: a stalled
- * client can never stall the daemon.
+ * client can never stall the daemon. A peer that hangs up (end of input) ends its subscription and
+ * the connection; one that stops reading for good is closed by the liveness check (see tick()).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DaqError, toDaqError } from '../errors.js';
 import type { Daemon } from '../core/daemon.js';
 import type { DaemonEvent } from '../core/events.js';
+import { findProtoKey, paramsProblem, pathText, preview } from './describe.js';
 import { errorResponse, notification, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
-import type { MethodTable } from './methods/types.js';
+import type { MethodMap } from './methods/types.js';
+import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Bytes the kernel/socket may hold for a client before events start queueing on our side. */
 const HIGH_WATER_BYTES = 256 * 1024;
 /** Events queued for a slow client before new ones are dropped. */
 export const MAX_QUEUED_EVENTS = 1000;
+/** Liveness ticks without any output leaving while output waits, before the connection is closed. */
+export const STALL_TICKS = 4;
 
 /** What daemon.status reports about socket clients (a stalled subscriber shows up here). */
 export interface ClientStats {
@@ -35,14 +40,6 @@ export interface SubscriptionFilter {
   instruments?: string[];
 }
 
-/** " (got ...)" for a rejected value, so the message names what the client sent (e.g. the bad id). */
-function describeInput(issue: { input?: unknown; code: string }): string {
-  if (issue.input === undefined || issue.code === 'unrecognized_keys') return '';
-  const text = JSON.stringify(issue.input);
-  if (text === undefined) return '';
-  return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
-}
-
 export class Connection {
   private buffer = '';
   private discarding = false;
@@ -54,11 +51,16 @@ export class Connection {
   private closed = false;
   private inputEnded = false;
   private inputPaused = false;
+  /** Lines written since the last liveness tick (a subscriber that got none gets a heartbeat). */
+  private writesSinceTick = 0;
+  /** Bytes whose write had completed at the last tick, and ticks since that last moved. */
+  private flushedAtTick = 0;
+  private stalledTicks = 0;
 
   constructor(
     private readonly socket: Socket,
     private readonly daemon: Daemon,
-    private readonly methods: MethodTable,
+    private readonly methods: MethodMap,
     private readonly log: Logger,
     private readonly clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 }),
   ) {
@@ -69,10 +71,8 @@ export class Connection {
       this.resumeInputIfDrained();
     });
     socket.on('close', () => this.onClose());
-    socket.on('end', () => {
-      this.inputEnded = true;
-      this.endIfDone();
-    });
+    socket.on('end', () => this.onEnd());
+    // A failed write (EPIPE, ECONNRESET: the peer is gone) destroys the socket; 'close' cleans up.
     socket.on('error', (err) => this.log.debug({ err }, 'client connection error'));
   }
 
@@ -129,6 +129,11 @@ export class Connection {
 
   private handleLine(line: string): void {
     if (line.trim() === '') return;
+    // Before JSON.parse: a deep value is refused unparsed, so nothing after can overflow on it.
+    if (nestingExceeds(line)) {
+      this.send(errorResponse(null, new DaqError('parse_error', `request nested deeper than ${MAX_NESTING_DEPTH} levels of arrays/objects; it was not parsed`)));
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -160,37 +165,65 @@ export class Connection {
 
   private async handleRequest(raw: unknown): Promise<object | undefined> {
     const req = requestSchema.safeParse(raw);
-    const rawId = (raw as { id?: unknown } | null)?.id;
+    const rawId = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'id') ? (raw as { id?: unknown }).id : undefined;
     const id: RpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
     if (!req.success) {
       return errorResponse(id, new DaqError('invalid_request', 'not a JSON-RPC 2.0 request: need {"jsonrpc":"2.0","method":"...","id":...}'));
     }
-    const isNotification = !('id' in (raw as object));
+    const isNotification = !Object.hasOwn(raw as object, 'id');
     const { method, params } = req.data;
     try {
-      const def = this.methods[method];
-      if (!def) throw new DaqError('method_not_found', `unknown method "${method}" (see docs/protocol.md for the list)`);
-      const p = def.params.safeParse(params, { reportInput: true });
-      if (!p.success) {
-        const why = p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}${describeInput(i)}`).join('; ');
-        throw new DaqError('invalid_params', `${method}: ${why}`);
+      // A Map: a method named "constructor" or "__proto__" is just an unknown name, not a built-in.
+      const def = this.methods.get(method);
+      if (!def) throw new DaqError('method_not_found', `unknown method ${preview(method)} (see docs/protocol.md for the list)`);
+      const protoKey = findProtoKey(params, MAX_NESTING_DEPTH);
+      if (protoKey) {
+        throw new DaqError('invalid_params', `${method}: params.${pathText(protoKey)}: the key "__proto__" is not allowed (it is a built-in name of JavaScript objects)`);
       }
+      const p = def.params.safeParse(params, { reportInput: true });
+      if (!p.success) throw new DaqError('invalid_params', paramsProblem(method, p.error.issues));
       const result = await def.handler(p.data, { daemon: this.daemon, connection: this, clientStats: this.clientStats });
       return isNotification ? undefined : resultResponse(id, result ?? null);
     } catch (err) {
-      const e = toDaqError(err, (bug) => this.log.error({ err: bug, method }, 'bug: an error without a code'));
+      const e = toDaqError(err, (bug) => this.log.error({ err: bug, method: preview(method) }, 'bug: an error without a code'));
       return isNotification ? undefined : errorResponse(id, e);
     }
   }
 
-  /** The client closed its side: end ours once every request has been answered (unless subscribed). */
+  /**
+   * The peer ended its input (FIN). Nobody reads events on a connection whose peer hung up (and
+   * with a quiet filter nothing would ever be written to notice), so the subscription ends here;
+   * requests already received are still answered, then our side ends too.
+   */
+  private onEnd(): void {
+    this.inputEnded = true;
+    this.unsubscribe();
+    this.queue.length = 0;
+    this.dropped = 0;
+    this.endIfDone();
+  }
+
+  /** The client closed its side: end ours once every request has been answered. */
   private endIfDone(): void {
-    if (this.inputEnded && this.pending === 0 && !this.unsubscribeEvents && !this.closed) this.socket.end();
+    if (this.inputEnded && this.pending === 0 && !this.closed && !this.socket.writableEnded) this.socket.end();
+  }
+
+  private write(line: string): void {
+    this.socket.write(line);
+    this.writesSinceTick++;
   }
 
   private send(message: unknown): void {
     if (this.closed) return;
-    this.socket.write(JSON.stringify(message) + '\n');
+    let line: string;
+    try {
+      line = JSON.stringify(message) + '\n';
+    } catch (err) {
+      // A result daqd built that JSON cannot carry: a bug, but the client still gets an answer.
+      this.log.error({ err }, 'bug: a response could not be serialised');
+      line = JSON.stringify(errorResponse(null, new DaqError('internal_error', 'internal error in daqd (see the daemon log for details)'))) + '\n';
+    }
+    this.write(line);
     // A client that sends requests but does not read the answers: stop reading its requests
     // until it catches up, so its unread answers cannot pile up in daqd's memory.
     if (!this.inputPaused && this.socket.writableLength >= HIGH_WATER_BYTES) {
@@ -207,6 +240,7 @@ export class Connection {
   }
 
   subscribe(filter: SubscriptionFilter): { subscribed: true; filter: SubscriptionFilter } {
+    if (this.inputEnded || this.closed) throw new DaqError('unavailable', 'this connection has ended its input; subscribe on a connection that stays open');
     this.unsubscribeEvents?.();
     const types = filter.types;
     const instruments = filter.instruments ? new Set(filter.instruments) : null;
@@ -229,7 +263,7 @@ export class Connection {
     const { type, ...params } = event;
     const line = JSON.stringify(notification(type, params)) + '\n';
     if (this.queue.length === 0 && this.socket.writableLength < HIGH_WATER_BYTES) {
-      this.socket.write(line);
+      this.write(line);
       return;
     }
     if (this.queue.length >= MAX_QUEUED_EVENTS) {
@@ -242,13 +276,41 @@ export class Connection {
 
   private flushQueue(): void {
     while (this.queue.length > 0 && this.socket.writableLength < HIGH_WATER_BYTES) {
-      this.socket.write(this.queue.shift()!);
+      this.write(this.queue.shift()!);
     }
     if (this.queue.length === 0 && this.dropped > 0) {
-      this.socket.write(JSON.stringify(notification('events.dropped', { count: this.dropped, total: this.droppedTotal })) + '\n');
+      this.write(JSON.stringify(notification('events.dropped', { count: this.dropped, total: this.droppedTotal })) + '\n');
       this.log.warn({ dropped: this.dropped }, 'a slow event subscriber missed events');
       this.dropped = 0;
     }
+  }
+
+  /**
+   * The liveness check, every heartbeat interval (RpcServer runs it). A subscriber that was sent
+   * nothing during the last interval gets a `daemon.heartbeat`: if its peer vanished without a FIN
+   * the write fails and 'close' cleans up, and the client learns daqd is alive on a quiet filter.
+   * A connection whose output waits and has not moved for STALL_TICKS intervals (the peer reads
+   * nothing: frozen, or gone with a full buffer) is closed. Returns true when it closed it.
+   */
+  tick(intervalMs: number): boolean {
+    if (this.closed) return false;
+    const flushed = this.socket.bytesWritten - this.socket.writableLength;
+    const waiting = this.socket.writableLength > 0 || this.queue.length > 0;
+    this.stalledTicks = waiting && flushed === this.flushedAtTick ? this.stalledTicks + 1 : 0;
+    this.flushedAtTick = flushed;
+    if (this.stalledTicks >= STALL_TICKS) {
+      this.log.warn(
+        { waitingBytes: this.socket.writableLength, queuedEvents: this.queue.length },
+        `closing a client connection that read nothing for ${Math.round((STALL_TICKS * intervalMs) / 1000)} s`,
+      );
+      this.socket.destroy();
+      return true;
+    }
+    if (this.isSubscribed && !waiting && this.writesSinceTick === 0 && !this.socket.writableEnded) {
+      this.write(JSON.stringify(notification('daemon.heartbeat', { at: new Date().toISOString(), intervalMs })) + '\n');
+    }
+    this.writesSinceTick = 0;
+    return false;
   }
 
   private onClose(): void {
@@ -257,8 +319,9 @@ export class Connection {
     this.queue.length = 0;
   }
 
-  /** End the connection once pending output is flushed. */
-  close(): void {
+  /** End the connection once pending output is flushed; a peer that reads nothing gets `graceMs`. */
+  close(graceMs = 1000): void {
     this.socket.end(() => this.socket.destroy());
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
   }
 }

@@ -1,37 +1,27 @@
 /**
  * The command socket: a Unix domain socket, mode 0660. A stale socket file (no daqd behind it) is
- * replaced; a live one means another daqd is running, and start-up stops with a clear message.
+ * replaced; a live one means another daqd is running, and start-up stops with a clear message;
+ * any other file at the path is refused (socket-file.ts). A liveness tick every heartbeat interval
+ * sends heartbeats to quiet subscribers and closes connections whose peer stopped reading.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
-import { DaqError } from '../errors.js';
 import type { Daemon } from '../core/daemon.js';
 import { Connection, type ClientStats } from './connection.js';
 import { methods } from './methods/index.js';
+import { claimSocketPath, listenWithMode } from './socket-file.js';
 
-function isLive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
+export { claimSocketPath } from './socket-file.js';
 
-/**
- * Makes sure no other daqd answers on `path` and removes a stale socket file. daqd calls this before
- * it opens any port, so a second daqd started by mistake never touches the first one's devices.
- */
-export async function claimSocketPath(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  if (await isLive(path)) {
-    throw new DaqError('in_use', `another daqd is already listening on ${path}; stop it first or use --socket`);
-  }
-  await unlink(path).catch(() => {});
+/** Default heartbeat interval; a peer that reads nothing is closed after STALL_TICKS of them. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+export interface RpcServerOptions {
+  /** File mode of the socket (default 0660: anyone in the daemon's group may control it). */
+  mode?: number;
+  /** Liveness tick: heartbeats to quiet subscribers, and the stall check (default 15 s). */
+  heartbeatMs?: number;
 }
 
 export class RpcServer {
@@ -39,13 +29,19 @@ export class RpcServer {
   private readonly connections = new Set<Connection>();
   /** Drops counted on connections that have since closed. */
   private droppedByClosed = 0;
+  private liveness: NodeJS.Timeout | null = null;
+  private readonly mode: number;
+  private readonly heartbeatMs: number;
 
   constructor(
     private readonly daemon: Daemon,
     private readonly path: string,
     private readonly log: Logger,
-    private readonly mode = 0o660,
-  ) {}
+    options: RpcServerOptions = {},
+  ) {
+    this.mode = options.mode ?? 0o660;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
 
   async listen(): Promise<void> {
     await claimSocketPath(this.path);
@@ -58,16 +54,14 @@ export class RpcServer {
         this.droppedByClosed += conn.droppedEvents;
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenWithMode(server, this.path, this.mode);
     // Known before the chmod: a stop that comes while it runs must still close and unlink.
     this.server = server;
     await chmod(this.path, this.mode);
+    this.liveness = setInterval(() => {
+      for (const c of this.connections) c.tick(this.heartbeatMs);
+    }, this.heartbeatMs);
+    this.liveness.unref();
   }
 
   clientStats(): ClientStats {
@@ -89,6 +83,8 @@ export class RpcServer {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const deadline = Date.now() + graceMs;
     while ([...this.connections].some((c) => c.inFlight > 0) && Date.now() < deadline) {

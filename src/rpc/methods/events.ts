@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '../../config/schema.js';
 import type { MethodTable } from './types.js';
 
 export const eventMethods: MethodTable = {
@@ -6,7 +7,7 @@ export const eventMethods: MethodTable = {
     description:
       'From now on this connection also receives events as JSON-RPC notifications whose method is the event type (e.g. "reading"). Optional filters: types (event type prefixes, e.g. ["reading", "config."]) and instruments.',
     params: z
-      .object({ types: z.array(z.string().min(1)).optional(), instruments: z.array(z.string()).optional() })
+      .object({ types: z.array(z.string().min(1)).optional(), instruments: z.array(idSchema).optional() })
       .strict()
       .optional(),
     handler: (p, { connection }) => connection.subscribe(p ?? {}),

@@ -1,6 +1,8 @@
 /** instrument.add / module.add accept the table as an object or as TOML text. */
 import { parseToml } from '../../config/load.js';
 import { DaqError } from '../../errors.js';
+import { findProtoKey, pathText } from '../describe.js';
+import { MAX_NESTING_DEPTH } from '../nesting.js';
 
 /**
  * TOML text may be the bare table (`driver = "..."` + `[params]`) or a whole snippet with
@@ -20,6 +22,9 @@ export function inlineTable(
     throw new DaqError('invalid_params', `toml, line ${parsed.issue.line ?? '?'}: ${parsed.issue.message}`);
   }
   const doc = parsed.model as Record<string, unknown>;
+  // The same refusal as for JSON params (connection.ts): a "__proto__" key never reaches the config.
+  const protoKey = findProtoKey(doc, MAX_NESTING_DEPTH);
+  if (protoKey) throw new DaqError('invalid_params', `toml: ${pathText(protoKey)}: the key "__proto__" is not allowed (it is a built-in name of JavaScript objects)`);
   const group = doc[section] as Record<string, Record<string, unknown>> | undefined;
   if (group && typeof group === 'object') {
     const tables = Object.keys(group);

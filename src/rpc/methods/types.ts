@@ -17,4 +17,11 @@ export interface MethodDef<P = any> {
   /** Mutating methods are logged as audit lines by the manager; reads are not. */
 }
 
+/** How each method file declares its methods (names are literals in the source). */
 export type MethodTable = Record<string, MethodDef>;
+
+/**
+ * The table the connection looks names up in: a Map, so a client's method name is only ever
+ * compared with the names declared, never with an object's built-ins ("constructor", "__proto__").
+ */
+export type MethodMap = ReadonlyMap<string, MethodDef>;
