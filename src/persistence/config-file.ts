@@ -41,6 +41,12 @@ export class ConfigFile {
   private baseHash: string | undefined;
   /** What the base text parses to; writes diff against this, so a change whose write failed earlier is still written. */
   private baseModel: unknown;
+  /**
+   * The text daqd last wrote itself, or the first text it adopted (start-up): a `# daqd: set` note
+   * is kept only above the value this text has under it. A reload of a person's edit leaves it
+   * alone, so the next write can tell which values the person changed (toml-notes.ts).
+   */
+  private ownText: string | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -70,9 +76,21 @@ export class ConfigFile {
 
   /** Take `text` (read from the file elsewhere, e.g. by a reload) as the known base. */
   adoptText(text: string, model?: unknown): void {
+    this.remember(text, model);
+    // The first text daqd sees is taken as its own: notes already in it are trusted.
+    this.ownText ??= text;
+  }
+
+  private remember(text: string, model?: unknown): void {
     this.baseText = text;
     this.baseHash = sha256(text);
     this.baseModel = model !== undefined ? cloneModel(model) : tryParse(text);
+  }
+
+  /** `text` is what daqd itself wrote (or found already on disk) for `model`. */
+  private adoptOwnText(text: string, model: unknown): void {
+    this.remember(text, model);
+    this.ownText = text;
   }
 
   /** Does the file on disk differ from the known base? (missing file counts as differing) */
@@ -150,7 +168,7 @@ export class ConfigFile {
     const base = await this.baseFor(prev, force);
     let text: string;
     try {
-      text = renderConfigChange(base.text, base.model, next, ann);
+      text = renderConfigChange(base.text, base.model, next, { ...ann, ownText: this.ownText });
     } catch (err) {
       if (isDaqError(err)) {
         throw new DaqError(err.kind, `${this.path}: ${err.message}`, { details: { file: this.path, ...err.details }, cause: err });
@@ -161,12 +179,15 @@ export class ConfigFile {
       });
     }
     if (text === base.disk) {
-      this.adoptText(text, next);
+      // Nothing to write. A render that changed nothing is not daqd's text: it may hold a
+      // person's edit, whose stale notes the next real write must still see.
+      if (text === base.text) this.adoptText(text, next);
+      else this.adoptOwnText(text, next);
       return { bytes: 0, ms: performance.now() - started };
     }
     // Adopt before the rename: a file watcher that sees the new file must already find its hash known.
-    const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel };
-    this.adoptText(text, next);
+    const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel, own: this.ownText };
+    this.adoptOwnText(text, next);
     try {
       await atomicWriteFile(this.path, text);
     } catch (err) {
@@ -176,6 +197,7 @@ export class ConfigFile {
         this.baseText = previous.text;
         this.baseHash = previous.hash;
         this.baseModel = previous.model;
+        this.ownText = previous.own;
       }
       throw err;
     }

@@ -261,6 +261,13 @@ export function commentMatches(text: string, line: CommentLine, sticky: RegExp):
   return sticky.test(text);
 }
 
+/** Offset of the end of a line's content: `end` (a line's end offset) without its LF or CRLF. */
+export function lineContentEnd(text: string, end: number): number {
+  if (text.charCodeAt(end - 1) === LF) end--;
+  if (text.charCodeAt(end - 1) === CR) end--;
+  return end;
+}
+
 export function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
   if (prefix.length > path.length) return false;
   for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false;

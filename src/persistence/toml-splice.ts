@@ -7,7 +7,8 @@
 import { parse } from 'smol-toml';
 import { getAt, isTable, describePath, type ConfigOp, type ConfigPath, type Table } from './config-diff.js';
 import { formatKey, formatKeyPath, kindsOf, renderValue, styleOf, type KindAt, type NumberKind } from './toml-literal.js';
-import { commentMatches, isPrefix, type KeyRow, type ScanItem, type TomlScan } from './toml-scan.js';
+import { CHANGE_NOTE } from './toml-notes.js';
+import { commentMatches, isPrefix, lineContentEnd, type KeyRow, type ScanItem, type TomlScan } from './toml-scan.js';
 import type { KindCheck } from './toml-verify.js';
 
 export interface SpliceContext {
@@ -23,7 +24,6 @@ export interface SpliceResult {
 
 /** Tables whose direct children get "Added dynamically" / "Removed" notes. */
 const NOTED_PARENTS = new Set(['instruments', 'modules']);
-const CHANGE_NOTE = /#\s*daqd: set /y;
 const REMOVED_NOTE = /#\s*Removed: /y;
 /** The "# Removed" notes daqd leaves for each noted parent (a module's note names it a module). */
 const REMOVED_CHILD_NOTE = new Map<string, RegExp>([
@@ -109,13 +109,32 @@ function underArrayTable(ix: Index, path: ConfigPath): boolean {
   return ix.sections.some((s) => s.arrayTable && isPrefix(s.path, path));
 }
 
+/** Item index of the last key/value row of a section (its header if it has none). */
+function lastRowItem(ix: Index, section: Section): number {
+  for (let i = section.end - 1; i > section.item; i--) if (ix.scan.items[i]!.kind === 'row') return i;
+  return section.item;
+}
+
 /** Offset just past the last key/value row of a section (its header line if it has none). */
 function lastRowEnd(ix: Index, section: Section): { end: number; indent: string } {
-  for (let i = section.end - 1; i > section.item; i--) {
-    const item = ix.scan.items[i]!;
-    if (item.kind === 'row') return { end: item.end, indent: item.indent };
-  }
-  return { end: ix.scan.items[section.item]!.end, indent: '' };
+  const item = ix.scan.items[lastRowItem(ix, section)]!;
+  return { end: item.end, indent: item.kind === 'row' ? item.indent : '' };
+}
+
+/**
+ * Where a new table goes after `section`: past its last row and the section's trailing comments,
+ * the comment lines directly under that row (no blank line between), so a note a person wrote
+ * under a table stays under it. A comment block that runs straight into the next header (no blank
+ * line before the header either) belongs to that header and stays with it; a comment separated
+ * from the last row by a blank line (a divider like `# --- Modules ---`) belongs to what follows.
+ */
+function afterSection(ix: Index, section: Section): number {
+  const { items } = ix.scan;
+  const last = lastRowItem(ix, section);
+  let end = last;
+  while (items[end + 1]?.kind === 'comment') end++;
+  if (end > last && items[end + 1]?.kind === 'header') end = last;
+  return items[end]!.end;
 }
 
 /** Index of the first comment line directly above item `i` (no blank between), or `i` itself. */
@@ -140,12 +159,6 @@ function insertLines(ix: Index, at: number, lines: string[]): string {
   if (at >= text.length && !scan.endsWithNewline) return text + nl + lines.join(nl);
   const body = at <= scan.bom && lines[0] === '' ? lines.slice(1) : lines;
   return splice(text, at, at, body.join(nl) + nl);
-}
-
-function lineContentEnd(text: string, end: number): number {
-  if (text.charCodeAt(end - 1) === 10) end--;
-  if (text.charCodeAt(end - 1) === 13) end--;
-  return end;
 }
 
 const stringsOnly = (sub: readonly (string | number)[]) => {
@@ -222,7 +235,7 @@ function addOp(ix: Index, path: ConfigPath, value: unknown, after: Table, ctx: S
     const last = family[family.length - 1];
     let at: number;
     if (parent.length === 0) at = firstOfFamilyAt(ix, key);
-    else if (last) at = lastRowEnd(ix, last).end;
+    else if (last) at = afterSection(ix, last);
     // A top-level table whose last child was removed: the file holds nothing under it any more.
     else if (parent.length === 1 && rowsUnder(ix, parent).length === 0) at = firstOfFamilyAt(ix, parent[0]!);
     else return null; // parent defined only by dotted keys or implicitly: let dt.patch decide
@@ -261,7 +274,7 @@ function firstOfFamilyAt(ix: Index, top: string): number {
     if (j === items.length || items[j]!.kind === 'header') return items[i]!.end;
   }
   const last = ix.sections[ix.sections.length - 1];
-  return last ? lastRowEnd(ix, last).end : lastRootRowEnd(ix) ?? ix.text.length;
+  return last ? afterSection(ix, last) : lastRootRowEnd(ix) ?? ix.text.length;
 }
 
 function lastRootRowEnd(ix: Index): number | undefined {

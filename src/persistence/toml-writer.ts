@@ -11,6 +11,7 @@ import * as dt from '@decimalturn/toml-patch';
 import { DaqError, describeError } from '../errors.js';
 import { applyOp, describePath, diffConfig, getAt, type ConfigOp, type Table } from './config-diff.js';
 import { kindsOf, type KindAt, type NumberKind } from './toml-literal.js';
+import { boundRemovedNotes, hasTableAt, tidyNotesBefore, type NotedTop } from './toml-notes.js';
 import { scanToml, TomlScanError } from './toml-scan.js';
 import { spliceOp, type SpliceContext, type SpliceResult } from './toml-splice.js';
 import { kindDrift, parseExact, whyNotExactly, type KindCheck } from './toml-verify.js';
@@ -19,6 +20,12 @@ export interface WriteAnnotations {
   now?: Date; // timestamp for comments (default new Date())
   /** How a number that is new in the file should be written: 'float' -> 5.0, default integer-if-integral. */
   numberKind?: (path: string[]) => NumberKind | undefined;
+  /**
+   * The text daqd last wrote itself (or first loaded): a `# daqd: set` note in the text rendered
+   * into is kept only if this text had the same note directly above the same key and value
+   * (toml-notes.ts). ConfigFile fills it in; undefined keeps every set note.
+   */
+  ownText?: string;
 }
 
 /** How changes were rendered since start (for tests, the benchmark and status output). */
@@ -78,9 +85,14 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   const ops = [...diff.filter((op) => op.kind !== 'remove'), ...diff.filter((op) => op.kind === 'remove')];
   if (ops.length === 0) return text;
   const ctx: SpliceContext = { timestamp: commentTimestamp(ann.now ?? new Date()), numberKind: ann.numberKind };
+  // Notes that are no longer true go before the edits (so a removal writes its id's only note),
+  // the bound on "# Removed" notes after them; neither changes what the file holds.
+  const start = tidyNotesBefore(text, prev, next, ann.ownText);
+  const removedNow = (top: NotedTop, id: string) => hasTableAt(prev, top, id) && !hasTableAt(next, top, id);
+  const finish = (result: string) => keepFinalNewline(text, boundRemovedNotes(result, removedNow));
 
   // Fast path: splice every edit, verify once.
-  let current = text;
+  let current = start;
   let model = prev as Table;
   const checks: KindCheck[] = [];
   let usable = true;
@@ -93,7 +105,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
     model = after;
   }
   if (usable) {
-    current = keepFinalNewline(text, current);
+    current = finish(current);
     if (whyNotExactly(current, next, checks) === undefined) {
       renderStats.spliced++;
       return current;
@@ -102,7 +114,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   renderStats.careful++;
 
   // Careful path: one edit at a time, each verified, dt.patch() where splicing is not enough.
-  current = text;
+  current = start;
   model = prev as Table;
   for (const op of ops) {
     const after = applyOp(model, op);
@@ -126,6 +138,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
     current = patched.text;
     model = after;
   }
+  current = finish(current);
   const final = whyNotExactly(current, next);
   if (final) {
     renderStats.refused++;

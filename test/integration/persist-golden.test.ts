@@ -5,10 +5,11 @@
  * one `# daqd: set` note per key), new instruments appended as proper tables after the last
  * instrument, removed ones replaced by a `# Removed:` line. Timestamps are matched by pattern.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
-import { completedCommands, expectFileText, readText, replaceOnce, toCrlf, waitAllReady, waitInstrumentReady } from './persist-helpers.js';
+import { completedCommands, expectFileText, readText, replaceOnce, toCrlf, TS_RE, waitAllReady, waitInstrumentReady } from './persist-helpers.js';
 
 const LAB = `# Optics bench for the persistence integration tests.
 # Hand-written: comments, blank lines and alignment must survive every daqd write.
@@ -219,3 +220,62 @@ for (const [variant, encode] of [
     });
   });
 }
+
+/**
+ * The notes stay few and true through a real daqd (issues #16, #17): a value a person changed by
+ * hand loses daqd's `# daqd: set` note at the next write; an instrument removed, added back and
+ * removed again leaves one `# Removed` note; a new instrument goes after the previous table's
+ * trailing comment.
+ */
+describe('notes after hand edits and repeated removals, through daqd', () => {
+  const TRAILING = '# calibrated against the Keithley, 2026-10\n';
+  const START = replaceOnce(LAB, 'range = 10.0 # volts, full scale\n', `range = 10.0 # volts, full scale\n${TRAILING}`);
+  const PM2 = { driver: 'newport_1830c', port: 'sim', poll_interval_ms: 100 };
+  const pm2Table = '[instruments.pm2]\ndriver = "newport_1830c"\nport = "sim"\npoll_interval_ms = 100\n';
+  let d: DaemonHandle;
+  const since = new Date();
+
+  beforeAll(async () => {
+    d = await startDaemon({ config: START });
+    await waitAllReady(d);
+  });
+  afterAll(async () => {
+    await d?.dispose();
+  });
+
+  /** Run a persisted command and check the whole file. */
+  async function expectWrite(call: Promise<any>, expected: string): Promise<void> {
+    expect((await call).persisted).toMatchObject({ written: true });
+    expectFileText(readText(d.configPath), expected, since);
+  }
+
+  it('a value changed by hand loses its note at the next write', async () => {
+    await expectWrite(d.call('instrument.set', { id: 'pm1', params: { wavelength_nm: 1064 } }),
+      replaceOnce(START, 'wavelength_nm = 800   # keep', `${note('800')}\nwavelength_nm = 1064   # keep`));
+    // A person's edit, saved by rename as editors do, and reloaded.
+    const edited = replaceOnce(readText(d.configPath), 'wavelength_nm = 1064   # keep', 'wavelength_nm = 710   # keep');
+    writeFileSync(`${d.configPath}.swp`, edited);
+    renameSync(`${d.configPath}.swp`, d.configPath);
+    await d.call('config.reload');
+    expect((await d.call('instrument.get', { id: 'pm1' })).params.wavelength_nm).toBe(710);
+    await expectWrite(d.call('instrument.set', { id: 'pm_ref', params: { poll_interval_ms: 250 } }),
+      replaceOnce(
+        replaceOnce(START, 'wavelength_nm = 800   # keep', 'wavelength_nm = 710   # keep'),
+        'port = "sim"\npoll_interval_ms = 100\n\n[instruments.pm_ref.params]',
+        `port = "sim"\n${note('100')}\npoll_interval_ms = 250\n\n[instruments.pm_ref.params]`,
+      ));
+  });
+
+  it('a new instrument goes after the trailing comment; removed, added back, removed again: one note', async () => {
+    const before = readText(d.configPath).replace(TS_RE, '<TS>');
+    const added = replaceOnce(before, TRAILING, `${TRAILING}\n# Added dynamically: <TS>\n${pm2Table}`);
+    const removed = replaceOnce(before, TRAILING, `${TRAILING}\n# Removed: pm2 at <TS>\n`);
+    await expectWrite(d.call('instrument.add', { id: 'pm2', config: PM2 }), added);
+    await waitInstrumentReady(d, 'pm2');
+    await expectWrite(d.call('instrument.remove', { id: 'pm2' }), removed);
+    await expectWrite(d.call('instrument.add', { id: 'pm2', config: PM2 }), added);
+    await waitInstrumentReady(d, 'pm2');
+    await expectWrite(d.call('instrument.remove', { id: 'pm2' }), removed);
+    expect(readText(d.configPath).match(/# Removed: /g)).toHaveLength(1);
+  });
+});

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { removeStrayTempFiles } from '../../src/persistence/atomic-write.js';
+import { MAX_REMOVED_NOTES } from '../../src/persistence/toml-notes.js';
 import { CRASH_BASE, crashState, stateOf } from './crash-states.js';
 
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
@@ -109,7 +110,10 @@ describe('crash safety of ConfigFile writes', () => {
     const run = startWriter();
     await run.until(LAST, 20_000);
     expect(await run.exited).toBe('exit 0');
-    expect(JSON.parse(JSON.stringify(parse(readFileSync(cfg, 'utf8'))))).toEqual(crashState(LAST));
+    const final = readFileSync(cfg, 'utf8');
+    expect(JSON.parse(JSON.stringify(parse(final)))).toEqual(crashState(LAST));
+    // ~100 instruments were added and removed: the notes stay bounded (they once grew the file 16-fold).
+    expect(final.match(/^# Removed: /gm)).toHaveLength(MAX_REMOVED_NOTES);
     expect(kills).toBeGreaterThanOrEqual(5);
     console.log(`crash test: ${kills} kills at acks ${killAt.join(', ')}; file one state ahead of the last ack after ${landedAfter}; ${strayRemoved} stray temp file(s) removed`);
   }, 60_000);

@@ -14,38 +14,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { ConfigFile } from '../../src/persistence/config-file.js';
-import { renderConfigChange, renderStats } from '../../src/persistence/toml-writer.js';
-import { copy, edit, fixture, NOW, replaceOnce, toCrlf, TS, type Model } from './helpers.js';
+import { renderConfigChange } from '../../src/persistence/toml-writer.js';
+import { copy, edit, fixture, NOW, replaceOnce, session, TS, VARIANTS } from './helpers.js';
 
 const LAB = fixture('persistence-lab.toml');
 
-const variants: Array<[string, (text: string) => string]> = [
-  ['LF', (t) => t],
-  ['CRLF', toCrlf],
-  ['BOM, no final newline', (t) => `\uFEFF${t.replace(/\n$/, '')}`],
-];
-
-/**
- * A file taken through changes the way the daemon does it: the model after a change is the
- * intended one (an emptied table stays `{}` in it), or, after a reload, what the file parses to.
- */
-function session(text: string) {
-  let model: Model = parse(text);
-  const counted = { ...renderStats };
-  return {
-    change(change: (m: Model) => void, numberKind?: (path: string[]) => 'integer' | 'float' | undefined): string {
-      const next = copy(model);
-      change(next);
-      text = renderConfigChange(text, model, next, { now: NOW, numberKind });
-      model = next;
-      return text;
-    },
-    reload() { model = parse(text); },
-    get model(): Model { return model; },
-    /** Renders that needed the slow, per-edit path (or dt.patch) since the session began. */
-    get slowRenders() { return renderStats.careful - counted.careful + renderStats.patchedOps - counted.patchedOps; },
-  };
-}
+const variants = VARIANTS;
 
 const levelIsFloat = (p: string[]) => (p.join('.') === 'instruments.new4.params.level' ? 'float' as const : undefined);
 const NEW4 = { driver: 'sim', port: 'sim', params: { level: 5, label: 'spare' } };

@@ -6,15 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { DaqError } from '../../src/errors.js';
 import { renderConfigChange } from '../../src/persistence/toml-writer.js';
-import { copy, edit, fixture, NOW, readBack, replaceOnce, toCrlf, TS, type Model } from './helpers.js';
+import { copy, edit, fixture, NOW, readBack, replaceOnce, TS, VARIANTS, type Model } from './helpers.js';
 
 const LAB = fixture('persistence-lab.toml');
 
-const variants: Array<[string, (text: string) => string]> = [
-  ['LF', (t) => t],
-  ['CRLF', toCrlf],
-  ['BOM, no final newline', (t) => `\uFEFF${t.replace(/\n$/, '')}`],
-];
+const variants = VARIANTS;
 
 interface Case {
   name: string;

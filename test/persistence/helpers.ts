@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
-import { renderConfigChange, type WriteAnnotations } from '../../src/persistence/toml-writer.js';
+import { renderConfigChange, renderStats, type WriteAnnotations } from '../../src/persistence/toml-writer.js';
 
 export const NOW = new Date('2026-11-23T06:50:00.123Z');
 export const TS = '2026-11-23T06:50:00Z';
@@ -49,3 +49,44 @@ export function replaceOnce(text: string, find: string, replacement: string): st
 }
 
 export const toCrlf = (text: string) => text.replace(/\r?\n/g, '\r\n');
+
+/** The shapes every golden test runs in: the LF text, CRLF, and a BOM without a final newline. */
+export const VARIANTS: Array<[string, (text: string) => string]> = [
+  ['LF', (t) => t],
+  ['CRLF', toCrlf],
+  ['BOM, no final newline', (t) => `\uFEFF${t.replace(/\n$/, '')}`],
+];
+
+/**
+ * A file taken through changes the way the daemon does it: the model after a change is the
+ * intended one (an emptied table stays `{}` in it), or, after a reload, what the file parses to.
+ * Each render is given the text daqd itself last wrote (`ownText`), as ConfigFile does, so a
+ * person's edit (`handEdit`) is told apart from daqd's own notes.
+ */
+export function session(text: string, options: { now?: () => Date } = {}) {
+  let model: Model = parse(text);
+  let ownText = text;
+  const counted = { ...renderStats };
+  return {
+    change(change: (m: Model) => void, numberKind?: (path: string[]) => 'integer' | 'float' | undefined): string {
+      const next = copy(model);
+      change(next);
+      const out = renderConfigChange(text, model, next, { now: options.now?.() ?? NOW, numberKind, ownText });
+      if (out !== text) ownText = out; // a change that renders nothing writes nothing
+      text = out;
+      model = next;
+      return text;
+    },
+    reload() { model = parse(text); },
+    /** A person edits the file and daqd reloads it. */
+    handEdit(edit: (text: string) => string): string {
+      text = edit(text);
+      model = parse(text);
+      return text;
+    },
+    get text(): string { return text; },
+    get model(): Model { return model; },
+    /** Renders that needed the slow, per-edit path (or dt.patch) since the session began. */
+    get slowRenders() { return renderStats.careful - counted.careful + renderStats.patchedOps - counted.patchedOps; },
+  };
+}

@@ -7,6 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { renderConfigChange, renderStats } from '../../src/persistence/toml-writer.js';
+import { diffConfig } from '../../src/persistence/config-diff.js';
+import { MAX_REMOVED_NOTES } from '../../src/persistence/toml-notes.js';
+import { scanToml, type KeyRow } from '../../src/persistence/toml-scan.js';
 import { copy, readBack, type Model } from './helpers.js';
 import { mulberry32 } from '../helpers/prng.js';
 
@@ -184,6 +187,8 @@ function startRun(seed: number, rng: Rng) {
   const removedTables: string[] = [];
   const removedKeys: string[] = [];
   let step = 0;
+  /** What daqd itself last wrote (as ConfigFile passes it): a hand edit makes the file differ. */
+  let ownText = original;
   const where = () => `seed ${seed}, step ${step}`;
   return {
     get model(): Model { return model; },
@@ -191,6 +196,12 @@ function startRun(seed: number, rng: Rng) {
     get steps() { return step; },
     /** The daemon after a reload: its model is what the file parses to. */
     reload() { model = parse(text); },
+    /** A person edits the file (values only: every comment stays), and daqd reloads it. */
+    handEdit(edited: string) {
+      text = edited;
+      model = parse(text);
+      expectedKinds = kinds(parse(text, { integersAsBigInt: true }));
+    },
     /** Apply `edits` to a copy of the model, render the change into the file and check the result. */
     change(edits: Edit[]): string {
       const next: Model = copy(model);
@@ -198,7 +209,7 @@ function startRun(seed: number, rng: Rng) {
       const numberKind = (p: string[]) => edits.map((e) => e.kind.get(p.join(SEP))).find(Boolean);
       let out: string;
       try {
-        out = renderConfigChange(text, model, next, { now: new Date(Date.UTC(2026, 0, 1, 0, 0, step)), numberKind });
+        out = renderConfigChange(text, model, next, { now: new Date(Date.UTC(2026, 0, 1, 0, 0, step)), numberKind, ownText });
       } catch (err) {
         throw new Error(`${where()}: ${(err as Error).message}\n--- input ---\n${text}`);
       }
@@ -223,15 +234,32 @@ function startRun(seed: number, rng: Rng) {
         if (!gone) expect(out.includes(`# ${c.token}`), `${where()}: comment ${c.token} of ${c.table} lost\n${out}`).toBe(true);
       }
       expect(out, `${where()}: a header nobody wrote`).not.toMatch(/^\[(instruments|modules)\]/m);
+      expectTidyRemovedNotes(out, next, where());
       expect(out.startsWith('\uFEFF'), where()).toBe(original.startsWith('\uFEFF'));
       if (original.includes('\r\n')) expect(/(^|[^\r])\n/.test(out), `${where()}: bare LF in a CRLF file`).toBe(false);
       expect(out.endsWith('\n'), where()).toBe(original.endsWith('\n'));
+      if (out !== text) ownText = out; // a change that renders nothing writes nothing
       text = out;
       model = next;
       step++;
       return out;
     },
   };
+}
+
+/**
+ * The "# Removed" notes in `text` are tidy: none for a table that exists, at most one per id (of
+ * each kind), at most MAX_REMOVED_NOTES.
+ */
+function expectTidyRemovedNotes(text: string, model: Model, where: string): void {
+  const notes = [...text.matchAll(/^# Removed: (module )?(\S+) at \S+\r?$/gm)].map((m) => [m[1] ? 'modules' : 'instruments', m[2]!] as const);
+  expect(notes.length, `${where}: too many notes\n${text}`).toBeLessThanOrEqual(MAX_REMOVED_NOTES);
+  const seen = new Set<string>();
+  for (const [top, id] of notes) {
+    expect(Object.hasOwn(model[top] ?? {}, id), `${where}: a note for ${top}.${id}, which exists\n${text}`).toBe(false);
+    expect(seen.has(`${top}.${id}`), `${where}: two notes for ${top}.${id}\n${text}`).toBe(false);
+    seen.add(`${top}.${id}`);
+  }
 }
 
 const statsSince = (before: typeof renderStats) => ({
@@ -300,5 +328,107 @@ describe('emptying [instruments] or [modules] and adding to them again', () => {
     // Emptying and refilling is ordinary: spliced, never the dt.patch fallback.
     expect(used).toEqual({ spliced: used.spliced, careful: 0, patchedOps: 0 });
     console.log(`empty-and-refill test: ${CASES} configs, ${steps} changes, ${refills} refills; spliced ${used.spliced}`);
+  });
+});
+
+describe('the same ids removed and added again, many times', () => {
+  const CASES = 60;
+  it(`${CASES} seeded cases: one "# Removed" note per id, none for an id that exists, at most ${MAX_REMOVED_NOTES}`, () => {
+    const before = { ...renderStats };
+    let steps = 0;
+    let maxNotes = 0;
+    for (let seed = 1; seed <= CASES; seed++) {
+      const rng = prng(200_000 + seed);
+      const run = startRun(seed, rng);
+      // A pool larger than the bound, so that it is reached; ids come back again and again.
+      const pool = Array.from({ length: 28 }, (_, i) => `p${i}`);
+      const modulePool = ['mp0', 'mp1', 'mp2'];
+      for (let step = 0; step < 60; step++) {
+        const instruments = tablesOf(run.model, 'instruments');
+        const modules = tablesOf(run.model, 'modules');
+        const edits: Edit[] = [];
+        const roll = rng.int(0, 9);
+        if (roll <= 4 && instruments.length > 1) edits.push(removeTableEdit('instruments', rng.pick(instruments)));
+        else if (roll <= 7) {
+          const absent = pool.filter((id) => !instruments.includes(id));
+          if (absent.length > 0) edits.push(addInstrumentEdit(rng, rng.pick(absent)));
+        } else if (roll === 8 && modules.length > 0) edits.push(removeTableEdit('modules', rng.pick(modules)));
+        else {
+          const absent = modulePool.filter((id) => !modules.includes(id));
+          if (absent.length > 0) edits.push(addModuleEdit(rng.pick(absent)));
+        }
+        if (edits.length === 0) continue;
+        // Sometimes the daemon's model is what the file parses to (a reload), not what it wrote.
+        if (rng.chance(0.1)) run.reload();
+        const out = run.change(edits);
+        maxNotes = Math.max(maxNotes, out.match(/^# Removed: /gm)?.length ?? 0);
+      }
+      steps += run.steps;
+    }
+    const used = statsSince(before);
+    expect(used).toEqual({ spliced: used.spliced, careful: 0, patchedOps: 0 });
+    expect(maxNotes, 'the bound was reached at some point').toBe(MAX_REMOVED_NOTES);
+    console.log(`remove/add-again test: ${CASES} configs, ${steps} changes; at most ${maxNotes} "# Removed" notes in a file`);
+  });
+});
+
+/** The rows of `text` (full key path -> the row), and the paths under a `# daqd: set` note. */
+function rowsOf(text: string) {
+  const { items } = scanToml(text);
+  const rows = new Map<string, KeyRow>();
+  const noted = new Set<string>();
+  items.forEach((item, i) => {
+    if (item.kind !== 'row') return;
+    const path = [...item.table, ...item.key].join(SEP);
+    rows.set(path, item);
+    const above = items[i - 1];
+    if (above?.kind === 'comment' && /^#\s*daqd: set /.test(text.slice(above.hash))) noted.add(path);
+  });
+  return { rows, noted };
+}
+
+/** A literal a person might type over `old`'s (always a different value). */
+function handLiteral(rng: Rng, old: unknown): string {
+  if (typeof old === 'boolean') return String(!old);
+  if (typeof old === 'number') return String(100_001 + rng.int(0, 999));
+  if (Array.isArray(old)) return `[${rng.int(100, 199)}]`;
+  return `"by hand ${rng.int(0, 999)}"`;
+}
+
+describe('values changed by hand between daqd writes', () => {
+  const CASES = 120;
+  it(`${CASES} seeded cases: a "# daqd: set" note stands exactly above the values daqd set and nobody changed since`, () => {
+    let handEdits = 0;
+    let dropped = 0;
+    for (let seed = 1; seed <= CASES; seed++) {
+      const rng = prng(300_000 + seed);
+      const run = startRun(seed, rng);
+      /** Path -> the value daqd last set there (and no person changed since). */
+      const daqdSet = new Map<string, unknown>();
+      for (let step = 0; step < 10; step++) {
+        const scalars = leaves(run.model).filter((p) => p.length >= 2);
+        if (rng.chance(0.35) && daqdSet.size > 0) {
+          // A person changes a value: one daqd set (so it has a note) or any other.
+          const path = rng.chance(0.7) ? rng.pick([...daqdSet.keys()]).split(SEP) : rng.pick(scalars);
+          const row = rowsOf(run.text).rows.get(path.join(SEP))!;
+          const old = path.reduce((n: Model, k) => n[k], run.model);
+          run.handEdit(run.text.slice(0, row.valueStart) + handLiteral(rng, old) + run.text.slice(row.valueEnd));
+          if (daqdSet.delete(path.join(SEP))) dropped++;
+          handEdits++;
+          continue;
+        }
+        const path = rng.pick(scalars);
+        const value = newValue(rng, path.reduce((n: Model, k) => n[k], run.model));
+        const prev = run.model;
+        const out = run.change([plainEdit((m) => { path.slice(0, -1).reduce((n: Model, k) => n[k], m)[path[path.length - 1]!] = value; })]);
+        const ops = diffConfig(prev, run.model);
+        if (ops.length === 0) continue; // the same value again: nothing is written, nothing tidied
+        for (const op of ops) daqdSet.set(op.path.join(SEP), value);
+        const { noted } = rowsOf(out);
+        expect([...noted].sort(), `seed ${seed}, step ${step}\n${out}`).toEqual([...daqdSet.keys()].sort());
+      }
+    }
+    expect(dropped).toBeGreaterThan(50);
+    console.log(`hand-edit test: ${CASES} configs, ${handEdits} hand edits, ${dropped} of them of a value daqd had set`);
   });
 });
