@@ -119,12 +119,17 @@ describe('modules acting through the daemon', () => {
   });
 
   it('the interlock closes the laser shutter on the device and latches until reset', async () => {
+    // shutter = true in the file is an action: not performed at start-up. A person opens it.
+    const laserAtStart = await d.call('instrument.get', { id: 'laser' });
+    expect(laserAtStart.device.shutter).toBe(false);
+    await d.call('instrument.set', { id: 'laser', params: { shutter: true } });
     const laser0 = await d.call('instrument.get', { id: 'laser' });
-    expect(laser0.params.shutter).toBe(true);
-    expect(laser0.lastReading.values.shutter).toBe(true);
+    expect(laser0.device.shutter).toBe(true);
+
     expect((await moduleStatus('guard')).tripped).toBe(false);
 
     await d.call('instrument.set', { id: 'pm1', params: { attenuator: false } });
+    const fileBefore = readText(d.configPath); // the set above is recorded; the trip must add nothing
     const trip = await rec.waitFor((e) => e.method === 'module.interlock' && e.params.module === 'guard', 5000, 'the trip');
     expect(trip.params.tripped).toBe(true);
     expect(trip.params.message).toContain('laser.shutter = false');
@@ -140,9 +145,10 @@ describe('modules acting through the daemon', () => {
     // once the interlock has its answer, the running config says closed too.
     await waitUntil(async () => (await moduleStatus('guard')).action === 'done', 5000, 'the action to be confirmed');
     const laser = await d.call('instrument.get', { id: 'laser' });
-    expect(laser.params.shutter).toBe(false);
-    // Like any instrument.set, the action is written to the file.
-    expect(readText(d.configPath)).toContain('shutter = false');
+    expect(laser.device.shutter).toBe(false);
+    expect(laser.holds).toEqual([{ param: 'shutter', value: false, holder: 'module:guard' }]);
+    // The trip is runtime state on the safety lane: never written to the file.
+    expect(readText(d.configPath)).toBe(fileBefore);
 
     // Still over the limit: a reset is refused, with the value and the limit.
     const refused = await rpcError(d.call('module.reset', { id: 'guard' }));
@@ -177,12 +183,12 @@ describe('modules acting through the daemon', () => {
     const seen = readingsOf('pm1').length;
     await waitUntil(() => readingsOf('pm1').filter((e, i) => i >= seen && e.params.values.power > 1e-4).length >= 5, 5000, 'five over-limit pm1 readings');
     expect(rec.events.filter((e) => e.method === 'module.interlock')).toHaveLength(eventsBefore);
-    expect((await d.call('instrument.get', { id: 'laser' })).params.shutter).toBe(true);
+    expect((await d.call('instrument.get', { id: 'laser' })).device.shutter).toBe(true);
 
     // Assigned again while over the limit: it trips on the next reading.
     await d.call('module.assign', { id: 'guard', role: 'sensor', instrument: 'pm1' });
     await rec.waitFor((e) => e.method === 'module.interlock' && e.params.tripped === true && rec.events.filter((x) => x.method === 'module.interlock').indexOf(e) >= eventsBefore, 5000, 'the trip after reassignment');
-    await waitUntil(async () => (await d.call('instrument.get', { id: 'laser' })).params.shutter === false, 5000, 'the shutter to close');
+    await waitUntil(async () => (await d.call('instrument.get', { id: 'laser' })).device.shutter === false, 5000, 'the shutter to close');
     await waitUntil(async () => (await moduleStatus('guard')).action === 'done', 5000, 'the action to be confirmed');
 
     // Unassigning the sensor of a tripped interlock does not hide or drop the latch.
