@@ -160,6 +160,16 @@ describe.concurrent('a config with an id that is a built-in name', () => {
     });
   }
 
+  it('[instruments.__proto__] (a key zod records skip): --check-config exits 1 with the line', async () => {
+    const text = `${NO_FILE_CHANGES}\n${meters(['pm1'], 500)}\n[instruments.__proto__]\ndriver = "newport_1830c"\nport = "sim"\n`;
+    const line = text.split('\n').indexOf('[instruments.__proto__]') + 1;
+    writeFileSync(join(dir, 'proto.toml'), text);
+    const r = await runDaqd(['--check-config', '--config', 'proto.toml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`proto.toml:${line}: instruments.__proto__: "__proto__" is a built-in name of JavaScript objects`);
+    expect(r.out).not.toMatch(STACK_LINE);
+  });
+
   it('[modules.constructor] is refused with its line; so is a role naming "toString"', async () => {
     const head = `${meters(['pm1'], 500)}\n`;
     writeFileSync(join(dir, 'module-id.toml'), `${head}[modules.constructor]\ntype = "monitor"\nreading = "power"\nhigh = 1\nroles = { source = "pm1" }\n`);
