@@ -125,7 +125,7 @@ export class ConfigPersister {
       throw new DaqError(
         'conflict',
         `the config file ${this.file.path} was edited since daqd last read or wrote it and the edit is not loaded yet, so daqd did not write over it; ` +
-          'apply the edit with daqctl reload (the file wins over changes kept in memory only), or undo the edit and sync again',
+          'apply the edit with daqctl reload (changes kept in memory only stay on top of it unless it changed the same keys), then sync; or undo the edit and sync again',
         { details: { file: this.file.path } },
       );
     }

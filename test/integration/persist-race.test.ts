@@ -149,11 +149,17 @@ describe('a person edit racing a socket command', () => {
     expect(readText(d.configPath)).toBe(edited);
     await watcherHasNotFired();
 
-    // The person's way out: load the edit (the file wins), then there is nothing left to sync.
+    // The person's way out: load the edit. The memory-only change of another key stays on top of
+    // it (an override), and the sync then writes it into the person's text.
     await d.call('config.reload');
-    expect((await d.call('instrument.get', { id: 'pm2' })).pollIntervalMs).toBe(250);
-    expect(await d.call('config.sync')).toMatchObject({ written: false });
-    expect(readText(d.configPath)).toBe(edited);
+    const pm2 = await d.call('instrument.get', { id: 'pm2' });
+    expect(pm2.pollIntervalMs).toBe(250);
+    expect(pm2.params.filter).toBe('fast');
+    expect(await d.call('config.sync')).toMatchObject({ written: true });
+    const synced = readText(d.configPath);
+    expect(synced).toContain('poll_interval_ms = 250 # slower, by hand');
+    expect(synced).toMatch(/filter = "fast"/);
     expect((await d.call('daemon.status')).persistence.upToDate).toBe(true);
+    expect((await d.call('daemon.status')).overrides).toEqual([]);
   });
 });
