@@ -15,6 +15,8 @@ import { errorResponse, notification, requestSchema, resultResponse, type RpcId 
 import type { MethodMap } from './methods/types.js';
 import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
 
+/** Requests in one batch (docs/protocol.md, Limits). */
+export const MAX_BATCH = 1000;
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Bytes the kernel/socket may hold for a client before events start queueing on our side. */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -144,6 +146,11 @@ export class Connection {
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) {
         this.send(errorResponse(null, new DaqError('invalid_request', 'empty batch')));
+        return;
+      }
+      // A 1 MiB line of `[1,1,1,...]` is half a million requests, and one ~75 MB answer line.
+      if (parsed.length > MAX_BATCH) {
+        this.send(errorResponse(null, new DaqError('invalid_request', `a batch of ${parsed.length} requests is more than ${MAX_BATCH}; send them in smaller batches or one per line`)));
         return;
       }
       this.pending++;

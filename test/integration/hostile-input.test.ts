@@ -203,6 +203,15 @@ describe('deeply nested JSON', () => {
     expect(ok.result.id).toBe('pm1');
   }
 
+  it('a batch of 300,000 requests is refused whole with one invalid_request; the connection works on', async () => {
+    const before = raw.messages.length;
+    raw.write('[' + Array.from({ length: 300_000 }, () => '1').join(',') + ']\n');
+    const r = await raw.waitFor((m) => raw.messages.indexOf(m) >= before, 5000, 'the answer to a huge batch');
+    expect(r.error?.data.kind).toBe('invalid_request');
+    expect(r.error!.message).toMatch(/more than 1000/);
+    await nextRequestWorks(99);
+  });
+
   it('a 100,000-deep [ frame gets an error response (not internal_error), no error log, and the connection works on', async () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const frames = [
