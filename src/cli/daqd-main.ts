@@ -4,10 +4,11 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, stat } from 'node:fs/promises';
-import { resolve, join } from 'node:path';
+import { dirname, resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
+import { setPortBaseDir } from '../config/port-path.js';
 import { Daemon } from '../core/daemon.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -63,6 +64,7 @@ function printConfigError(err: unknown, file: string): void {
 }
 
 async function checkConfig(file: string): Promise<number> {
+  setPortBaseDir(dirname(resolve(file)));
   try {
     const loaded = await loadConfigFile(file);
     const n = Object.keys(loaded.model.instruments ?? {}).length;

@@ -7,6 +7,7 @@ import type { SerialSettings } from '../transport/types.js';
 import { getDriver } from '../drivers/registry.js';
 import { COMMON_INSTRUMENT_KEYS } from './schema.js';
 import type { InstrumentModel, ReadonlyDeep } from './model.js';
+import { resolvePortPath } from './port-path.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const DEFAULT_TIMEOUT_MS = 1000;
@@ -42,7 +43,8 @@ export function resolveInstrument(id: string, table: ReadonlyDeep<InstrumentMode
   return {
     id,
     driver,
-    port: table.port,
+    // Relative serial paths are the config file's, not daqd's working directory's.
+    port: resolvePortPath(table.port),
     serial: {
       baudRate: t.baud_rate ?? driver.serial.baudRate,
       dataBits: t.data_bits ?? driver.serial.dataBits,

@@ -9,6 +9,7 @@ import { drivers } from '../drivers/registry.js';
 import { booleanMeant, numberMeant, show, validateParamValue, valueHint, type ValueSyntax } from '../drivers/common/params.js';
 import type { ParamValue } from '../drivers/types.js';
 import { checkPortClaims } from '../transport/port-claims.js';
+import { portProblem } from './port-path.js';
 import { moduleTypes } from '../modules/registry.js';
 import { describeError } from '../errors.js';
 import { configSchema, instrumentCommonShape } from './schema.js';
@@ -306,6 +307,10 @@ export function validateInstrumentEdit(
 }
 
 function validatePorts(specs: Map<string, InstrumentSpec>, list: IssueList): void {
+  for (const s of specs.values()) {
+    const problem = portProblem(s.port);
+    if (problem) list.add(['instruments', s.id, 'port'], problem);
+  }
   const claims = [...specs.values()]
     .filter((s) => s.enabled)
     .map((s) => ({

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setPortBaseDir } from '../config/port-path.js';
 import { createActor, type Actor } from 'xstate';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -106,6 +108,7 @@ export class Daemon {
   /** Load the config (throws validation_failed with every issue), start every instrument. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     tuneGarbageCollectorForLatency();
+    setPortBaseDir(dirname(resolve(options.configPath)));
     const stray = await removeStrayTempFiles(options.configPath);
     if (stray.length > 0) options.log.warn({ files: stray }, 'removed temp files left by an interrupted write');
     await loadConfigFile(options.configPath); // fail fast, before anything opens a port

@@ -103,6 +103,14 @@ describe('daqd commands: bad input is refused clearly and loses nothing', () => 
     await daqd.call('instrument.remove', { id: 'pm3', persist: false });
   });
 
+  it('a port that is not a serial device (a file, /dev/zero) -> validation_failed saying why, as in the file', async () => {
+    for (const port of ['/etc/hostname', '/dev/zero']) {
+      const e = await refusal(add('pm3', { driver: 'newport_1830c', port }));
+      expect(e.kind).toBe('validation_failed');
+      expect(e.message).toMatch(/not a serial port/);
+    }
+  });
+
   it('add with a bad parameter -> out_of_range naming the instrument, the value and the range (as set does)', async () => {
     const e = await refusal(add('pm3', { driver: 'newport_1830c', port: 'sim', params: { wavelength_nm: 5000 } }));
     expect(e.kind).toBe('out_of_range');
