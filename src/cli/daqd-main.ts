@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { setPortBaseDir } from '../config/port-path.js';
+import { projectPaths, type ProjectPaths } from '../config/project.js';
+import { InstanceLock } from '../core/instance-lock.js';
 import { Daemon } from '../core/daemon.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -20,8 +22,8 @@ import { VERSION } from '../version.js';
 const STOP_TIMEOUT_MS = 5000;
 
 interface Options {
-  config: string;
-  stateDir: string;
+  config?: string;
+  stateDir?: string;
   socket?: string;
   logLevel?: string;
   checkConfig?: boolean;
@@ -78,14 +80,23 @@ async function checkConfig(file: string): Promise<number> {
 }
 
 async function run(opts: Options): Promise<void> {
-  const configPath = resolve(opts.config);
-  if (opts.checkConfig) process.exit(await checkConfig(opts.config));
-  const stateDir = resolve(opts.stateDir);
-  const socketPath = resolve(opts.socket ?? join(stateDir, 'daqd.sock'));
+  let paths: ProjectPaths;
+  try {
+    paths = projectPaths(opts);
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    process.exit(1);
+  }
+  const { configPath, stateDir, socketPath } = paths;
+  if (opts.checkConfig) process.exit(await checkConfig(configPath));
   const log = createLogger((opts.logLevel ?? 'info') as never);
 
+  let lock: InstanceLock;
   try {
     await prepareStateDir(stateDir, log);
+    // Before the socket: a second daqd must not replace the first one's socket.
+    lock = InstanceLock.acquire(configPath, stateDir, socketPath);
+    process.on('exit', () => lock.release());
     await claimSocketPath(socketPath);
   } catch (err) {
     process.stderr.write(`daqd: ${describeError(err)}\n`);
@@ -95,7 +106,7 @@ async function run(opts: Options): Promise<void> {
   try {
     daemon = await Daemon.start({ configPath, stateDir, log });
   } catch (err) {
-    printConfigError(err, opts.config);
+    printConfigError(err, configPath);
     process.exit(1);
   }
   // The command line wins; otherwise [application] log_level, followed across reloads.
@@ -166,8 +177,8 @@ const program = new Command()
   .name('daqd')
   .description('Lab instrument daemon: polls serial instruments, applies config changes live, writes them back to the file.')
   .version(VERSION)
-  .addOption(new Option('--config <path>', 'config file').env('DAQD_CONFIG').default('config/default.toml'))
-  .addOption(new Option('--state-dir <dir>', 'state directory (snapshots, socket)').env('DAQD_STATE_DIR').default('.daq'))
+  .addOption(new Option('--config <path>', 'config file (default: the nearest config/default.toml from here upwards)').env('DAQD_CONFIG'))
+  .addOption(new Option('--state-dir <dir>', "state directory (snapshots, socket); relative to the project root (the config's, not the shell's)").env('DAQD_STATE_DIR'))
   .addOption(new Option('--socket <path>', 'command socket (default <state-dir>/daqd.sock)').env('DAQD_SOCKET'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addOption(
