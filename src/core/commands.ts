@@ -57,6 +57,13 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('module.unassign'), id: idSchema, role: z.string().min(1), persist }),
   z.object({ type: z.literal('module.reset'), id: idSchema }),
   z.object({
+    type: z.literal('module.set'),
+    id: idSchema,
+    /** Setting name -> new value (checked by the module type's schema on commit); null removes it. */
+    settings: z.record(z.string(), z.unknown()).refine((s) => Object.keys(s).length > 0, 'give at least one setting'),
+    persist,
+  }),
+  z.object({
     type: z.literal('config.reload'),
     source: z.enum(['socket', 'watcher', 'signal', 'conflict', 'startup']).default('socket'),
     /** Apply a file that is empty or removes every instrument at once (refused otherwise). */

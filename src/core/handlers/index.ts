@@ -2,7 +2,7 @@
 import type { Command, CommandResult, CommandType } from '../commands.js';
 import type { Execution } from '../execution.js';
 import { addInstrument, enableInstrument, recordInstrument, removeInstrument, restartInstrument, setInstrument } from './instrument.js';
-import { addModule, assignRole, removeModule, resetModule, unassignRole } from './module.js';
+import { addModule, assignRole, removeModule, resetModule, setModule, unassignRole } from './module.js';
 import { reloadConfig, syncConfig } from './config.js';
 
 type Handler<T extends CommandType> = (x: Execution, cmd: Extract<Command, { type: T }>) => Promise<CommandResult>;
@@ -20,6 +20,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   'module.assign': assignRole,
   'module.unassign': unassignRole,
   'module.reset': resetModule,
+  'module.set': setModule,
   'config.reload': reloadConfig,
   'config.sync': syncConfig,
 };
@@ -40,4 +41,5 @@ export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
   'module.remove',
   'module.assign',
   'module.unassign',
+  'module.set',
 ]);

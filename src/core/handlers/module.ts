@@ -1,5 +1,5 @@
-/** module.add / remove / assign / unassign / reset. */
-import { ownValue } from '../../config/model.js';
+/** module.add / remove / assign / unassign / set / reset. */
+import { ownValue, setOwn } from '../../config/model.js';
 import { DaqError } from '../../errors.js';
 import type { ModuleModel } from '../../config/model.js';
 import { moduleSettingsOf } from '../../config/validate.js';
@@ -41,7 +41,7 @@ export async function assignRole(x: Execution, cmd: CommandOf<'module.assign'>):
     const roles = type.roles(settings).map((r) => r.name).join(', ');
     throw new DaqError('invalid_params', `module ${cmd.id} (${type.name}) has no role "${cmd.role}" (roles: ${roles})`);
   }
-  if (!x.config.instruments?.[cmd.instrument]) throw new DaqError('not_found', `no instrument "${cmd.instrument}"`);
+  if (!ownValue(x.config.instruments, cmd.instrument)) throw new DaqError('not_found', `no instrument "${cmd.instrument}"`);
   const spec = specsOf(x.config).get(cmd.instrument);
   if (spec) {
     const problems = roleProblems(role, instrumentCapabilities(spec));
@@ -72,4 +72,39 @@ export async function unassignRole(x: Execution, cmd: CommandOf<'module.unassign
 export async function resetModule(x: Execution, cmd: CommandOf<'module.reset'>): Promise<CommandResult> {
   requireModule(x, cmd.id);
   return { module: cmd.id, status: x.services.modules.reset(cmd.id) };
+}
+
+/** Keys of a module table that module.set does not change: they have their own commands. */
+const NOT_SETTINGS = new Set(['type', 'roles']);
+
+/**
+ * module.set: change a module's settings (limits, hysteresis, enabled...). `null` removes a
+ * setting (back to its default). The module is recreated with the new settings; an interlock's
+ * latch is carried over (a tripped interlock stays tripped and keeps holding).
+ */
+export async function setModule(x: Execution, cmd: CommandOf<'module.set'>): Promise<CommandResult> {
+  requireModule(x, cmd.id);
+  const keys = Object.keys(cmd.settings);
+  const refused = keys.filter((k) => NOT_SETTINGS.has(k));
+  if (refused.length > 0) {
+    throw new DaqError('invalid_params', `module.set changes settings, not ${refused.join(' or ')}: use module.assign / module.unassign for roles, and remove and add the module to change its type`);
+  }
+  const next = x.draft();
+  const target = next.modules![cmd.id]! as Record<string, unknown>;
+  const changed: string[] = [];
+  for (const key of keys) {
+    const value = cmd.settings[key];
+    if (value === null) {
+      if (Object.hasOwn(target, key)) {
+        delete target[key];
+        changed.push(key);
+      }
+    } else if (JSON.stringify(target[key]) !== JSON.stringify(value)) {
+      setOwn(target, key, value);
+      changed.push(key);
+    }
+  }
+  if (changed.length === 0) return { module: cmd.id, changed, persisted: { written: false, reason: 'no change to the config' } };
+  const outcome = await x.commit(next, { persist: cmd.persist, requireLive: false, source: `module.set ${cmd.id}` });
+  return { module: cmd.id, changed, state: x.services.modules.view(cmd.id)?.state, status: x.services.modules.view(cmd.id)?.status, persisted: outcome.persisted };
 }

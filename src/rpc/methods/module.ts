@@ -37,6 +37,11 @@ export const moduleMethods: MethodTable = {
     params: z.object({ id: idSchema, role: z.string().min(1), persist }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'module.unassign', ...p }, 'socket'),
   },
+  'module.set': {
+    description: "Change a module's settings: {id, settings: {name: value, ...}} (null removes a setting). The module is recreated; an interlock's latch is kept.",
+    params: z.object({ id: idSchema, settings: z.record(z.string(), z.unknown()), persist }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'module.set', ...p }, 'socket'),
+  },
   'module.reset': {
     description: 'Reset a latched module (interlock) or clear its alarm.',
     params: z.object({ id: idSchema }).strict(),
