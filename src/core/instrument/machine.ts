@@ -52,6 +52,13 @@ export interface InstrumentContext {
   consecutiveFailures: number;
   reconnectAttempt: number;
   lastPollStartedAt: number;
+  /**
+   * The running config's parameter values for this instrument: what a reconnect restores (its
+   * setpoints) and what `params` shows. A box, replaced in place by the supervisor when a set or a
+   * reload changes the config without device I/O (the set already sent them): no xstate event on
+   * the set path (see set-queue.ts for why). A reconfigure starts a new box from its spec.
+   */
+  configured: { params: Record<string, ParamValue> };
   /** Repeated failures logged once, then as a count (failure-log.ts). */
   failures: FailureLog;
   /** Open while `ready`: sets go straight to the device from here (see set-queue.ts). */
@@ -68,12 +75,7 @@ export type InstrumentEvent =
   | { type: 'params.set'; job: SetJob }
   | { type: 'poll.interval'; ms: number }
   | { type: 'reconfigure'; spec: InstrumentSpec }
-  | { type: 'stop' }
-  /**
-   * The running config's values for this instrument changed without device I/O (a set already
-   * sent them): the setpoints it restores on its next reconnect.
-   */
-  | { type: 'params.adopt'; params: Record<string, ParamValue> };
+  | { type: 'stop' };
 
 /** Errors that mean the connection itself is gone: reconnect at once rather than retry the poll. */
 const FATAL_KINDS = new Set(['disconnected', 'port_error', 'port_not_found']);
@@ -188,6 +190,7 @@ export const instrumentMachine = setup({
     reconnectAttempt: 0,
     lastPollStartedAt: 0,
     sets: new SetQueue(input.spec.id),
+    configured: { params: input.spec.params },
     failures: new FailureLog(input.deps.log, input.deps.now),
     readingUnits: declaredUnits(input.spec),
     paramReadings: paramReadingsOf(input.spec),
@@ -202,14 +205,13 @@ export const instrumentMachine = setup({
       reenter: true,
       actions: assign({
         spec: ({ event }) => event.spec,
+        configured: ({ event }) => ({ params: event.spec.params }),
         reconnectAttempt: 0,
         readingUnits: ({ event }) => declaredUnits(event.spec),
         paramReadings: ({ event }) => paramReadingsOf(event.spec),
       }),
     },
-    'params.adopt': {
-      actions: assign({ spec: ({ context, event }) => ({ ...context.spec, params: event.params }) }),
-    },
+
     'poll.interval': {
       actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
     },
@@ -220,7 +222,11 @@ export const instrumentMachine = setup({
       always: { guard: ({ context }) => !context.spec.enabled, target: 'disabled' },
       invoke: {
         src: 'connect',
-        input: ({ context }) => ({ spec: context.spec, previous: context.session, deps: context.deps }),
+        input: ({ context }) => ({
+          spec: context.configured.params === context.spec.params ? context.spec : { ...context.spec, params: context.configured.params },
+          previous: context.session,
+          deps: context.deps,
+        }),
         onDone: {
           target: 'ready',
           actions: [

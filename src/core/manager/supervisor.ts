@@ -222,7 +222,8 @@ export class InstrumentSupervisor implements InstrumentRuntime {
 
   /** The config's values changed without device I/O (a set already sent them): what a reconnect restores. */
   adopt(id: string, params: Record<string, ParamValue>): void {
-    this.ref(id)?.send({ type: 'params.adopt', params });
+    const c = this.context(id);
+    if (c) c.configured.params = params;
   }
 
   setPollInterval(id: string, ms: number): void {
@@ -250,7 +251,7 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     if (!c) return [];
     const device = c.sets.deviceValues().values;
     return c.spec.driver.params(c.spec.options).filter((d) => d.settable !== 'never').map((d) => {
-      const configured = Object.hasOwn(c.spec.params, d.name) ? c.spec.params[d.name] : undefined;
+      const configured = Object.hasOwn(c.configured.params, d.name) ? c.configured.params[d.name] : undefined;
       const onDevice = Object.hasOwn(device, d.name) ? device[d.name] : undefined;
       return {
         name: d.name,
@@ -276,8 +277,8 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     const device = c.sets.deviceValues();
     const drift: InstrumentView['drift'] = {};
     for (const decl of c.spec.driver.params(c.spec.options)) {
-      if (decl.kind !== 'setpoint' || !Object.hasOwn(c.spec.params, decl.name) || !Object.hasOwn(device.values, decl.name)) continue;
-      const configured = c.spec.params[decl.name]!;
+      if (decl.kind !== 'setpoint' || !Object.hasOwn(c.configured.params, decl.name) || !Object.hasOwn(device.values, decl.name)) continue;
+      const configured = c.configured.params[decl.name]!;
       const onDevice = device.values[decl.name]!;
       if (drifts(configured, onDevice)) drift[decl.name] = { configured, device: onDevice };
     }
@@ -288,7 +289,7 @@ export class InstrumentSupervisor implements InstrumentRuntime {
       port: c.spec.port,
       state: stateOf(snapshot),
       pollIntervalMs: c.spec.pollIntervalMs,
-      params: { ...c.spec.params },
+      params: { ...c.configured.params },
       device: device.values,
       deviceAt: device.at,
       drift,
