@@ -467,7 +467,10 @@ class Interlock implements ModuleInstance {
     // A DaqError's message is written for people; anything else is a bug, described briefly.
     const reason = isDaqError(err) ? err.message : describeError(err);
     this.lastError = reason;
-    this.ctx.log.error({ attempts: this.attempts, err: reason }, 'interlock action failed');
+    // Each new reason is an error; the same one again (a dead actuator, retried on every reading)
+    // is logged at debug level, or the log fills with one line per reading.
+    if (reason !== this.reportedError) this.ctx.log.error({ attempts: this.attempts, err: reason }, 'interlock action failed');
+    else this.ctx.log.debug({ attempts: this.attempts, err: reason }, 'interlock action failed again');
     if (reason !== this.reportedError) {
       this.reportedError = reason;
       this.emit(true, `still tripped; could not set ${this.target}: ${reason}; retrying on the next reading`);
