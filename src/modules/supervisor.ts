@@ -77,7 +77,7 @@ export class ModuleSupervisor implements ModuleRuntime {
     this.specs = specs;
     const wanted = config.modules ?? {};
     for (const id of [...this.modules.keys()]) {
-      if (!(id in wanted)) this.dispose(id, 'removed');
+      if (!Object.hasOwn(wanted, id)) this.dispose(id, 'removed');
     }
     for (const [id, table] of Object.entries(wanted)) {
       const current = this.modules.get(id);
