@@ -1,6 +1,8 @@
 /**
  * `daqd`: the daemon. Ready = the socket accepts requests. SIGTERM/SIGINT stop gracefully,
- * SIGHUP reloads the config file now.
+ * SIGHUP reloads the config file now. Under systemd (docs/service.md): READY=1 once the socket
+ * answers, RELOADING=1/READY=1 around every reload, WATCHDOG=1 from the event loop, STOPPING=1,
+ * STATUS= one line; journal log lines; socket activation; `--safe`.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, stat } from 'node:fs/promises';
@@ -15,11 +17,29 @@ import { Daemon } from '../core/daemon.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ConfigWatcher } from '../reload/watcher.js';
-import { claimSocketPath, DEFAULT_HEARTBEAT_MS, RpcServer } from '../rpc/server.js';
-import { DIR_MODE } from '../rpc/socket-file.js';
+import { activationFd, claimSocketPath, DEFAULT_HEARTBEAT_MS, RpcServer } from '../rpc/server.js';
+import { DIR_MODE, resolveGroup } from '../rpc/socket-file.js';
+import { LOG_FORMATS, type LogFormat } from '../service/journal.js';
+import { EXIT_NOTIFY_FAILED, monotonicUsec, SdNotify } from '../service/notify.js';
+import { statusLine, StatusReporter } from '../service/status-line.js';
+import { watchdogIntervalMs, WatchdogPinger } from '../service/watchdog.js';
 import { VERSION } from '../version.js';
 
 const STOP_TIMEOUT_MS = 5000;
+
+// SIGHUP's default action kills the process, and `systemctl reload` may come at any moment of the
+// start-up. bin/daqd.js catches it first of all (before any module loads); from here on this one
+// does: before the daemon is up a SIGHUP is remembered and applied as one reload once it is ready.
+let onSighup: (() => void) | null = null;
+let sighupDuringStart = false;
+process.on('SIGHUP', () => {
+  if (onSighup) onSighup();
+  else sighupDuringStart = true;
+});
+{
+  const early = (globalThis as { __daqdEarlySighup?: { listener: () => void } }).__daqdEarlySighup;
+  if (early) process.off('SIGHUP', early.listener);
+}
 
 interface Options {
   config?: string;
@@ -28,6 +48,31 @@ interface Options {
   logLevel?: string;
   checkConfig?: boolean;
   heartbeatMs: number;
+  logFormat: LogFormat;
+  safe?: boolean;
+}
+
+/** `[application.socket]` of the loaded config: mode and group of the command socket. */
+function socketSettings(application: unknown): { mode: number; gid?: number } {
+  const socket = (application as { socket?: { mode?: string | number; group?: string | number } } | undefined)?.socket ?? {};
+  const mode = socket.mode === undefined ? 0o660 : typeof socket.mode === 'number' ? socket.mode : parseInt(socket.mode, 8);
+  return { mode, ...(socket.group !== undefined ? { gid: resolveGroup(socket.group) } : {}) };
+}
+
+/**
+ * Debug only (DAQD_DEBUG_BLOCK_LOOP_MS set): SIGUSR2 blocks the event loop that long, as a hung
+ * driver would. The tests use it to show that a blocked loop stops the watchdog pings.
+ */
+function installLoopBlocker(log: Logger): void {
+  const ms = Number(process.env.DAQD_DEBUG_BLOCK_LOOP_MS);
+  if (!process.env.DAQD_DEBUG_BLOCK_LOOP_MS || !(ms > 0)) return;
+  process.on('SIGUSR2', () => {
+    log.warn(`debug: blocking the event loop for ${ms} ms (DAQD_DEBUG_BLOCK_LOOP_MS)`);
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // spin: nothing else runs, not even timers
+    }
+  });
 }
 
 /**
@@ -89,7 +134,18 @@ async function run(opts: Options): Promise<void> {
   }
   const { configPath, stateDir, socketPath } = paths;
   if (opts.checkConfig) process.exit(await checkConfig(configPath));
-  const log = createLogger((opts.logLevel ?? 'info') as never);
+  const log = createLogger((opts.logLevel ?? 'info') as never, opts.logFormat);
+
+  // systemd: nothing at all unless NOTIFY_SOCKET is set. When it is and nothing can be sent, exit
+  // now with a clear message: systemd would otherwise wait, kill daqd and start it again, forever.
+  const notify = new SdNotify();
+  const notifyProblem = notify.problem();
+  if (notifyProblem) {
+    process.stderr.write(`daqd: systemd waits for notifications (NOTIFY_SOCKET is set) but ${notifyProblem}; exiting (status ${EXIT_NOTIFY_FAILED})\n`);
+    process.exit(EXIT_NOTIFY_FAILED);
+  }
+  const listenFd = activationFd();
+  installLoopBlocker(log);
 
   let lock: InstanceLock;
   try {
@@ -97,14 +153,15 @@ async function run(opts: Options): Promise<void> {
     // Before the socket: a second daqd must not replace the first one's socket.
     lock = InstanceLock.acquire(configPath, stateDir, socketPath);
     process.on('exit', () => lock.release());
-    await claimSocketPath(socketPath);
+    // Socket activation: systemd holds the socket (and answers connects) while daqd starts.
+    if (listenFd === undefined) await claimSocketPath(socketPath);
   } catch (err) {
     process.stderr.write(`daqd: ${describeError(err)}\n`);
     process.exit(1);
   }
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ configPath, stateDir, log });
+    daemon = await Daemon.start({ configPath, stateDir, log, ...(opts.safe ? { safe: true } : {}) });
   } catch (err) {
     printConfigError(err, configPath);
     process.exit(1);
@@ -134,31 +191,58 @@ async function run(opts: Options): Promise<void> {
     followLogLevel();
   });
 
-  const server = new RpcServer(daemon, socketPath, log, { heartbeatMs: opts.heartbeatMs });
+  let socketOptions: { mode: number; gid?: number };
+  try {
+    socketOptions = socketSettings(daemon.config.application);
+  } catch (err) {
+    process.stderr.write(`daqd: ${describeError(err)}\n`);
+    await watcher.stop();
+    await daemon.stop();
+    process.exit(1);
+  }
+  const server = new RpcServer(daemon, socketPath, log, { heartbeatMs: opts.heartbeatMs, ...socketOptions, ...(listenFd !== undefined ? { fd: listenFd } : {}) });
+
+  // systemd: STATUS= follows the daemon; RELOADING=1 + MONOTONIC_USEC, then READY=1, around every
+  // reload (SIGHUP, config.reload, the watcher). config.reload {wait} answers after READY=1 is read.
+  const status = new StatusReporter(notify, () => statusLine(daemon.status()), daemon.events);
+  daemon.onReload(({ phase, failed }) =>
+    phase === 'begin'
+      ? notify.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading the config file' })
+      : notify.send({ READY: 1, STATUS: (failed ? 'reload failed, running the previous config; ' : '') + status.current() }),
+  );
+
   // Signals are handled before the socket answers: a SIGTERM right after ready still stops cleanly.
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  let watchdog: WatchdogPinger | null = null;
+  const shutdown = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight commands, closing ports');
+    // Told first, so systemd never takes the stop for a crash (and its watchdog waits).
+    const told = notify.send({ STOPPING: 1, STATUS: 'stopping: finishing in-flight commands, closing ports' });
     const force = setTimeout(() => {
       log.error('graceful stop took too long; exiting anyway');
       process.exit(1);
     }, STOP_TIMEOUT_MS);
     force.unref();
+    status.stop();
     await watcher.stop();
     await server.close();
     await daemon.stop();
+    watchdog?.stop();
+    // The helper must have delivered STOPPING=1 before the process (and its cgroup) goes away.
+    await told;
     log.info('stopped');
     log.flush?.();
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
+  onSighup = () => {
+    if (stopping) return;
     log.info('SIGHUP: reloading the config file');
     daemon.submit({ type: 'config.reload', source: 'signal' }, 'signal').catch(() => {});
-  });
+  };
 
   // Listen last: ready (the socket answers) must mean an edit saved from now on is seen.
   try {
@@ -170,7 +254,28 @@ async function run(opts: Options): Promise<void> {
     process.exit(1);
   }
 
-  log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid }, `daqd ready on ${socketPath}`);
+  log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid, ...(server.activated ? { activated: true } : {}), ...(opts.safe ? { safe: true } : {}) }, `daqd ready on ${socketPath}${opts.safe ? ' in safe mode: every instrument stopped, modules idle (daqctl enable ID brings one up)' : ''}`);
+  if (notify.enabled) {
+    const ready = await notify.send({ READY: 1, STATUS: status.current() });
+    const watchdogMs = watchdogIntervalMs();
+    if (!ready && watchdogMs !== undefined) {
+      log.fatal(`cannot tell systemd that daqd is ready (${notify.lastError}); exiting with status ${EXIT_NOTIFY_FAILED} rather than being killed by the watchdog again and again`);
+      return shutdown('notify failed', EXIT_NOTIFY_FAILED);
+    }
+    if (!ready) log.error(`cannot tell systemd that daqd is ready: ${notify.lastError}`);
+    if (watchdogMs !== undefined) {
+      watchdog = new WatchdogPinger(notify, {
+        intervalMs: watchdogMs,
+        onFailure: (why) => {
+          log.fatal(`systemd's watchdog cannot be fed (${why}); exiting with status ${EXIT_NOTIFY_FAILED} rather than being killed again and again`);
+          void shutdown('watchdog notify failed', EXIT_NOTIFY_FAILED);
+        },
+      });
+      watchdog.start();
+    }
+    daemon.addStatusSource('systemd', () => ({ notify: true, sent: notify.sent, failed: notify.failed, ...(notify.lastError ? { lastError: notify.lastError } : {}), watchdogMs: watchdogMs ?? null }));
+  }
+  if (sighupDuringStart) onSighup();
 }
 
 const program = new Command()
@@ -187,6 +292,13 @@ const program = new Command()
       .argParser(parseHeartbeatMs)
       .default(DEFAULT_HEARTBEAT_MS),
   )
+  .addOption(
+    new Option('--log-format <format>', 'auto: journal lines with syslog priorities under systemd, readable on a terminal, else JSON lines')
+      .choices(LOG_FORMATS as string[])
+      .env('DAQD_LOG_FORMAT')
+      .default('auto'),
+  )
+  .option('--safe', 'safe mode: load and validate the config but keep every instrument stopped (ports closed) and modules idle; daqctl enable ID brings one up')
   .option('--check-config', 'validate the config file, print every problem with its line, exit 0/1')
   .action((opts: Options) => run(opts));
 

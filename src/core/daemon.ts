@@ -47,6 +47,20 @@ export interface DaemonOptions {
 }
 
 type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
+
+/**
+ * Around every reload of the file after start-up (SIGHUP, config.reload, the watcher, a person's
+ * edit applied before a command): `begin` when it starts applying, `end` when it was applied or
+ * failed. systemd's RELOADING=1 / READY=1 (src/service/). A watcher reload of daqd's own write is
+ * skipped before it begins, so it sends neither.
+ */
+export interface ReloadPhase {
+  phase: 'begin' | 'end';
+  source: string;
+  /** On end: whether the reload failed (the running config was kept). */
+  failed?: boolean;
+}
+export type ReloadListener = (phase: ReloadPhase) => void | Promise<unknown>;
 type DynamicConfig = z.output<typeof dynamicConfigSchema>;
 
 /** [application.dynamic_config] with defaults, per [application] table (configs are never mutated). */
@@ -69,6 +83,11 @@ export class Daemon {
   private onIdle: (() => void) | null = null;
   /** Parts wired outside the daemon (the config watcher) that show their state in daemon.status. */
   private readonly statusSources = new Map<string, () => unknown>();
+  private readonly reloadListeners = new Set<ReloadListener>();
+  /** The source of the reload running now (begun, not ended), if any. */
+  private reloadRunning: string | null = null;
+  /** What the end listeners of the last reload returned (e.g. systemd has read READY=1). */
+  private reloadSettling: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
@@ -100,6 +119,11 @@ export class Daemon {
       log,
       configPath: options.configPath,
       reloads: { last: { outcome: 'never' } },
+      onReloadStart: (source) => {
+        if (source === 'startup' || this.reloadRunning !== null) return;
+        this.reloadRunning = source;
+        this.reloadPhase({ phase: 'begin', source });
+      },
     };
     this.manager = createActor(createManagerMachine((job, config) => this.execute(job, config)), { input: { config: {} } });
     this.instruments.attach(this.manager);
@@ -289,6 +313,39 @@ export class Daemon {
   }
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
+    const outcome = await this.executeJob(job, config);
+    if (this.reloadRunning !== null) {
+      const source = this.reloadRunning;
+      this.reloadRunning = null;
+      this.reloadPhase({ phase: 'end', source, failed: this.services.reloads.last.outcome === 'failed' });
+    }
+    return outcome;
+  }
+
+  private reloadPhase(phase: ReloadPhase): void {
+    const results: unknown[] = [];
+    for (const listener of this.reloadListeners) {
+      try {
+        results.push(listener(phase));
+      } catch (err) {
+        this.options.log.warn({ err }, `reload listener: ${describeError(err)}`);
+      }
+    }
+    if (phase.phase === 'end') this.reloadSettling = Promise.allSettled(results);
+  }
+
+  /** Listen to the reloads of the file after start-up (see ReloadPhase). */
+  onReload(listener: ReloadListener): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
+  }
+
+  /** Resolves once the listeners of the last reload's end have finished (config.reload {wait}). */
+  async reloadSettled(): Promise<void> {
+    await this.reloadSettling;
+  }
+
+  private async executeJob(job: Job, config: ConfigModel): Promise<JobOutcome> {
     let running = config;
     let reloadedFirst: Record<string, unknown> | undefined;
     try {

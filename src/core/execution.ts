@@ -49,6 +49,8 @@ export interface Services {
   configPath: string;
   /** The last reload's outcome (config.reloadStatus, daemon.status), kept per daemon. */
   reloads: { last: ReloadStatus };
+  /** Called when a reload of the file starts applying (after an own write was skipped): systemd's RELOADING=1. */
+  onReloadStart?: (source: string) => void;
 }
 
 /** Validated specs per config object: derived data, so it cannot disagree with the config. */

@@ -40,6 +40,7 @@ export async function reloadConfig(x: Execution, cmd: CommandOf<'config.reload'>
   if (cmd.source === 'watcher' && sha256(text) === persister.knownHash && x.services.reloads.last.outcome !== 'failed') {
     return { outcome: 'unchanged', ignored: 'own_write', reason: 'the file holds what daqd last wrote or loaded' };
   }
+  x.services.onReloadStart?.(cmd.source);
   // Parse only: commit validates the whole config once (with the text, for line numbers).
   const parsed = parseToml(text);
   if ('issue' in parsed) return fail(x, cmd.source, at, configInvalid(configPath, [parsed.issue]));

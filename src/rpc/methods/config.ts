@@ -9,9 +9,17 @@ export const configMethods: MethodTable = {
   },
   'config.reload': {
     description:
-      'Re-read the config file and apply the difference (no debounce). A file that is empty or removes every instrument at once is refused unless allowEmpty.',
-    params: z.object({ allowEmpty: z.boolean().optional() }).strict().optional(),
-    handler: (p, { daemon }) => daemon.submit({ type: 'config.reload', source: 'socket', ...(p?.allowEmpty ? { allowEmpty: true } : {}) }, 'socket'),
+      'Re-read the config file and apply the difference (no debounce); answers once it is applied, or with the error when it failed. A file that is empty or removes every instrument at once is refused unless allowEmpty. wait: also wait until systemd has been told (READY=1 after RELOADING=1), for ExecReload= (daqctl reload --wait).',
+    params: z.object({ allowEmpty: z.boolean().optional(), wait: z.boolean().optional() }).strict().optional(),
+    handler: async (p, { daemon }) => {
+      const run = daemon.submit({ type: 'config.reload', source: 'socket', ...(p?.allowEmpty ? { allowEmpty: true } : {}) }, 'socket');
+      if (!p?.wait) return run;
+      try {
+        return await run;
+      } finally {
+        await daemon.reloadSettled();
+      }
+    },
   },
   'config.reloadStatus': {
     description: 'Outcome, time, and diff or errors of the last reload.',
