@@ -46,7 +46,9 @@ export const dynamicConfigSchema = z
   .object({
     enable_persistence: z.boolean().default(true).describe('Write every change back to the config file.'),
     enable_hot_reload: z.boolean().default(true).describe('Watch the config file and apply edits.'),
-    enable_transactions: z.boolean().default(true),
+    enable_transactions: z.boolean().default(true).describe('Accept tx.* (staged, validated, all-or-nothing changes).'),
+    transaction_timeout_s: z.number().int().min(1).max(604_800).default(300)
+      .describe('An open transaction nobody touched for this long expires (tx.* answers expired).'),
     enable_versioning: z.boolean().default(true),
     snapshot_retention: z.number().int().min(1).default(50),
     hot_reload_debounce_ms: z.number().int().min(0).max(60_000).default(500)

@@ -9,6 +9,13 @@ import { idSchema } from '../config/schema.js';
 const paramValue = z.union([z.number(), z.boolean(), z.string()]);
 /** `persist: false` keeps a change in memory only (the file is not written). */
 const persist = z.boolean().optional();
+/**
+ * Optimistic concurrency (issue #18): the running config's revision the sender last saw. A mutating
+ * command with `ifRev` is refused with `conflict` when the config has changed since. Socket methods
+ * take it from here too (one definition).
+ */
+export const ifRevSchema = z.number().int().min(0).optional();
+const ifRev = ifRevSchema;
 
 export const commandSchema = z.discriminatedUnion('type', [
   z.object({
@@ -17,6 +24,7 @@ export const commandSchema = z.discriminatedUnion('type', [
     /** The instrument table as an object (driver, port, params...). */
     config: z.record(z.string(), z.unknown()),
     persist,
+    ifRev,
   }),
   z.object({
     type: z.literal('instrument.remove'),
@@ -24,6 +32,7 @@ export const commandSchema = z.discriminatedUnion('type', [
     force: z.boolean().optional(),
     cascade: z.boolean().optional(),
     persist,
+    ifRev,
   }),
   z.object({
     type: z.literal('instrument.set'),
@@ -31,6 +40,7 @@ export const commandSchema = z.discriminatedUnion('type', [
     /** Parameter values, plus the common keys that are live (poll_interval_ms). */
     params: z.record(z.string(), paramValue).refine((p) => Object.keys(p).length > 0, 'give at least one parameter'),
     persist,
+    ifRev,
   }),
   /**
    * Internal (not a socket method): after the device confirmed an instrument.set, record the new
@@ -43,18 +53,19 @@ export const commandSchema = z.discriminatedUnion('type', [
     pollIntervalMs: z.number().int().optional(),
     persist,
   }),
-  z.object({ type: z.literal('instrument.enable'), id: idSchema, persist }),
-  z.object({ type: z.literal('instrument.disable'), id: idSchema, persist }),
-  z.object({ type: z.literal('instrument.restart'), id: idSchema }),
+  z.object({ type: z.literal('instrument.enable'), id: idSchema, persist, ifRev }),
+  z.object({ type: z.literal('instrument.disable'), id: idSchema, persist, ifRev }),
+  z.object({ type: z.literal('instrument.restart'), id: idSchema, ifRev }),
   z.object({
     type: z.literal('module.add'),
     id: idSchema,
     config: z.record(z.string(), z.unknown()),
     persist,
+    ifRev,
   }),
-  z.object({ type: z.literal('module.remove'), id: idSchema, persist }),
-  z.object({ type: z.literal('module.assign'), id: idSchema, role: z.string().min(1), instrument: idSchema, persist }),
-  z.object({ type: z.literal('module.unassign'), id: idSchema, role: z.string().min(1), persist }),
+  z.object({ type: z.literal('module.remove'), id: idSchema, persist, ifRev }),
+  z.object({ type: z.literal('module.assign'), id: idSchema, role: z.string().min(1), instrument: idSchema, persist, ifRev }),
+  z.object({ type: z.literal('module.unassign'), id: idSchema, role: z.string().min(1), persist, ifRev }),
   z.object({ type: z.literal('module.reset'), id: idSchema }),
   z.object({
     type: z.literal('module.set'),
@@ -62,6 +73,7 @@ export const commandSchema = z.discriminatedUnion('type', [
     /** Setting name -> new value (checked by the module type's schema on commit); null removes it. */
     settings: z.record(z.string(), z.unknown()).refine((s) => Object.keys(s).length > 0, 'give at least one setting'),
     persist,
+    ifRev,
   }),
   z.object({
     type: z.literal('config.reload'),
@@ -70,6 +82,11 @@ export const commandSchema = z.discriminatedUnion('type', [
     allowEmpty: z.boolean().optional(),
   }),
   z.object({ type: z.literal('config.sync') }),
+  /**
+   * Internal (not a socket method): a transaction's commit, revert or restart-resume, run in the
+   * queue like any other change (src/core/tx/). The transaction itself lives in the TxManager.
+   */
+  z.object({ type: z.literal('tx.apply'), txId: z.string().min(1), mode: z.enum(['commit', 'confirm', 'revert', 'resume']), ifRev }),
 ]);
 
 export type Command = z.infer<typeof commandSchema>;

@@ -5,7 +5,7 @@
  * never waiting on a device).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setPortBaseDir } from '../config/port-path.js';
 import { createActor, type Actor } from 'xstate';
@@ -37,6 +37,8 @@ import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.
 import { ConfigPersister } from './persister.js';
 import { tuneGarbageCollectorForLatency } from './gc-tuning.js';
 import { VERSION } from '../version.js';
+import { TxManager } from './tx/manager.js';
+import { sameValue } from '../config/model.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -44,6 +46,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Pace simulated ports at their baud rate (default true). Tests may switch it off. */
   simPacing?: boolean;
+  /** Wall clock in ms (transaction expiry and confirm deadlines); tests inject a controlled one. */
+  clock?: () => number;
 }
 
 type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
@@ -67,6 +71,24 @@ type DynamicConfig = z.output<typeof dynamicConfigSchema>;
 const dynamicConfigCache = new WeakMap<object, DynamicConfig>();
 const NO_APPLICATION: Record<string, unknown> = {};
 
+/**
+ * Changes are written back to the config file by replacing it (temp file + rename in its
+ * directory): say at start-up, not at the first change, when that cannot work.
+ */
+function warnIfNotWritable(configPath: string, log: Logger): void {
+  for (const [path, what] of [
+    [configPath, 'the config file'],
+    [dirname(resolve(configPath)), "the config file's directory (changes are written by replacing the file)"],
+  ] as const) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      log.warn({ path }, `${what} ${path} is not writable: changes made while daqd runs will stay in memory only (daqctl status says so); fix the permissions, or set enable_persistence = false`);
+      return;
+    }
+  }
+}
+
 export class Daemon {
   readonly events = new EventBus();
   readonly startedAt = Date.now();
@@ -88,6 +110,15 @@ export class Daemon {
   private reloadRunning: string | null = null;
   /** What the end listeners of the last reload returned (e.g. systemd has read READY=1). */
   private reloadSettling: Promise<unknown> = Promise.resolve();
+  /**
+   * The running config's revision (issue #18): +1 for every command that changed it. Each
+   * instrument and module keeps the revision that last changed its table (removed ones too, so a
+   * transaction that staged against them sees the change).
+   */
+  private rev = 0;
+  private readonly itemRevs = { instruments: new Map<string, number>(), modules: new Map<string, number>() };
+  /** Transactions (tx.*); set once the start-up config is loaded. */
+  tx!: TxManager;
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
@@ -125,7 +156,10 @@ export class Daemon {
         this.reloadPhase({ phase: 'begin', source });
       },
     };
-    this.manager = createActor(createManagerMachine((job, config) => this.execute(job, config)), { input: { config: {} } });
+    this.manager = createActor(
+      createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
+      { input: { config: {} } },
+    );
     this.instruments.attach(this.manager);
   }
 
@@ -136,10 +170,63 @@ export class Daemon {
     const stray = await removeStrayTempFiles(options.configPath);
     if (stray.length > 0) options.log.warn({ files: stray }, 'removed temp files left by an interrupted write');
     await loadConfigFile(options.configPath); // fail fast, before anything opens a port
+    warnIfNotWritable(options.configPath, options.log);
     const daemon = new Daemon(options);
     daemon.manager.start();
     await daemon.submit({ type: 'config.reload', source: 'startup' }, 'startup');
+    daemon.tx = new TxManager({
+      daemon,
+      services: daemon.services,
+      instruments: daemon.instruments,
+      modules: daemon.modules,
+      persister: daemon.persister,
+      stateDir: options.stateDir,
+      log: options.log,
+      clock: options.clock ?? Date.now,
+      submit: (cmd, origin) => daemon.submit(cmd, origin),
+    });
+    daemon.services.tx = daemon.tx;
+    await daemon.tx.start();
     return daemon;
+  }
+
+  /** The running config's revision (+1 per change). */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** The revision that last changed an instrument's (or module's) table; 0 if never since start. */
+  itemRevision(kind: 'instruments' | 'modules', id: string): number {
+    return this.itemRevs[kind].get(id) ?? 0;
+  }
+
+  /** `ifRev`: refuse a change made against a config that has changed since. */
+  private checkIfRev(command: Command): void {
+    const ifRev = (command as { ifRev?: number }).ifRev;
+    if (ifRev === undefined || ifRev === this.rev) return;
+    throw new DaqError('conflict', `the config is at revision ${this.rev}, not ${ifRev} (ifRev): it changed since you read it; read it again and retry`, {
+      details: { ifRev, revision: this.rev },
+    });
+  }
+
+  /** A job that changed the running config is one revision; the tables it changed take that number. */
+  private countRevision(job: Job, before: ConfigModel, outcome: JobOutcome): JobOutcome {
+    const after = outcome.config;
+    if (!after || after === before) return outcome;
+    this.rev++;
+    for (const kind of ['instruments', 'modules'] as const) {
+      const a = (before[kind] ?? {}) as Record<string, unknown>;
+      const b = (after[kind] ?? {}) as Record<string, unknown>;
+      if (a === b) continue;
+      for (const id of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        const x = Object.hasOwn(a, id) ? a[id] : undefined;
+        const y = Object.hasOwn(b, id) ? b[id] : undefined;
+        if (x !== y && !sameValue(x, y)) this.itemRevs[kind].set(id, this.rev);
+      }
+    }
+    if (outcome.result) outcome = { ...outcome, result: { ...outcome.result, revision: this.rev } };
+    void job;
+    return outcome;
   }
 
   get configPath(): string {
@@ -176,6 +263,14 @@ export class Daemon {
       return Promise.reject(new DaqError('invalid_params', why));
     }
     const command = parsed.data;
+    if (command.type === 'instrument.set') {
+      // The lane path sends before it queues: check ifRev before a byte is sent.
+      try {
+        this.checkIfRev(command);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     this.inFlight++;
     const run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
     return run.finally(() => {
@@ -247,6 +342,7 @@ export class Daemon {
       changed,
       ...(plan.pollIntervalMs !== undefined ? { poll_interval_ms: plan.pollIntervalMs } : {}),
       persisted: record.persisted,
+      revision: this.rev,
       ms: Math.round((performance.now() - started) * 100) / 100,
       ...(reloadedFirst ? { reloadedFirst } : {}),
     };
@@ -350,6 +446,7 @@ export class Daemon {
     let reloadedFirst: Record<string, unknown> | undefined;
     try {
       const cmd = job.command;
+      if (cmd.type !== 'instrument.record') this.checkIfRev(cmd);
       const persists = WRITES_CONFIG.has(cmd.type) && (cmd as { persist?: boolean }).persist !== false && this.persister.isEnabled();
       if (persists && (await this.persister.changedOnDisk())) {
         // A person edited the file and daqd has not loaded it yet: apply their edit first, so
@@ -390,11 +487,13 @@ export class Daemon {
     return Object.keys(instrumentsOf(this.config)).map((id) => this.getInstrument(id));
   }
 
-  getInstrument(id: string): InstrumentView {
+  getInstrument(id: string): InstrumentView & { revision: number } {
     const table = this.requireInstrument(id);
     const view = this.instruments.view(id);
-    if (view) return view;
+    const revision = this.itemRevision('instruments', id);
+    if (view) return { ...view, revision };
     return {
+      revision,
       id,
       driver: table.driver,
       port: table.port,
@@ -423,17 +522,17 @@ export class Daemon {
       const names = this.instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
       if (names.length > 0) await this.instruments.readDevice(id, names);
     }
-    return { ...this.getInstrument(id), parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
+    return { ...this.getInstrument(id), configRevision: this.rev, parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
   }
 
   listModules(): ModuleView[] {
     return Object.keys(modulesOf(this.config)).map((id) => this.getModule(id));
   }
 
-  getModule(id: string): ModuleView {
+  getModule(id: string): ModuleView & { revision: number } {
     const view = this.modules.view(id);
     if (!view) throw new DaqError('not_found', `no module "${id}"`);
-    return view;
+    return { ...view, revision: this.itemRevision('modules', id) };
   }
 
   dependencies(id: string) {
@@ -474,6 +573,7 @@ export class Daemon {
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       configPath: this.options.configPath,
       stateDir: this.options.stateDir,
+      revision: this.rev,
       instruments: { total: instruments.length, ...byState },
       modules: { total: this.modules.ids().length },
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
@@ -563,6 +663,7 @@ export class Daemon {
       // Queued commands finish (bounded: a device that never answers times out on its own).
       await Promise.race([new Promise<void>((r) => (this.onIdle = r)), new Promise((r) => setTimeout(r, 3000).unref())]);
     }
+    this.tx?.stop();
     this.modules.disposeAll();
     await this.instruments.stopAll();
     await this.hub.closeAll();

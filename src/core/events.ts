@@ -31,7 +31,9 @@ export type DaemonEvent =
   | { type: 'config.reloadFailed'; source: string; errors: unknown[]; at: string }
   | { type: 'config.persisted'; file: string; bytes: number; at: string }
   | { type: 'config.persistFailed'; file: string; kind: string; message: string; at: string }
-  | { type: 'command.applied'; command: string; summary: string; at: string };
+  | { type: 'command.applied'; command: string; summary: string; at: string }
+  /** A transaction changed state (committed, pending_confirm, confirmed, failed, expired, reverted); `alarm` on a missed confirm deadline. */
+  | { type: 'tx.state'; tx: string; state: string; message?: string; alarm?: boolean };
 
 export type DaemonEventType = DaemonEvent['type'];
 export type EventListener = (event: DaemonEvent) => void;

@@ -31,6 +31,14 @@ export interface CommitOptions {
   fromFile?: boolean;
   /** Values already written to and confirmed by the device (instrument.record): not sent again. */
   applied?: Record<string, Record<string, ParamValue>>;
+  /** Told each apply step before it runs (a transaction names the step that failed). */
+  trace?: (step: string) => void;
+  /**
+   * Runs after the apply and before the file is written (a transaction waits for its instruments
+   * to be ready and its sets confirmed). If it throws, nothing is written, the running config is
+   * not replaced, and the caller restores the runtime (it holds the checkpoint).
+   */
+  beforePersist?: (applied: { diff: ConfigDiff; confirmed: Record<string, Record<string, ParamValue>> }) => Promise<void>;
 }
 
 export interface CommitOutcome {
@@ -51,6 +59,8 @@ export interface Services {
   reloads: { last: ReloadStatus };
   /** Called when a reload of the file starts applying (after an own write was skipped): systemd's RELOADING=1. */
   onReloadStart?: (source: string) => void;
+  /** Transactions (src/core/tx/): runs the internal tx.apply command in the queue. */
+  tx?: { apply(x: Execution, cmd: Extract<Command, { type: 'tx.apply' }>): Promise<Record<string, unknown>> };
 }
 
 /** Validated specs per config object: derived data, so it cannot disagree with the config. */
@@ -71,7 +81,7 @@ export function specsOf(config: ConfigView): ReadonlyMap<string, InstrumentSpec>
  * A number that is new in the file is written the way its driver declares it: a `number` param
  * as a float (`20.0`), an `integer` param as an integer. Existing values keep their own type.
  */
-function numberKindFrom(specs: ReadonlyMap<string, InstrumentSpec>) {
+export function numberKindFrom(specs: ReadonlyMap<string, InstrumentSpec>) {
   return (path: readonly string[]): 'integer' | 'float' | undefined => {
     if (path.length !== 4 || path[0] !== 'instruments' || path[2] !== 'params') return undefined;
     const spec = specs.get(path[1]!);
@@ -89,9 +99,9 @@ function withKey<T extends object>(table: T, key: string, value: unknown): T {
 }
 
 export class Execution {
-  /** The config after this command (starts as the running one). */
-  private current: ConfigModel;
-  private changed = false;
+  /** The config after this command (starts as the running one). Protected: a transaction's staging subclass (src/core/tx/) records without applying. */
+  protected current: ConfigModel;
+  protected changed = false;
 
   constructor(
     readonly command: Command,
@@ -144,9 +154,10 @@ export class Execution {
       { prev, next, diff, nextSpecs: specs, prevSpecs: specsOf(prev) },
       services.instruments,
       services.modules,
-      { requireLive: options.requireLive, ...(options.applied ? { applied: options.applied } : {}) },
+      { requireLive: options.requireLive, ...(options.applied ? { applied: options.applied } : {}), ...(options.trace ? { trace: options.trace } : {}) },
       services.log,
     );
+    if (options.beforePersist) await options.beforePersist({ diff, confirmed });
     this.current = next;
     this.changed = true;
     const summary = summarizeDiff(diff);

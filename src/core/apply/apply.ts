@@ -52,6 +52,8 @@ export interface ApplyOptions {
    * then records): the config takes them without sending them again.
    */
   applied?: Readonly<Record<string, Readonly<Record<string, ParamValue>>>>;
+  /** Told each step before it runs ("start pm2", "set pm1 wavelength_nm"): a transaction reports the one that failed. */
+  trace?: (step: string) => void;
 }
 
 export interface ApplyInput {
@@ -80,6 +82,7 @@ export async function applyDiff(
   const { diff, nextSpecs, prevSpecs } = input;
   const undos: Undo[] = [];
   const confirmed: Record<string, Record<string, ParamValue>> = {};
+  const trace = options.trace;
   const step = async (undo: Undo, run: () => Promise<void> | void) => {
     undos.push(undo);
     await run();
@@ -87,12 +90,14 @@ export async function applyDiff(
 
   try {
     for (const id of diff.instruments.added) {
+      trace?.(`start ${id}`);
       await step(() => instruments.stop(id), () => instruments.spawn(nextSpecs.get(id)!));
     }
     for (const [id, change] of Object.entries(diff.instruments.changed)) {
       const spec = nextSpecs.get(id)!;
       const old = prevSpecs.get(id)!;
       if (change.reconnect) {
+        trace?.(`reconnect ${id}`);
         await step(() => instruments.reconfigure(id, old), () => instruments.reconfigure(id, spec));
         continue;
       }
@@ -108,6 +113,7 @@ export async function applyDiff(
         await step(() => instruments.adopt(id, old.params), () => instruments.adopt(id, spec.params));
       }
       if (Object.keys(live).length > 0) {
+        trace?.(`set ${id} ${Object.keys(live).join(', ')}`);
         if (instruments.isReady(id) || options.requireLive) {
           // Undo puts back what the device holds now, asked of the device itself where it can say.
           const restore = await deviceCheckpoint(instruments, id, Object.keys(live), log);
@@ -132,8 +138,10 @@ export async function applyDiff(
       }
     }
     // Modules after the instruments they may start using, before the instruments they release.
+    trace?.('update modules');
     await step(() => modules.sync(input.prev, prevSpecs), () => modules.sync(input.next, nextSpecs));
     for (const id of diff.instruments.removed) {
+      trace?.(`stop ${id}`);
       await step(() => instruments.spawn(prevSpecs.get(id)!), () => instruments.stop(id));
     }
     return { confirmed };

@@ -4,6 +4,7 @@ import type { Execution } from '../execution.js';
 import { addInstrument, enableInstrument, recordInstrument, removeInstrument, restartInstrument, setInstrument } from './instrument.js';
 import { addModule, assignRole, removeModule, resetModule, setModule, unassignRole } from './module.js';
 import { reloadConfig, syncConfig } from './config.js';
+import { DaqError } from '../../errors.js';
 
 type Handler<T extends CommandType> = (x: Execution, cmd: Extract<Command, { type: T }>) => Promise<CommandResult>;
 
@@ -23,6 +24,10 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   'module.set': setModule,
   'config.reload': reloadConfig,
   'config.sync': syncConfig,
+  'tx.apply': (x, cmd) => {
+    if (!x.services.tx) throw new DaqError('unavailable', 'transactions are not running in this daqd');
+    return x.services.tx.apply(x, cmd);
+  },
 };
 
 export function handlerFor<T extends CommandType>(type: T): Handler<T> {
@@ -42,4 +47,5 @@ export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
   'module.assign',
   'module.unassign',
   'module.set',
+  'tx.apply',
 ]);

@@ -11,10 +11,7 @@ export const daemonMethods: MethodTable = {
 };
 
 /** In the contract, built in a later milestone: answer clearly instead of "method not found". */
-const PLANNED = [
-  'tx.begin', 'tx.stageAdd', 'tx.stageRemove', 'tx.stageSet', 'tx.validate', 'tx.commit', 'tx.rollback', 'tx.list',
-  'version.create', 'version.list', 'version.rollback', 'version.diff',
-];
+const PLANNED = ['version.create', 'version.list', 'version.rollback', 'version.diff'];
 
 export const plannedMethods: MethodTable = Object.fromEntries(
   PLANNED.map((name) => [

@@ -5,6 +5,7 @@ import { moduleMethods } from './module.js';
 import { configMethods } from './config.js';
 import { eventMethods } from './events.js';
 import { driverMethods } from './drivers.js';
+import { txMethods } from './tx.js';
 
 function methodMap(...tables: MethodTable[]): MethodMap {
   const map = new Map<string, MethodDef>();
@@ -18,4 +19,4 @@ function methodMap(...tables: MethodTable[]): MethodMap {
   return map;
 }
 
-export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, plannedMethods);
+export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, txMethods, plannedMethods);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../../config/schema.js';
+import { ifRevSchema as ifRev } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
 import { inlineTable } from './inline-config.js';
 
@@ -10,7 +11,7 @@ export const instrumentMethods: MethodTable = {
   'instrument.list': {
     description: 'All instruments with driver, port, state, params and last reading.',
     params: z.object({}).strict().optional(),
-    handler: (_p, { daemon }) => ({ instruments: daemon.listInstruments() }),
+    handler: (_p, { daemon }) => ({ revision: daemon.revision, instruments: daemon.listInstruments() }),
   },
   'instrument.get': {
     description:
@@ -20,22 +21,22 @@ export const instrumentMethods: MethodTable = {
   },
   'instrument.enable': {
     description: 'Enable an instrument (enabled = true in the config): its port opens and it connects. wait: answer once it is ready or failed.',
-    params: z.object({ id: idSchema, persist: z.boolean().optional(), wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict(),
+    params: z.object({ id: idSchema, persist: z.boolean().optional(), wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional(), ifRev }).strict(),
     handler: async (p, { daemon }) => {
-      const r = await daemon.submit({ type: 'instrument.enable', id: p.id, persist: p.persist }, 'socket');
+      const r = await daemon.submit({ type: 'instrument.enable', id: p.id, persist: p.persist, ifRev: p.ifRev }, 'socket');
       return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
     },
   },
   'instrument.disable': {
     description: 'Disable an instrument (enabled = false in the config): it stays configured, its port is closed and it is not polled.',
-    params: z.object({ id: idSchema, persist: z.boolean().optional() }).strict(),
-    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.disable', id: p.id, persist: p.persist }, 'socket'),
+    params: z.object({ id: idSchema, persist: z.boolean().optional(), ifRev }).strict(),
+    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.disable', id: p.id, persist: p.persist, ifRev: p.ifRev }, 'socket'),
   },
   'instrument.restart': {
     description: 'Close the port and connect again with the same settings (setpoints restored, no action performed). wait: answer once it is ready or failed.',
-    params: z.object({ id: idSchema, wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict(),
+    params: z.object({ id: idSchema, wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional(), ifRev }).strict(),
     handler: async (p, { daemon }) => {
-      const r = await daemon.submit({ type: 'instrument.restart', id: p.id }, 'socket');
+      const r = await daemon.submit({ type: 'instrument.restart', id: p.id, ifRev: p.ifRev }, 'socket');
       return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
     },
   },
@@ -55,10 +56,11 @@ export const instrumentMethods: MethodTable = {
         /** Answer only once the instrument is ready or failed its first connection (or timeoutMs passed). */
         wait: z.boolean().optional(),
         timeoutMs: z.number().int().min(0).max(600_000).optional(),
+        ifRev,
       })
       .strict(),
     handler: async (p, { daemon }) => {
-      const added = await daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist }, 'socket');
+      const added = await daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist, ifRev: p.ifRev }, 'socket');
       if (!p.wait) return added;
       const outcome = await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000);
       return { ...added, ...outcome, instrument: daemon.getInstrument(p.id) };
@@ -67,14 +69,14 @@ export const instrumentMethods: MethodTable = {
   'instrument.remove': {
     description: 'Stop and remove an instrument. Refused (in_use) if a module uses it, unless force or cascade.',
     params: z
-      .object({ id: idSchema, force: z.boolean().optional(), cascade: z.boolean().optional(), persist: z.boolean().optional() })
+      .object({ id: idSchema, force: z.boolean().optional(), cascade: z.boolean().optional(), persist: z.boolean().optional(), ifRev })
       .strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'instrument.remove', ...p }, 'socket'),
   },
   'instrument.set': {
     description:
       'Set one or more parameters (and/or poll_interval_ms) on a running instrument: always sent to the device and confirmed by read-back, even when the config already holds the value; the config (and file) take the setpoints that changed (never actions). Refused with kind unsafe while an interlock holds the parameter.',
-    params: z.object({ id: idSchema, params: z.record(z.string(), paramValue), persist: z.boolean().optional() }).strict(),
+    params: z.object({ id: idSchema, params: z.record(z.string(), paramValue), persist: z.boolean().optional(), ifRev }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'instrument.set', ...p }, 'socket'),
   },
   'instrument.dependencies': {

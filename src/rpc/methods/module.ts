@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../../config/schema.js';
+import { ifRevSchema as ifRev } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
 import { inlineTable } from './inline-config.js';
 
@@ -9,37 +10,37 @@ export const moduleMethods: MethodTable = {
   'module.list': {
     description: 'All modules with type, state, roles and status.',
     params: z.object({}).strict().optional(),
-    handler: (_p, { daemon }) => ({ modules: daemon.listModules() }),
+    handler: (_p, { daemon }) => ({ revision: daemon.revision, modules: daemon.listModules() }),
   },
   'module.get': {
     description: 'One module.',
     params: z.object({ id: idSchema }).strict(),
-    handler: (p, { daemon }) => daemon.getModule(p.id),
+    handler: (p, { daemon }) => ({ ...daemon.getModule(p.id), configRevision: daemon.revision }),
   },
   'module.add': {
     description: 'Add a module: {id, config: {type, roles, ...settings}} or {id, toml}.',
-    params: z.object({ id: idSchema, config: z.record(z.string(), z.unknown()).optional(), toml: z.string().optional(), persist }).strict(),
+    params: z.object({ id: idSchema, config: z.record(z.string(), z.unknown()).optional(), toml: z.string().optional(), persist, ifRev }).strict(),
     handler: (p, { daemon }) =>
-      daemon.submit({ type: 'module.add', id: p.id, config: inlineTable(p.id, 'modules', p.config, p.toml), persist: p.persist }, 'socket'),
+      daemon.submit({ type: 'module.add', id: p.id, config: inlineTable(p.id, 'modules', p.config, p.toml), persist: p.persist, ifRev: p.ifRev }, 'socket'),
   },
   'module.remove': {
     description: 'Remove a module.',
-    params: z.object({ id: idSchema, persist }).strict(),
+    params: z.object({ id: idSchema, persist, ifRev }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'module.remove', ...p }, 'socket'),
   },
   'module.assign': {
     description: 'Assign an instrument to a role of a module.',
-    params: z.object({ id: idSchema, role: z.string().min(1), instrument: idSchema, persist }).strict(),
+    params: z.object({ id: idSchema, role: z.string().min(1), instrument: idSchema, persist, ifRev }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'module.assign', ...p }, 'socket'),
   },
   'module.unassign': {
     description: 'Unassign a role of a module (a required role left empty makes it degraded).',
-    params: z.object({ id: idSchema, role: z.string().min(1), persist }).strict(),
+    params: z.object({ id: idSchema, role: z.string().min(1), persist, ifRev }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'module.unassign', ...p }, 'socket'),
   },
   'module.set': {
     description: "Change a module's settings: {id, settings: {name: value, ...}} (null removes a setting). The module is recreated; an interlock's latch is kept.",
-    params: z.object({ id: idSchema, settings: z.record(z.string(), z.unknown()), persist }).strict(),
+    params: z.object({ id: idSchema, settings: z.record(z.string(), z.unknown()), persist, ifRev }).strict(),
     handler: (p, { daemon }) => daemon.submit({ type: 'module.set', ...p }, 'socket'),
   },
   'module.reset': {
