@@ -287,7 +287,7 @@ describe('lifetime under a controlled clock', () => {
     clock.now += 31_000;
     await daemon.tx.checkDeadlines();
     expect(events.some((e) => e.type === 'tx.state' && e.alarm === true)).toBe(true);
-    expect((daemon.status() as { transactions: { pendingConfirm: { alarm?: unknown } } }).transactions.pendingConfirm.alarm).toBeDefined();
+    expect((daemon.status() as unknown as { transactions: { pendingConfirm: { alarm?: unknown } } }).transactions.pendingConfirm.alarm).toBeDefined();
     expect(daemon.getInstrument('pm_ref').device.wavelength_nm).toBe(1000);
     const confirmed = await daemon.tx.confirm(id);
     expect(confirmed).toMatchObject({ confirmed: true, persisted: { written: true } });

@@ -320,7 +320,7 @@ export class TxManager {
     return { id, discarded: rec.ops.length };
   }
 
-  async commit(id: string, req: CommitRequest, origin: string) {
+  async commit(id: string, req: CommitRequest, origin: string): Promise<CommandResult> {
     const rec = await this.openRecord(id);
     const started = performance.now();
     let confirm: { withinS: number; onTimeout: 'hold' | 'revert' } | undefined;
