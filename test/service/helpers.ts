@@ -86,12 +86,12 @@ export function project(config: string): { dir: string; configPath: string; sock
 }
 
 /** Starts daqd (does not wait for anything). */
-export function spawnDaqd(p: { dir: string; configPath: string; socketPath: string }, env: Record<string, string | undefined>, args: string[] = []): ServiceDaemon {
+export function spawnDaqd(p: { dir: string; configPath: string; socketPath: string }, env: Record<string, string | undefined>, args: string[] = [], bin = DAQD_BIN): ServiceDaemon {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'JOURNAL_STREAM', 'LISTEN_FDS', 'LISTEN_PID', 'DAQD_SOCKET', 'DAQD_STATE_DIR', 'DAQD_CONFIG']) delete fullEnv[k];
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
   else fullEnv[k] = v;
-  const proc = spawn(process.execPath, [DAQD_BIN, '--config', p.configPath, ...args], { cwd: p.dir, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [bin, '--config', p.configPath, ...args], { cwd: p.dir, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
