@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/daqctl-main.ts');
+// daqctl: compiled JavaScript from dist/ when it is up to date, else the sources through tsx (bin/launch.js).
+import { launch } from './launch.js';
+await launch('cli/daqctl-main');

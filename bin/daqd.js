@@ -3,7 +3,7 @@
 // loading. daqd-main takes over once it runs (see there).
 globalThis.__daqdEarlySighup = { listener: () => {} };
 process.on('SIGHUP', globalThis.__daqdEarlySighup.listener);
-// Runs the TypeScript sources directly through tsx, so `npm install` needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/daqd-main.ts');
+// daqd: compiled JavaScript from dist/ when it is up to date, else the sources through tsx (bin/launch.js),
+// so `npm install` stays the only set-up step and a developer's edit is never hidden by a stale build.
+import { launch } from './launch.js';
+await launch('cli/daqd-main', { sourceMaps: true });

@@ -1,94 +1,113 @@
 /**
  * `daqctl`: the command-line client. One subcommand per method family; tables by default,
- * `--json` prints the method's result. Exit 0 on success; on error the message goes to stderr
- * and the exit code is 1 (daqd refused, or the result is a failure: a failed reload, an instrument
- * that did not connect), 2 (usage) or 3 (cannot reach daqd).
+ * `--json` prints the method's result. Exit codes (exit.ts, docs/daqctl.md): 0 done, 1 daqd
+ * refused or the result is a failure, 2 usage error, 3 cannot reach daqd.
+ *
+ * Start-up time matters (scripts call daqctl in loops): this module loads commander and the
+ * client only; each command loads its views and helpers when it runs.
  */
-import { Command, Option } from 'commander';
-import { defaultSocketPath, DaqClient, RpcError } from '../client/client.js';
+import { Command, CommanderError } from 'commander';
+import { RpcError } from '../client/client.js';
 import { VERSION } from '../version.js';
-import { UsageError } from './format.js';
+import { Ctl, toJson, type GlobalOptions } from './ctl.js';
+import { EXIT, Failure, Unreachable, UsageError } from './exit.js';
 import { registerInstrumentCommands } from './commands/instruments.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
+import { registerDriverCommands } from './commands/drivers.js';
 import { registerModuleCommands } from './commands/modules.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerPlannedCommands } from './commands/planned.js';
+import { registerTxCommands } from './commands/tx.js';
 
-/** How a result ends the command: its exit code, and a line for stderr when it is a failure. */
-export interface Outcome {
-  exitCode: number;
-  stderr?: string;
+/** Commander reported a usage error (already printed) or printed help/version: exit with `code`. */
+class CommanderExit extends Error {
+  constructor(readonly code: number) {
+    super('commander exit');
+  }
 }
 
-export interface Ctl {
-  json: boolean;
-  /**
-   * Call one method and print its result (through `human` unless --json; `human` may return null
-   * to print nothing). `outcome` turns a result that is a failure into an exit code.
-   */
-  run<R = any>(method: string, params: unknown, human: (result: R) => string | null, outcome?: (result: R) => Outcome): Promise<void>;
-  /** Like run, for a command that needs several calls on one connection. */
-  session<R>(calls: (client: DaqClient) => Promise<R>, human: (result: R) => string | null, outcome?: (result: R) => Outcome): Promise<void>;
-  connect(): Promise<DaqClient>;
+/** "daqctl module add" for a subcommand. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+function usageLine(cmd: Command): string {
+  return `usage: ${commandPath(cmd)} ${cmd.usage()}\n(${commandPath(cmd)} --help for more)`;
 }
 
 const program = new Command()
   .name('daqctl')
   .description('Control a running daqd over its socket.')
   .version(VERSION)
-  .addOption(new Option('--socket <path>', 'daqd socket').default(defaultSocketPath(), '$DAQD_SOCKET or .daq/daqd.sock'))
+  .option('--socket <path>', 'daqd socket (default: $DAQD_SOCKET, else the project\'s .daq/daqd.sock, else /run/daqd/daqd.sock)')
+  .option('--config <file>', 'talk to the daqd of the project this config file belongs to')
   .option('--json', 'print results as JSON')
-  .showHelpAfterError();
+  .configureOutput({
+    // "daqctl: unknown option '--x'", in the same shape as every other daqctl error.
+    outputError: (text, write) => write(`daqctl: ${text.replace(/^error: /, '')}`),
+  })
+  .showSuggestionAfterError()
+  // Commander exits 1 by itself on a usage error; daqctl's usage errors exit 2. `this` is the
+  // command whose arguments were wrong (commander calls the callback as its method).
+  .exitOverride(function (this: Command, err: CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') throw new CommanderExit(EXIT.ok);
+    if (err.code !== 'commander.help') process.stderr.write(`${usageLine(this ?? program)}\n`);
+    throw new CommanderExit(EXIT.usage);
+  });
 
-const ctl: Ctl = {
-  get json() {
-    return program.opts().json === true;
-  },
-  async connect() {
-    try {
-      return await DaqClient.connect(program.opts().socket);
-    } catch (err) {
-      process.stderr.write(`daqctl: ${(err as Error).message}\n`);
-      process.exit(3);
-    }
-  },
-  run(method, params, human, outcome) {
-    return this.session((client) => client.call(method, params), human, outcome);
-  },
-  async session(calls, human, outcome) {
-    const client = await this.connect();
-    let result;
-    try {
-      result = await calls(client);
-    } finally {
-      client.close();
-    }
-    const text = this.json ? JSON.stringify(result, null, 2) : human(result);
-    if (text !== null) process.stdout.write(text + '\n');
-    const end = outcome?.(result);
-    if (end?.stderr) process.stderr.write(`daqctl: ${end.stderr}\n`);
-    if (end && end.exitCode !== 0) process.exitCode = end.exitCode;
-  },
-};
+/** The subcommand that runs, for the usage line of a UsageError its action throws. */
+let active: Command = program;
+program.hook('preAction', (_program, actionCommand) => {
+  active = actionCommand;
+});
 
+const ctl = new Ctl(() => program.opts<GlobalOptions>());
 registerInstrumentCommands(program, ctl);
+registerLifecycleCommands(program, ctl);
+registerDriverCommands(program, ctl);
 registerModuleCommands(program, ctl);
 registerConfigCommands(program, ctl);
 registerWatchCommand(program, ctl);
 registerPlannedCommands(program, ctl);
+registerTxCommands(program, ctl);
+
+// `daqctl ... | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw err;
+});
+
+/** The exit code for an error, after saying what went wrong (stderr; --json also prints RPC errors on stdout). */
+function report(err: unknown): number {
+  if (err instanceof CommanderExit) return err.code;
+  if (err instanceof RpcError) {
+    process.stderr.write(`daqctl: ${err.message} [${err.kind}]\n`);
+    if (ctl.json) process.stdout.write(toJson({ error: { code: err.code, message: err.message, data: err.data } }) + '\n');
+    return EXIT.failed;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`daqctl: ${err.message}\n${err.usage ?? usageLine(active)}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof Unreachable) {
+    process.stderr.write(`daqctl: ${err.message}\n`);
+    return EXIT.unreachable;
+  }
+  if (err instanceof Failure) {
+    process.stderr.write(`daqctl: ${err.message}\n`);
+    return EXIT.failed;
+  }
+  // Not foreseen: say it in one line; the stack only when asked for (a bug report).
+  process.stderr.write(`daqctl: ${(err as Error)?.message ?? String(err)}\n`);
+  if (process.env.DAQCTL_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  return EXIT.failed;
+}
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof RpcError) {
-    process.stderr.write(`daqctl: ${err.message} [${err.kind}]\n`);
-    if (program.opts().json) process.stdout.write(JSON.stringify({ error: { code: err.code, message: err.message, data: err.data } }, null, 2) + '\n');
-    process.exit(1);
-  }
-  if (err instanceof UsageError) {
-    process.stderr.write(`daqctl: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`daqctl: ${(err as Error).message}\n`);
-  process.exit(1);
+  process.exitCode = report(err);
 }

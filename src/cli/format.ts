@@ -1,4 +1,5 @@
-/** Human-readable output for daqctl: aligned tables and short value formatting. */
+/** Human-readable output for daqctl: aligned tables that fit the width, and values (numbers.ts). */
+import { formatMeasured, formatSetting } from './numbers.js';
 
 /**
  * The width tables must fit: the terminal's on a terminal, 80 columns otherwise (a pipe, a log,
@@ -41,23 +42,37 @@ export function table(headers: string[], rows: (string | number)[][], width = ou
     .join('\n');
 }
 
-function cutTo(text: string, width: number): string {
+/** `text` cut to `width` characters, the cut marked with "…". */
+export function cutTo(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
-export function formatValue(v: unknown): string {
-  if (typeof v === 'number') {
-    if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential(3);
-    return String(Math.round(v * 1e6) / 1e6);
-  }
-  if (v === undefined || v === null) return '-';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
+/** A setting (parameter value) exactly as in the config; see numbers.ts. */
+export const formatValue = formatSetting;
 
+/** "k=v k=v" of settings (parameter values, module roles). */
 export function formatValues(values: Record<string, unknown> | undefined | null): string {
   if (!values) return '-';
-  return Object.entries(values).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
+  return Object.entries(values).map(([k, v]) => `${k}=${formatSetting(v)}`).join(' ');
 }
 
-/** A mistake on the command line: exit 2, nothing was sent to daqd. */
-export class UsageError extends Error {}
+/**
+ * "power=499.0 µW shutter=false": a reading's values as measurements with their units. A text
+ * value `<name>_unit` that only repeats the unit of `<name>` (the power meter's power_unit=W) is
+ * left out: the unit is already beside the number.
+ */
+export function formatReadingValues(values: Record<string, unknown> | undefined | null, units?: Record<string, string>, separator = ' '): string {
+  if (!values) return '-';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    if (k.endsWith('_unit') && typeof v === 'string' && unitOf(units, k.slice(0, -'_unit'.length)) === v) continue;
+    parts.push(`${k}=${formatMeasured(v, unitOf(units, k))}`);
+  }
+  return parts.join(separator) || '-';
+}
+
+function unitOf(units: Record<string, string> | undefined, name: string): string | undefined {
+  return units && Object.hasOwn(units, name) ? units[name] : undefined;
+}
+
+export { UsageError } from './exit.js';

@@ -22,12 +22,26 @@ export class RpcError extends Error {
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 export type NotificationListener = (method: string, params: any) => void;
 
+/** A failed connect: the message for a person, `code` (ENOENT, ECONNREFUSED, EACCES, ...) for a program. */
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ConnectError';
+  }
+}
+
 export class DaqClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<NotificationListener>();
+  private readonly closeListeners = new Set<(err: Error) => void>();
   private buffer = '';
   private closedError: Error | null = null;
+  private closedByUs = false;
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
@@ -45,7 +59,7 @@ export class DaqClient {
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `is daqd running? (no socket at ${path})` : err.message;
-        reject(new Error(`cannot connect to daqd: ${why}`));
+        reject(new ConnectError(`cannot connect to daqd: ${why}`, path, err.code));
       });
     });
   }
@@ -85,7 +99,17 @@ export class DaqClient {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * `listener` runs once when the connection ends without close() having been called (daqd
+   * stopped, the socket broke), with the reason.
+   */
+  onClose(listener: (err: Error) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
   close(): void {
+    this.closedByUs = true;
     this.socket.end();
     this.socket.destroy();
   }
@@ -120,13 +144,18 @@ export class DaqClient {
   }
 
   private failAll(err: Error): void {
-    this.closedError = err;
+    const first = this.closedError === null;
+    this.closedError ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    if (first && !this.closedByUs) for (const l of this.closeListeners) l(err);
   }
 }
 
-/** The socket path daqctl and tests use when none is given: the daemon's own default. */
+/**
+ * The socket path the tests and benchmarks use when none is given: the daemon's own default
+ * relative to the current directory. daqctl looks further (src/cli/socket-path.ts).
+ */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.DAQD_SOCKET) return env.DAQD_SOCKET;
   return `${env.DAQD_STATE_DIR ?? '.daq'}/daqd.sock`;

@@ -69,6 +69,8 @@ export interface InstrumentView {
   drift?: Record<string, { configured: Value; device: Value }>;
   holds?: HoldView[];
   busy?: BusyView | null;
+  /** instrument.get: this instrument's memory-only changes. */
+  overrides?: OverrideView[];
 }
 
 export interface PersistedView {
@@ -123,6 +125,8 @@ export interface ReloadStatusView {
   reason?: string;
   errors?: { line?: number; path?: string; message: string }[];
   message?: string;
+  /** Memory-only changes the reload kept on top of the file, and those the edit replaced. */
+  overrides?: { kept: OverrideView[]; replaced: OverrideView[]; note?: string };
 }
 
 export interface DaemonStatusView {
@@ -136,4 +140,79 @@ export interface DaemonStatusView {
   hotReload?: { enabled: boolean; watching: boolean; debounceMs: number };
   lastReload: ReloadStatusView;
   trouble?: Trouble;
+  overrides?: OverrideView[];
+}
+
+/** A memory-only change (persist: false, or persistence off) on top of the file. */
+export interface OverrideView {
+  /** Dotted config path, e.g. instruments.pm1.params.wavelength_nm. */
+  path: string;
+  kind: 'set' | 'add' | 'remove';
+  /** The running value (set, add). */
+  value?: unknown;
+  /** What the file holds (set, remove). */
+  file?: unknown;
+}
+
+/** instrument.enable / instrument.restart with wait (state and error), instrument.disable. */
+export interface LifecycleResult {
+  id: string;
+  enabled?: boolean;
+  restarted?: boolean;
+  changed?: string[];
+  state?: string;
+  error?: { kind: string; message: string };
+  persisted?: PersistedView;
+}
+
+export interface ModuleView {
+  id: string;
+  type: string;
+  state: string;
+  reason?: string;
+  roles: Record<string, string>;
+  declaredRoles?: { name: string; required: boolean; description?: string; assigned?: string }[];
+  /** Type-specific (docs/modules.md); read defensively. */
+  status: Record<string, unknown>;
+}
+
+export interface DriverSummary {
+  name: string;
+  description: string;
+  multidrop: boolean;
+  serial: { baudRate?: number; dataBits?: number; parity?: string; stopBits?: number; flowControl?: string };
+}
+
+export interface DriverParameter {
+  name: string;
+  kind: 'setpoint' | 'action';
+  type: string;
+  description?: string;
+  unit?: string;
+  min?: number;
+  max?: number;
+  values?: (string | number)[];
+  settable?: 'running' | 'stopped' | 'never';
+  readBack: boolean;
+}
+
+export interface DriverDescription extends DriverSummary {
+  parameters: DriverParameter[];
+  readings: { name: string; type: string; description?: string; unit?: string }[];
+  /** The parameters shown are for the default options; the instrument's config defines more. */
+  fromConfig?: string;
+}
+
+export interface PortView {
+  path: string;
+  byId?: string;
+  byPath?: string;
+  vendorId?: string;
+  productId?: string;
+  serialNumber?: string;
+  manufacturer?: string;
+  product?: string;
+  driver?: string;
+  exists: boolean;
+  usedBy: string[];
 }

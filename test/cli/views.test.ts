@@ -88,7 +88,8 @@ describe('daqctl get', () => {
     expect(out).toContain('held:    shutter = false by interlock sample_guard');
     expect(out).toContain('DRIFT:   wavelength_nm is 810 on the device, 800 in the config');
     expect(out).toContain('device:  values as of 2026-11-23T06:55:03.000Z');
-    expect(out).toContain('reading: #14 2026-11-23T06:55:03.858Z power_w=1.25, wavelength_nm=810, shutter=false');
+    expect(out).toContain('reading: #14 2026-11-23T06:55:03.858Z power_w=1.250, wavelength_nm=810,\n         shutter=false');
+    expect(widest(out)).toBeLessThanOrEqual(80);
     const tableLines = out.split('\n\n')[1]!;
     expect(tableLines.startsWith('PARAMETER')).toBe(true);
     expect(widest(tableLines)).toBeLessThanOrEqual(80);
@@ -110,7 +111,7 @@ describe('daqctl get', () => {
     );
     expect(fresh).toContain('device:  nothing read from the device yet');
     expect(fresh).toContain('error:   laser: no reply to WAVELENGTH? (timeout, 2026-11-23T07:00:00.000Z)');
-    expect(fresh).toContain('reading: #3 t power=-15.2 dBm (saturated)');
+    expect(fresh).toContain('reading: #3 t power=-15.20 dBm (saturated)');
     expect(fresh).not.toContain('busy:');
   });
 
@@ -218,7 +219,7 @@ describe('spinner', () => {
     const written: string[] = [];
     const stop = startSpinner('adding pm3', { isTTY: true, write: (t) => (written.push(t), true) });
     stop();
-    expect(written[0]).toMatch(/^\r\x1b\[2K. adding pm3$/);
+    expect(written[0]).toMatch(/^\r\x1b\[2K. adding pm3 \(Ctrl-C to abort\)$/);
     expect(written.at(-1)).toBe('\r\x1b[2K');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * daqctl as a person or a script uses it: a child process against a real daqd. Tables by default,
  * `--json` prints the method's result, exit 0 on success, the message on stderr and a non-zero
- * exit on error (1 refused, 2 usage, 3 cannot reach daqd).
+ * exit on error (1 refused, 2 usage, 3 cannot reach daqd). Every kind of usage error:
+ * daqctl-exit-codes.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -176,15 +177,17 @@ describe('daqctl against a running daqd', () => {
     expect((await daqd.call('instrument.get', { id: 'pm4' })).params.wavelength_nm).toBe(1064);
   });
 
-  it('add refused (unknown driver, duplicate, missing port): exit 1 with the reason', async () => {
+  it('add refused (unknown driver, duplicate): exit 1 with the reason; a missing device is added and its failed connection reported (exit 1)', async () => {
     const [driver, duplicate, port] = await Promise.all([
       ctl('add', 'pm5', '--driver', 'nope', '--port', 'sim'),
       ctl('add', 'pm1', '--driver', 'newport_1830c', '--port', 'sim'),
-      ctl('add', 'pm5', '--driver', 'newport_1830c', '--port', '/dev/ttyUSB-none'),
+      ctl('add', 'pm6', '--driver', 'newport_1830c', '--port', '/dev/ttyUSB-none', '--no-persist'),
     ]);
     expectRefused(driver!, 1, 'pm5: unknown driver "nope"', '[unknown_driver]');
     expectRefused(duplicate!, 1, '"pm1" already exists', '[already_exists]');
-    expectRefused(port!, 1, '/dev/ttyUSB-none', '[port_not_found]');
+    // One rule for the file and the socket: a missing device is accepted and retried; --wait says at once that it did not connect.
+    expectRefused(port!, 1, 'pm6 was added but its first connection failed', '/dev/ttyUSB-none', '[port_not_found]', 'daqctl rm pm6 to give up');
+    expect((await ctl('rm', 'pm6', '--no-persist')).code).toBe(0);
   });
 
   it('deps: the modules and roles that use an instrument', async () => {

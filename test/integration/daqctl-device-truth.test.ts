@@ -165,8 +165,8 @@ describe('daqctl and the device truth (needs the issue #15 core: instrument.get 
   });
 
   it('daqctl add: a first connection that fails -> exit 1 with the connect error', async () => {
-    // /dev/null exists (so the add is not refused up front) but is no serial port.
-    const r = await ctl('add', 'pm_null', '--driver', 'newport_1830c', '--port', '/dev/null', '--timeout', '10', '--no-persist');
+    // A device that is not there is accepted (and retried), as in the file; its first connection fails.
+    const r = await ctl('add', 'pm_null', '--driver', 'newport_1830c', '--port', '/dev/ttyUSB-not-plugged', '--timeout', '10', '--no-persist');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^daqctl: pm_null was added but its first connection failed: .+ \[\w+\]/);
     await ctl('rm', 'pm_null', '--no-persist');

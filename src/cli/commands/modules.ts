@@ -1,26 +1,21 @@
 /** daqctl module ls / add / rm / assign / unassign / reset */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Ctl } from '../daqctl-main.js';
-import { literalAssignments, splitAssignment } from '../convert.js';
-import { formatValues, table, UsageError } from '../format.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import type { ModuleView } from '../../client/types.js';
+import type { Ctl } from '../ctl.js';
+import { UsageError } from '../exit.js';
+import { collect } from './options.js';
 
 export function registerModuleCommands(program: Command, ctl: Ctl): void {
   const mod = program.command('module').alias('modules').description('modules and their role assignments');
 
   mod
     .command('ls', { isDefault: true })
-    .description('list modules')
-    .action(() =>
-      ctl.run('module.list', undefined, (r) =>
-        table(
-          ['ID', 'TYPE', 'STATE', 'ROLES', 'STATUS'],
-          r.modules.map((m: any) => [m.id, m.type, m.state + (m.reason ? ` (${m.reason})` : ''), formatValues(m.roles), formatValues(m.status)]),
-        ),
-      ),
-    );
+    .description('list modules: state, roles, and a one-line status (trips and alarms first)')
+    .action(async () => {
+      const { formatModuleList } = await import('../views/modules.js');
+      await ctl.run<{ modules: ModuleView[] }>('module.list', undefined, (r) => formatModuleList(r.modules));
+    });
 
   mod
     .command('add <id>')
@@ -28,18 +23,32 @@ export function registerModuleCommands(program: Command, ctl: Ctl): void {
     .option('--type <type>', 'monitor, interlock or derived')
     .option('--role <role=instrument>', 'role assignment (repeatable)', collect)
     .option('--setting <k=v>', 'module setting (repeatable)', collect)
-    .option('--toml <file>', 'the module table as TOML')
-    .action((id: string, o: { type?: string; role?: string[]; setting?: string[]; toml?: string }) => {
-      if (o.toml) return ctl.run('module.add', { id, toml: readFileSync(o.toml, 'utf8') }, (r) => `added module ${r.id} (${r.module?.state})`);
+    .option('--toml <file>', 'the whole module table as TOML; not with the flags above')
+    .action(async (id: string, o: { type?: string; role?: string[]; setting?: string[]; toml?: string }) => {
+      const added = (r: { id: string; module?: ModuleView }) => `added module ${r.id} (${r.module?.state})`;
+      if (o.toml) {
+        const flags = [o.type && '--type', o.role?.length && '--role', o.setting?.length && '--setting'].filter(Boolean);
+        if (flags.length > 0) throw new UsageError(`--toml FILE gives the whole module table; ${flags.join(', ')} cannot be combined with it`);
+        let toml: string;
+        try {
+          toml = readFileSync(o.toml, 'utf8');
+        } catch (err) {
+          throw new UsageError(`cannot read --toml ${o.toml}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+        await ctl.run('module.add', { id, toml }, added);
+        return;
+      }
       if (!o.type) throw new UsageError('module add needs --type (or --toml FILE)');
+      const { literalAssignments, splitAssignment } = await import('../convert.js');
       // Role values are instrument ids: always text, never converted.
       const roles = Object.fromEntries((o.role ?? []).map(splitAssignment));
       const config = { type: o.type, roles, ...literalAssignments(o.setting ?? []) };
-      return ctl.run('module.add', { id, config }, (r) => `added module ${r.id} (${r.module?.state})`);
+      await ctl.run('module.add', { id, config }, added);
     });
 
   mod
     .command('rm <id>')
+    .alias('remove')
     .description('remove a module')
     .action((id: string) => ctl.run('module.remove', { id }, (r) => `removed module ${r.removed}`));
 
@@ -58,5 +67,16 @@ export function registerModuleCommands(program: Command, ctl: Ctl): void {
   mod
     .command('reset <id>')
     .description('reset a latched interlock / alarm')
-    .action((id: string) => ctl.run('module.reset', { id }, (r) => `${r.module} reset: ${formatValues(r.status)}`));
+    .action(async (id: string) => {
+      const { moduleSummary } = await import('../views/modules.js');
+      await ctl.run<{ module: string; status: Record<string, unknown>; type?: string }>('module.reset', { id }, (r) => `${r.module} reset: ${moduleSummary({ type: r.type ?? guessType(r.status), status: r.status })}`);
+    });
+}
+
+/** module.reset answers {module, status} without the type: tell it by the status's shape. */
+function guessType(status: Record<string, unknown>): string {
+  if (Object.hasOwn(status, 'tripped')) return 'interlock';
+  if (Object.hasOwn(status, 'alarm')) return 'monitor';
+  if (Object.hasOwn(status, 'output')) return 'derived';
+  return 'unknown';
 }

@@ -1,9 +1,10 @@
 /** Contract commands whose daemon side comes in a later milestone: they reach daqd and report that. */
 import type { Command } from 'commander';
-import type { Ctl } from '../daqctl-main.js';
+import type { Ctl } from '../ctl.js';
+import { toJson } from '../ctl.js';
 
 export function registerPlannedCommands(program: Command, ctl: Ctl): void {
-  const show = (r: unknown) => JSON.stringify(r, null, 2);
+  const show = (r: unknown) => toJson(r);
   program
     .command('tx <action> [args...]')
     .description('transactions: begin, add, rm, set, validate, commit, rollback, ls (planned)')

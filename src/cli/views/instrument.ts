@@ -1,6 +1,7 @@
 /** daqctl's human output for one instrument: get, set, abort, add. Pure functions of the results. */
-import type { AbortResult, AddResult, HoldView, InstrumentView, ParameterView, PersistedView, ReadingView, SetResult } from '../../client/types.js';
-import { formatValue, formatValues, outputWidth, table } from '../format.js';
+import type { AbortResult, AddResult, HoldView, InstrumentView, LifecycleResult, ParameterView, PersistedView, ReadingView, SetResult } from '../../client/types.js';
+import { formatReadingValues, formatValue, formatValues, outputWidth, table } from '../format.js';
+import { overrideLine } from './overrides.js';
 
 /** "(config file not updated: ...)" when a change was not written, else nothing. */
 export function persistedNote(persisted: PersistedView | undefined): string {
@@ -18,7 +19,7 @@ export function formatList(instruments: readonly InstrumentView[], width = outpu
     i.port,
     i.state,
     i.lastReading?.seq ?? '-',
-    formatValues(i.lastReading?.values),
+    formatReadingValues(i.lastReading?.values, i.lastReading?.units),
     ...(anyError ? [i.state === 'error' ? (i.lastError?.message ?? '') : ''] : []),
   ]);
   return table(headers, rows, width);
@@ -36,13 +37,14 @@ export function formatInstrument(i: InstrumentView, width = outputWidth()): stri
     lines.push(`DRIFT:   ${name} is ${formatValue(d.device)} on the device, ${formatValue(d.configured)} in the config`);
   }
   if (i.lastError) lines.push(`error:   ${i.lastError.message} (${i.lastError.kind}${i.lastError.at ? `, ${i.lastError.at}` : ''})`);
+  for (const o of i.overrides ?? []) lines.push(`memory:  ${overrideLine(o, `instruments.${i.id}.`)}, not in the file (daqctl sync writes it)`);
   if (i.parameters) {
     lines.push(`device:  ${i.deviceAt ? `values as of ${i.deviceAt}` : 'nothing read from the device yet'}`);
     lines.push('', parameterTable(i, width), '');
   } else {
     lines.push(`params:  ${formatValues(i.params)}`);
   }
-  lines.push(`reading: ${formatReading(i.lastReading)}`);
+  lines.push(...readingLines(i.lastReading, width));
   lines.push(`polls:   ${i.polls} ok, ${i.pollErrors} failed`);
   return lines.join('\n');
 }
@@ -71,15 +73,38 @@ function notes(p: ParameterView, hold: HoldView | undefined, busy: boolean): str
   return out;
 }
 
-/** "#14 <ts> power=5.0e-4 W (saturated), power_unit=W": each value with its unit and flag, if any. */
-function formatReading(r: ReadingView | null): string {
-  if (!r) return '-';
-  const values = Object.entries(r.values).map(([name, v]) => {
-    const unit = r.units?.[name];
-    const flag = r.flags?.[name];
-    return `${name}=${formatValue(v)}${unit ? ` ${unit}` : ''}${flag ? ` (${flag})` : ''}`;
-  });
-  return `#${r.seq} ${r.ts} ${values.join(', ') || '-'}`;
+/**
+ * "reading: #14 <ts> power=500.0 µW (saturated), shutter=false": each value with its unit and flag,
+ * if any, continued on indented lines when the values do not fit the width.
+ */
+function readingLines(r: ReadingView | null, width: number): string[] {
+  const label = 'reading: ';
+  if (!r) return [`${label}-`];
+  const values = Object.keys(r.values)
+    .map((name) => {
+      const flag = r.flags && Object.hasOwn(r.flags, name) ? r.flags[name] : undefined;
+      return formatReadingValues({ [name]: r.values[name] }, r.units) + (flag ? ` (${flag})` : '');
+    })
+    .filter((v) => v !== '-');
+  const lines: string[] = [];
+  const indent = ' '.repeat(label.length);
+  let line = `${label}#${r.seq} ${r.ts}`;
+  let onLine = 0; // values on `line`
+  let first = true; // the first value goes on the header line, after a space
+  for (const v of values.length ? values : ['-']) {
+    const candidate = `${line}${first ? ' ' : onLine === 0 ? '' : ', '}${v}`;
+    if (candidate.length <= width || (onLine === 0 && !first)) {
+      line = candidate;
+      onLine++;
+    } else {
+      lines.push(onLine > 0 ? `${line},` : line);
+      line = `${indent}${v}`;
+      onLine = 1;
+    }
+    first = false;
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** `daqctl set`: the values the device confirmed. */
@@ -96,10 +121,10 @@ export function formatAbort(r: AbortResult): string {
   return `${r.id}: ${what}${failed}; state ${r.state}`;
 }
 
-/** How an add ended, for the exit code: ok, the first connection failed, or still connecting at the timeout. */
+/** How an add (enable, restart) ended, for the exit code: ok, the first connection failed, or still connecting at the timeout. */
 export type AddOutcome = 'ok' | 'failed' | 'timeout';
 
-export function addOutcome(r: AddResult, waited: boolean): AddOutcome {
+export function addOutcome(r: Pick<AddResult, 'state' | 'instrument'>, waited: boolean): AddOutcome {
   if (!waited) return 'ok';
   const state = r.state ?? r.instrument?.state;
   if (state === 'error') return 'failed';
@@ -119,5 +144,21 @@ export function addProblem(r: AddResult, outcome: AddOutcome, timeoutS: number):
     return `${r.id} was added but its first connection failed: ${why ? `${why.message} [${why.kind}]` : 'no reason given'} (it keeps retrying; daqctl rm ${r.id} to give up)`;
   }
   if (outcome === 'timeout') return `${r.id} was added but is still connecting after ${timeoutS} s (daqctl get ${r.id} to follow it)`;
+  return undefined;
+}
+
+/** `daqctl enable` / `restart`: the state reached; `disable`: the port closed. */
+export function formatLifecycle(verb: 'enabled' | 'disabled' | 'restarted', r: LifecycleResult): string {
+  if (r.changed && r.changed.length === 0 && verb !== 'restarted') return `${r.id} was already ${verb}${r.state ? ` (${r.state})` : ''}`;
+  const state = verb === 'disabled' ? 'port closed, not polled' : (r.state ?? 'connecting');
+  return `${verb} ${r.id} (${state})${persistedNote(r.persisted)}`;
+}
+
+/** The stderr line of an enable/restart whose connection failed or is still pending at the timeout. */
+export function connectProblem(r: LifecycleResult, outcome: AddOutcome, timeoutS: number): string | undefined {
+  if (outcome === 'failed') {
+    return `${r.id} did not connect: ${r.error ? `${r.error.message} [${r.error.kind}]` : 'no reason given'} (it keeps retrying; daqctl disable ${r.id} to stop it)`;
+  }
+  if (outcome === 'timeout') return `${r.id} is still connecting after ${timeoutS} s (daqctl get ${r.id} to follow it)`;
   return undefined;
 }

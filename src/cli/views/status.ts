@@ -3,7 +3,9 @@
  * summary. Pure functions of the daemon.status / config.reloadStatus results.
  */
 import type { DaemonStatusView, ReloadStatusView, Trouble } from '../../client/types.js';
-import { formatValue } from '../format.js';
+import { cutTo, formatValue, outputWidth } from '../format.js';
+import { formatMs } from '../numbers.js';
+import { overrideLine, overrideSection } from './overrides.js';
 
 /** One line per problem daqd reports; empty when there is none. */
 export function troubleLines(t: Trouble): string[] {
@@ -38,7 +40,7 @@ export function formatTrouble(t: Trouble | undefined): string[] {
   return [`TROUBLE (${lines.length}):`, ...lines.map((l) => `  ! ${l}`)];
 }
 
-export function formatStatus(s: DaemonStatusView): string {
+export function formatStatus(s: DaemonStatusView, width = outputWidth()): string {
   const { total, ...states } = s.instruments;
   const hot = s.hotReload;
   const reload = s.lastReload;
@@ -49,8 +51,10 @@ export function formatStatus(s: DaemonStatusView): string {
     `instruments: ${total} (${Object.entries(states).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'})`,
     `modules:     ${s.modules.total}`,
     `file:        ${s.persistence.upToDate ? 'up to date' : `OUT OF DATE - ${s.persistence.reason}`}${s.persistence.enabled ? '' : ' (persistence disabled)'}`,
+    ...overrideSection(s.overrides),
     ...(hot ? [`hot reload:  ${hot.enabled ? (hot.watching ? `watching (debounce ${hot.debounceMs} ms)` : 'enabled, not watching') : 'off (SIGHUP or daqctl reload)'}`] : []),
-    `last reload: ${reload.outcome}${reload.at ? ` at ${reload.at}` : ''}${reload.summary ? ` (${reload.summary})` : ''}${reload.message ? ` - ${reload.message}` : ''}`,
+    // The summary lists every table the reload touched: cut to the width (daqctl reload --status has it all).
+    cutTo(`last reload: ${reload.outcome}${reload.at ? ` at ${reload.at}` : ''}${reload.summary ? ` (${reload.summary})` : ''}`, width) + (reload.message ? ` - ${reload.message}` : ''),
   ].join('\n');
 }
 
@@ -61,5 +65,10 @@ export function formatReload(r: ReloadStatusView): string {
     return [`reload failed at ${r.at}; the running config is unchanged:`, ...errs].join('\n');
   }
   if (r.outcome === 'never') return 'no reload yet';
-  return `${r.outcome}${r.at ? ` at ${r.at}` : ''}${r.durationMs !== undefined ? ` in ${r.durationMs} ms` : ''}${r.source ? ` (${r.source})` : ''}: ${r.summary ?? r.reason ?? ''}`;
+  const lines = [`${r.outcome}${r.at ? ` at ${r.at}` : ''}${r.durationMs !== undefined ? ` in ${formatMs(r.durationMs)}` : ''}${r.source ? ` (${r.source})` : ''}: ${r.summary ?? r.reason ?? ''}`];
+  const o = r.overrides;
+  if (o?.note) lines.push(o.note);
+  for (const x of o?.replaced ?? []) lines.push(`  replaced by the edit: ${overrideLine(x)}`);
+  if (o?.kept.length) lines.push(`kept ${o.kept.length} memory-only change${o.kept.length === 1 ? '' : 's'} the edit did not touch (daqctl status lists them)`);
+  return lines.join('\n');
 }
