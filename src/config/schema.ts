@@ -56,9 +56,26 @@ export const dynamicConfigSchema = z
   })
   .strict();
 
+/** `[application.socket]`: who may use the command socket. Read at start (a change needs a restart). */
+export const socketSchema = z
+  .object({
+    mode: z
+      .union([z.string().regex(/^0?[0-7]{3}$/, { error: 'give the mode as an octal string, e.g. "0660"' }), z.number().int().min(0).max(0o777)])
+      .refine((m) => ((typeof m === 'number' ? m : parseInt(m, 8)) & 0o007) === 0, { error: 'the socket must not be usable by others (no o+rwx): anyone who can connect controls the lab' })
+      .refine((m) => ((typeof m === 'number' ? m : parseInt(m, 8)) & 0o600) === 0o600, { error: 'the socket must be readable and writable by its owner (u+rw)' })
+      .optional()
+      .describe('File mode of the command socket, e.g. "0660" (the default: owner and group). An octal string, or a TOML octal integer (0o660).'),
+    group: z
+      .union([z.string().min(1), z.number().int().min(0)])
+      .optional()
+      .describe("Group of the command socket (name or gid): its members may use daqctl. Default: daqd's own group."),
+  })
+  .strict();
+
 export const applicationSchema = z
   .object({
     name: z.string().default('daqd'),
+    socket: socketSchema.optional().describe('Who may use the command socket (mode and group); read at start.'),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional(),
     dynamic_config: dynamicConfigSchema.default(dynamicConfigSchema.parse({})),
   })

@@ -514,11 +514,13 @@ describe('permissions under umask 000', () => {
     }
   });
 
-  it('an existing world-writable state dir: daqd runs and warns', async () => {
+  // With the socket inside it, a world-writable directory is refused (issue #20: test/integration/service-socket.test.ts).
+  it('an existing world-writable state dir (the socket elsewhere): daqd runs and warns', async () => {
     const state = join(dir, 'state-open');
     mkdirSync(state);
     chmodSync(state, 0o777);
-    const daqd = await startUnderUmask0(['--state-dir', state], join(state, 'daqd.sock'));
+    const socketPath = join(dir, 'sock-closed', 'daqd.sock');
+    const daqd = await startUnderUmask0(['--state-dir', state, '--socket', socketPath], socketPath);
     try {
       expect(daqd.output()).toMatch(/state directory .* is world-writable \(mode 777\)/);
     } finally {
