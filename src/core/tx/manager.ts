@@ -493,7 +493,7 @@ export class TxManager {
       return result;
     } catch (err) {
       const cause = toDaqError(err, (e) => log.error({ err: e }, 'bug: an error without a code'));
-      const restored = await this.restore(prev, staged.config, planned, checkpoint, appliedAll, written, opts.timeoutMs);
+      const restored = await this.restore(prev, staged.config, planned, checkpoint, appliedAll, written, opts.timeoutMs, steps);
       const ops = stepInstrument ? (staged.touchedBy.get(`instruments.${stepInstrument}`) ?? []) : [];
       const op = ops.length > 0 ? rec.ops.find((o) => o.n === ops[ops.length - 1]) : undefined;
       const message = `transaction ${rec.id}: step "${step}"${op ? ` (op ${op.n}: ${describeOp(op.command)})` : ''} failed: ${cause.message}. Restored: ${restoredText(restored)}`;
@@ -561,7 +561,7 @@ export class TxManager {
   }
 
   /** Undo a failed commit: the runtime back to `prev` (one apply path), then the devices' values. */
-  private async restore(prev: ConfigModel, next: ConfigModel, diff: ConfigDiff, cp: DeviceCheckpoint, appliedAll: boolean, written: Record<string, string[]>, timeoutMs: number) {
+  private async restore(prev: ConfigModel, next: ConfigModel, diff: ConfigDiff, cp: DeviceCheckpoint, appliedAll: boolean, written: Record<string, string[]>, timeoutMs: number, steps: string[]) {
     const { instruments, modules, log } = this.deps;
     const failures: string[] = [];
     let reverse: ConfigDiff | undefined;
@@ -575,10 +575,20 @@ export class TxManager {
     }
     const values = restoreValues(cp, diff, written, appliedAll);
     const devices = await this.restoreDevices(reverse, values, timeoutMs, appliedAll);
+    if (!appliedAll) {
+      // The apply path undid its own steps (each set put back to the device's read-back value,
+      // the same values as this checkpoint): say which.
+      for (const s of steps) {
+        const m = /^set (\S+) (.+)$/.exec(s);
+        if (!m || !cp[m[1]!]) continue;
+        for (const name of m[2]!.split(', ')) if (Object.hasOwn(cp[m[1]!]!, name)) (devices.devices[m[1]!] ??= {})[name] = cp[m[1]!]![name]!;
+      }
+    }
+    const started = steps.filter((s) => s.startsWith('start ')).map((s) => s.slice(6));
     return {
       instruments: appliedAll
         ? { stopped: diff.instruments.added, restarted: diff.instruments.removed, reconnected: Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id) }
-        : { stopped: [], restarted: [], reconnected: [], note: 'the apply undid its own steps' },
+        : { stopped: started, restarted: [], reconnected: [], note: `the apply path undid its own steps (${steps.join('; ')})` },
       devices: devices.devices,
       modules: appliedAll ? [...diff.modules.added, ...diff.modules.removed, ...Object.keys(diff.modules.changed)] : [],
       file: 'not written',
