@@ -46,6 +46,12 @@ export interface DaemonOptions {
   log: Logger;
   /** Pace simulated ports at their baud rate (default true). Tests may switch it off. */
   simPacing?: boolean;
+  /**
+   * `daqd --safe`: the config is loaded and validated, but every instrument stays stopped (port
+   * closed) and every module idle, in memory only (nothing is written to the file), until
+   * instrument.enable releases an instrument; a module starts once all its instruments are released.
+   */
+  safe?: boolean;
   /** Wall clock in ms (transaction expiry and confirm deadlines); tests inject a controlled one. */
   clock?: () => number;
 }
@@ -124,6 +130,7 @@ export class Daemon {
     const { log } = options;
     this.hub = new PortHub({ simPacing: options.simPacing ?? true });
     this.instruments = new InstrumentSupervisor(this.hub, this.events, log);
+    if (options.safe) this.instruments.enterSafeMode();
     this.safety = new SafetyHolds(this.instruments);
     this.instruments.useHolds(
       (id, params) => this.safety.check(id, params),
@@ -142,6 +149,14 @@ export class Daemon {
     );
     const file = new ConfigFile(options.configPath);
     this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
+    if (options.safe) {
+      this.modules.useSafeMode((ids) => {
+        if (!this.instruments.safeMode) return undefined;
+        const held = ids.filter((id) => this.instruments.isHeld(id));
+        if (ids.length > 0 && held.length === 0) return undefined;
+        return `safe mode: ${held.length > 0 ? `waiting for ${[...new Set(held)].join(', ')} to be enabled (daqctl enable ID)` : 'starts once every instrument is enabled'}`;
+      });
+    }
     this.services = {
       instruments: this.instruments,
       modules: this.modules,
@@ -579,6 +594,7 @@ export class Daemon {
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
       persistence: this.persister.status(),
       lastReload: this.services.reloads.last,
+      safeMode: { active: this.instruments.safeMode, held: this.instruments.heldIds() },
       overrides: this.overrides(),
       trouble: this.trouble(instruments),
       ports: this.hub.ports(),

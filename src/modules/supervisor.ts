@@ -32,6 +32,8 @@ interface Running {
   reason?: string;
   /** State of the instance this one replaced, kept while degraded (no instance) for the next one. */
   carry?: Record<string, unknown>;
+  /** Why `daqd --safe` keeps it idle (no instance), if it does. */
+  held?: string;
 }
 
 export interface ModuleView {
@@ -59,6 +61,22 @@ export class ModuleSupervisor implements ModuleRuntime {
   private readonly unsubscribe: () => void;
   /** The running config's instruments, for ModuleContext.readingsOf. */
   private specs: ReadonlyMap<string, InstrumentSpec> = new Map();
+  /** `daqd --safe`: why a module with these role instruments must stay idle, or undefined. */
+  private holdReason: (instruments: string[]) => string | undefined = () => undefined;
+
+  /** Safe mode: modules are created without an instance (nothing acts) while `reason` says so. */
+  useSafeMode(reason: (instruments: string[]) => string | undefined): void {
+    this.holdReason = reason;
+  }
+
+  /** Creates the instances of held modules that may run now (an instrument was released). */
+  resumeHeld(): void {
+    for (const m of [...this.modules.values()]) {
+      if (!m.held || this.holdReason(Object.values(m.roles)) !== undefined) continue;
+      this.modules.delete(m.id);
+      this.create(m.id, m.table as Record<string, unknown>, m.carry);
+    }
+  }
 
   constructor(
     private readonly events: EventBus,
@@ -104,6 +122,13 @@ export class ModuleSupervisor implements ModuleRuntime {
       this.setState(running, 'stopped', 'enabled = false');
       return;
     }
+    const held = this.holdReason(Object.values(roles));
+    if (held !== undefined) {
+      running.held = held;
+      this.setState(running, 'idle', held);
+      this.events.emit({ type: 'module.added', module: id });
+      return;
+    }
     const missing = declared.filter((r) => r.required && !roles[r.name]).map((r) => r.name);
     if (missing.length === 0) {
       running.instance = type.create({
@@ -142,6 +167,7 @@ export class ModuleSupervisor implements ModuleRuntime {
 
   private refreshState(running: Running): void {
     if (running.table && (running.table as Record<string, unknown>).enabled === false) return;
+    if (running.held) return;
     const missing = running.declared.filter((r) => r.required && !running.roles[r.name]).map((r) => r.name);
     if (missing.length > 0) return this.setState(running, 'degraded', `unassigned role(s): ${missing.join(', ')}`);
     const notReady = Object.values(running.roles).filter((i) => !this.instrumentReady(i));

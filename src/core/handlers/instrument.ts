@@ -216,6 +216,13 @@ export async function enableInstrument(x: Execution, cmd: CommandOf<'instrument.
   const table = ownValue(x.config.instruments, cmd.id);
   if (!table) throw new DaqError('not_found', `no instrument "${cmd.id}"`);
   const enabled = cmd.type === 'instrument.enable';
+  // daqd --safe holds every instrument stopped in memory: enable releases it (the file is untouched).
+  if (enabled && x.services.instruments.isHeld(cmd.id)) {
+    x.services.instruments.release(cmd.id, specsOf(x.config).get(cmd.id));
+    x.services.modules.resumeHeld();
+    x.services.log.info({ audit: true, command: cmd.type, origin: x.origin, instrument: cmd.id }, `instrument.enable ${cmd.id}: released from safe mode`);
+    if (table.enabled ?? true) return { id: cmd.id, enabled, changed: [], released: 'safe mode', persisted: { written: false, reason: 'released from safe mode; the file already enables it' } };
+  }
   if ((table.enabled ?? true) === enabled) {
     return { id: cmd.id, enabled, changed: [], persisted: { written: false, reason: `already ${enabled ? 'enabled' : 'disabled'}` } };
   }

@@ -78,6 +78,12 @@ export class InstrumentSupervisor implements InstrumentRuntime {
   private manager!: ManagerActor;
   private readonly unsubscribe = new Map<string, () => void>();
   private guard: SetGuard = () => {};
+  /**
+   * `daqd --safe`: every instrument runs as if `enabled = false` (port closed), in memory only (the
+   * config and the file keep their `enabled`), until instrument.enable releases it. Holds the ids
+   * released so far; null when not in safe mode (or once every instrument was released).
+   */
+  private safe: Set<string> | null = null;
   private holdsOf: HoldsOf = () => [];
 
   constructor(
@@ -115,7 +121,39 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     return Object.keys(this.manager.getSnapshot().children).filter((id) => this.ref(id)?.getSnapshot().context?.spec);
   }
 
-  spawn(spec: InstrumentSpec): void {
+  enterSafeMode(): void {
+    this.safe = new Set();
+  }
+
+  get safeMode(): boolean {
+    return this.safe !== null;
+  }
+
+  /** Whether safe mode keeps this instrument stopped. */
+  isHeld(id: string): boolean {
+    return this.safe !== null && !this.safe.has(id);
+  }
+
+  heldIds(): string[] {
+    return this.ids().filter((id) => this.isHeld(id));
+  }
+
+  /** Safe mode releases `id`: it runs as its config says (`spec`). Safe mode ends with the last one. */
+  release(id: string, spec: InstrumentSpec | undefined): boolean {
+    if (!this.isHeld(id)) return false;
+    this.safe!.add(id);
+    if (spec && this.ref(id)) this.reconfigure(id, spec);
+    if (this.ids().every((i) => !this.isHeld(i))) this.safe = null;
+    return true;
+  }
+
+  /** The spec an actor gets: disabled while safe mode holds it. */
+  private effective(spec: InstrumentSpec): InstrumentSpec {
+    return spec.enabled && this.isHeld(spec.id) ? { ...spec, enabled: false } : spec;
+  }
+
+  spawn(input: InstrumentSpec): void {
+    const spec = this.effective(input);
     if (this.ref(spec.id)) throw new DaqError('already_exists', `instrument "${spec.id}" is already running`);
     const deps: InstrumentDeps = { hub: this.hub, events: this.events, log: this.log.child({ instrument: spec.id }) };
     this.manager.send({ type: 'instrument.spawn', spec, deps });
@@ -164,7 +202,7 @@ export class InstrumentSupervisor implements InstrumentRuntime {
   }
 
   reconfigure(id: string, spec: InstrumentSpec): void {
-    this.require(id).send({ type: 'reconfigure', spec });
+    this.require(id).send({ type: 'reconfigure', spec: this.effective(spec) });
   }
 
   /**
