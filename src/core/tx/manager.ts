@@ -546,17 +546,18 @@ export class TxManager {
     const cp: DeviceCheckpoint = {};
     const prevSpecs = specsOf(prev);
     const ids = new Set([...Object.keys(diff.instruments.changed), ...Object.keys(staged.writes)]);
-    for (const id of ids) {
+    // Each instrument on its own lane: read them all at once.
+    await Promise.all([...ids].map(async (id) => {
       const spec = prevSpecs.get(id);
-      if (!spec || !instruments.isReady(id)) continue;
+      if (!spec || !instruments.isReady(id)) return;
       const decls = spec.driver.params(spec.options).filter((d) => d.settable === 'running');
       const change = diff.instruments.changed[id];
       const wanted = new Set([...Object.keys(change?.params ?? {}), ...Object.keys(staged.writes[id]?.values ?? {})]);
       // A reconnect sends the config's setpoints: put back every setpoint the device held.
       const names = decls.filter((d) => wanted.has(d.name) || (change?.reconnect && d.kind === 'setpoint')).map((d) => d.name);
-      if (names.length === 0) continue;
+      if (names.length === 0) return;
       cp[id] = await deviceCheckpoint(instruments, id, names, log);
-    }
+    }));
     return cp;
   }
 
