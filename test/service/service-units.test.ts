@@ -33,7 +33,7 @@ describe('journal lines', () => {
         const st = statSync(out);
         const script = `exec "${process.execPath}" "${DAQD_BIN}" --config "${p.configPath}" --log-format ${format} >> "${out}" 2>&1`;
         const { spawn } = await import('node:child_process');
-        const env = { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` };
+        const env: NodeJS.ProcessEnv = { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` };
         delete env.NOTIFY_SOCKET;
         const child = spawn('sh', ['-c', script], { env, stdio: 'ignore' });
         const exited = new Promise((r) => child.once('exit', r));
