@@ -77,6 +77,16 @@ type DynamicConfig = z.output<typeof dynamicConfigSchema>;
 const dynamicConfigCache = new WeakMap<object, DynamicConfig>();
 const NO_APPLICATION: Record<string, unknown> = {};
 
+/** One line for an active monitor alarm in status: what is wrong, from the module's status. */
+function alarmText(status: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (status.alarm === true) parts.push(`${typeof status.side === 'string' ? `${status.side} ` : ''}limit crossed (last value ${String(status.lastValue)}${typeof status.unit === 'string' ? ` ${status.unit}` : ''})`);
+  if (status.stale === true) parts.push(`no reading since ${String(status.lastReadingAt ?? 'start-up')}`);
+  if (status.unitMismatch !== undefined) parts.push(`wrong unit: ${String(status.unitMismatch)}`);
+  if (status.invalid !== undefined) parts.push(`invalid reading: ${String(status.invalid)}`);
+  return parts.join('; ') || 'alarm';
+}
+
 /**
  * Changes are written back to the config file by replacing it (temp file + rename in its
  * directory): say at start-up, not at the first change, when that cannot work.
@@ -613,8 +623,10 @@ export class Daemon {
       .filter((m) => m.type === 'interlock' && m.status.tripped === true)
       .map((m) => ({ module: m.id, since: m.status.since, ...(m.status.cause ? { cause: m.status.cause } : {}), ...(m.status.message ? { message: m.status.message } : {}) }));
     const alarms = modules
-      .filter((m) => m.status.alarm === true || m.status.active === true || m.status.stale === true)
-      .map((m) => ({ module: m.id, message: String(m.status.message ?? m.status.reason ?? 'alarm') }));
+      .filter((m) => m.status.alarm === true || m.status.stale === true || m.status.unitMismatch !== undefined || m.status.invalid !== undefined)
+      .map((m) => ({ module: m.id, message: alarmText(m.status) }));
+    const pending = this.tx?.status().pendingConfirm;
+    if (pending?.alarm) alarms.push({ module: `tx:${pending.tx}`, message: pending.alarm.message });
     const degradedModules = modules.filter((m) => m.state === 'degraded').map((m) => ({ module: m.id, reason: m.reason ?? '' }));
     const instrumentsInError = instruments
       .filter((i) => i.state === 'error')
