@@ -3,13 +3,17 @@
 //
 // Why: tsx compiles every source file at every start (daqctl status took ~0.5 s, ~1.4 s with npx),
 // and scripts call daqctl in loops. Why the fallback: a developer edits src/ after `npm install`;
-// running the stale build would test and ship old code. So dist/ is used only when no file or
-// directory under src/ (and neither tsconfig) changed after the build started: one stat per file,
-// about a millisecond, cheaper than any guesswork. DAQD_FROM_SOURCE=1 forces the sources.
+// running the stale build would test and ship old code. So dist/ is used only when src/ (and the
+// tsconfigs) are exactly as they were when the build started: the build records a signature of
+// every file and directory under src/ (count, and a checksum of each one's mtime and size), and each
+// start compares it with the tree's now. One stat per entry, about a millisecond. No clock is
+// compared with another (a file system's timestamps lag the system clock by a tick, or come from
+// another machine), and a file put back with an older date changes the checksum too.
+// DAQD_FROM_SOURCE=1 forces the sources.
 //
 // `node bin/launch.js build` is the build (npm run build:dist, and prepare).
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,42 +21,56 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
-/** Its mtime is the moment the build that made dist/ started (set after a build that emitted). */
+/** Holds the signature of src/ the build started from (see sourceSignature). */
 const STAMP = join(DIST, '.built-from-src');
-/** How far before the build's start the stamp is dated (see build()). */
-const STAMP_MARGIN_MS = 2000;
 const INPUTS = [join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json')];
 
-function mtimeMs(path) {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return Infinity; // a missing input: treat as changed
+/** Adds `path`'s mtime (µs) and size to the running checksum; missing paths count too. */
+function add(sum, path, stat) {
+  const us = stat ? Math.round(stat.mtimeMs * 1000) % 2 ** 32 : 7;
+  return (sum + us * 31 + (stat ? stat.size % 2 ** 20 : 0)) % 2 ** 48;
+}
+
+function walk(dir, acc) {
+  acc.count++;
+  acc.sum = add(acc.sum, dir, statSync(dir));
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, acc);
+    else {
+      acc.count++;
+      acc.sum = add(acc.sum, path, statSync(path));
+    }
   }
 }
 
-/** True when something under `dir` (a file, or a directory whose entries changed) is newer than `since`. */
-function changedSince(dir, since) {
-  if (mtimeMs(dir) > since) return true;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory() ? changedSince(path, since) : mtimeMs(path) > since) return true;
+/** "<entries>:<checksum>" of src/ and the tsconfigs: changes with any edit, new, removed or renamed file. */
+export function sourceSignature() {
+  const acc = { count: 0, sum: 0 };
+  walk(SRC, acc);
+  for (const p of INPUTS) {
+    let st = null;
+    try {
+      st = statSync(p);
+    } catch {
+      // counted as missing
+    }
+    acc.sum = add(acc.sum, p, st);
   }
-  return false;
+  return `${acc.count}:${acc.sum}`;
 }
 
 /** The compiled entry point for `name` (e.g. 'cli/daqctl-main'), or null when dist/ is missing or stale. */
 export function freshBuild(name) {
   if (process.env.DAQD_FROM_SOURCE === '1') return null;
-  const stamp = mtimeMs(STAMP);
   const entry = join(DIST, `${name}.js`);
-  if (stamp === Infinity || mtimeMs(entry) === Infinity) return null;
   try {
-    if (INPUTS.some((p) => mtimeMs(p) > stamp) || changedSince(SRC, stamp)) return null;
+    const built = readFileSync(STAMP, 'utf8').trim();
+    statSync(entry);
+    return built === sourceSignature() ? entry : null;
   } catch {
-    return null;
+    return null; // no build, or src/ unreadable: the sources decide
   }
-  return entry;
 }
 
 /** Runs src/<name>.ts: compiled when fresh, else through tsx (silently: a dev tree must keep working). */
@@ -75,7 +93,8 @@ export async function launch(name, { sourceMaps = false } = {}) {
  * bins then run the sources.
  */
 function build() {
-  const started = Date.now();
+  // Taken before tsc reads anything: a source saved while it runs makes the build stale at once.
+  const signature = sourceSignature();
   rmSync(STAMP, { force: true });
   let tsc;
   try {
@@ -92,11 +111,7 @@ function build() {
   }
   if (r.status === 2) process.stderr.write('daqd build: type errors (above; npm run typecheck); dist/ was built anyway\n');
   mkdirSync(DIST, { recursive: true });
-  closeSync(openSync(STAMP, 'w'));
-  // Dated before the start: a source saved while tsc ran is newer than the stamp, so dist/ counts as
-  // stale. A margin, because file times come from a coarse kernel clock (a few ms behind).
-  const at = (started - STAMP_MARGIN_MS) / 1000;
-  utimesSync(STAMP, at, at);
+  writeFileSync(STAMP, `${signature}\n`);
   return 0;
 }
 

@@ -4,21 +4,53 @@
  * refused or the result is a failure, 2 usage error, 3 cannot reach daqd.
  *
  * Start-up time matters (scripts call daqctl in loops): this module loads commander and the
- * client only; each command loads its views and helpers when it runs.
+ * client only; the command line's first word decides which command family is registered (all of
+ * them for help, or a word no family has), and each command loads its views when it runs. Every
+ * module loaded costs about a millisecond of ESM loading; see bench/cli.bench.ts.
  */
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import type { Command, CommanderError } from 'commander';
 import { RpcError } from '../client/client.js';
 import { VERSION } from '../version.js';
 import { Ctl, toJson, type GlobalOptions } from './ctl.js';
 import { EXIT, Failure, Unreachable, UsageError } from './exit.js';
-import { registerInstrumentCommands } from './commands/instruments.js';
-import { registerLifecycleCommands } from './commands/lifecycle.js';
-import { registerDriverCommands } from './commands/drivers.js';
-import { registerModuleCommands } from './commands/modules.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerWatchCommand } from './commands/watch.js';
-import { registerPlannedCommands } from './commands/planned.js';
-import { registerTxCommands } from './commands/tx.js';
+
+// commander through require: its ESM wrapper only re-exports the CommonJS module, at the cost
+// of a second module and a parse by the CommonJS export lexer.
+const commander = createRequire(import.meta.url)('commander') as typeof import('commander');
+
+type Register = (program: Command, ctl: Ctl) => void;
+
+/** Each command family, by the first words of its commands. */
+const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
+  [['status', 'ls', 'list', 'get', 'add', 'rm', 'remove', 'set', 'abort', 'deps'], async () => (await import('./commands/instruments.js')).registerInstrumentCommands],
+  [['enable', 'disable', 'restart'], async () => (await import('./commands/lifecycle.js')).registerLifecycleCommands],
+  [['drivers', 'driver', 'ports'], async () => (await import('./commands/drivers.js')).registerDriverCommands],
+  [['module', 'modules'], async () => (await import('./commands/modules.js')).registerModuleCommands],
+  [['reload', 'sync'], async () => (await import('./commands/config.js')).registerConfigCommands],
+  [['watch'], async () => (await import('./commands/watch.js')).registerWatchCommand],
+  [['tx', 'apply'], async () => (await import('./commands/tx.js')).registerTxCommands],
+  [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/planned.js')).registerPlannedCommands],
+];
+
+/** Global options that take a value (their value is not the command word). */
+const GLOBAL_WITH_VALUE = new Set(['--socket', '--config']);
+
+/** The first word that is not a global option or its value: the command, if any. */
+function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** The families to register: the one the command word names, or all (help, an unknown word). */
+async function familiesFor(word: string | undefined): Promise<Register[]> {
+  const named = word === undefined ? undefined : FAMILIES.find(([words]) => words.includes(word));
+  return Promise.all((named ? [named] : FAMILIES).map(([, load]) => load()));
+}
 
 /** Commander reported a usage error (already printed) or printed help/version: exit with `code`. */
 class CommanderExit extends Error {
@@ -38,7 +70,7 @@ function usageLine(cmd: Command): string {
   return `usage: ${commandPath(cmd)} ${cmd.usage()}\n(${commandPath(cmd)} --help for more)`;
 }
 
-const program = new Command()
+const program = new commander.Command()
   .name('daqctl')
   .description('Control a running daqd over its socket.')
   .version(VERSION)
@@ -65,14 +97,7 @@ program.hook('preAction', (_program, actionCommand) => {
 });
 
 const ctl = new Ctl(() => program.opts<GlobalOptions>());
-registerInstrumentCommands(program, ctl);
-registerLifecycleCommands(program, ctl);
-registerDriverCommands(program, ctl);
-registerModuleCommands(program, ctl);
-registerConfigCommands(program, ctl);
-registerWatchCommand(program, ctl);
-registerPlannedCommands(program, ctl);
-registerTxCommands(program, ctl);
+for (const register of await familiesFor(commandWord(process.argv.slice(2)))) register(program, ctl);
 
 // `daqctl ... | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

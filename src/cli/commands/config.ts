@@ -9,14 +9,16 @@ export function registerConfigCommands(program: Command, ctl: Ctl): void {
     .description('re-read the config file and apply the difference now (exit 1 if the file is refused)')
     .option('--status', 'show the outcome of the last reload instead (exit 1 if it failed)')
     .option('--allow-empty', 'apply a file that is empty or removes every instrument (refused otherwise: an editor may save an empty file first)')
-    .action(async (o: { status?: boolean; allowEmpty?: boolean }) => {
+    .option('--wait', 'also wait until systemd has been told the reload is over (for ExecReload=)')
+    .action(async (o: { status?: boolean; allowEmpty?: boolean; wait?: boolean }) => {
       const { formatReload } = await import('../views/status.js');
       // A script checking "did my edit load?" gets the answer in the exit code.
       if (o.status) {
         await ctl.run<ReloadStatusView>('config.reloadStatus', undefined, formatReload, (r) => ({ exitCode: r.outcome === 'failed' ? 1 : 0 }));
         return;
       }
-      await ctl.run<ReloadStatusView>('config.reload', o.allowEmpty ? { allowEmpty: true } : undefined, formatReload);
+      const params = { ...(o.allowEmpty ? { allowEmpty: true } : {}), ...(o.wait ? { wait: true } : {}) };
+      await ctl.run<ReloadStatusView>('config.reload', Object.keys(params).length ? params : undefined, formatReload);
     });
 
   program
