@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The test suite drives real serial ports (socat pseudo-terminal pairs) and an independent Modbus
 // device (Debian's python3-pymodbus); the service tests verify the systemd unit offline
-// (systemd-analyze, and systemd-notify, from Debian's systemd). Install them when missing and allowed (root on Debian);
+// (systemd-analyze, and systemd-notify, from Debian's systemd); the network tests serve a pty as raw TCP
+// through Debian's ser2net (an independent serial device server). Install them when missing and
+// allowed (root on Debian);
 // otherwise stop with the exact command to run.
 import { spawnSync } from 'node:child_process';
 
-const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd'];
+const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd', 'ser2net'];
 
 function has(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });
@@ -17,6 +19,7 @@ function missing() {
   if (!has('socat', ['-V'])) out.push('socat');
   if (!has('/usr/bin/python3', ['-c', 'import pymodbus'])) out.push('python3-pymodbus');
   if (!has('systemd-analyze', ['--version']) || !has('/usr/bin/systemd-notify', ['--version'])) out.push('systemd');
+  if (!has('ser2net', ['-v'])) out.push('ser2net');
   return out;
 }
 
