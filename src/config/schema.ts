@@ -72,12 +72,53 @@ export const socketSchema = z
   })
   .strict();
 
+/** `[application.storage]`: the recorder (docs/recording.md). On by default. */
+export const storageSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Record every reading to CSV files and every change to the events file.'),
+    dir: z.string().min(1).optional().describe('Data directory (default <state dir>/data); relative paths are the config file\'s.'),
+    flush_ms: z.number().int().min(10).max(1000).default(1000).describe('Write, flush and fdatasync at least this often (ms; at most 1000).'),
+    keep_days: z.number().int().min(1).optional().describe('Delete day files older than this many days.'),
+    max_gb: z.number().positive().optional().describe('Delete the oldest day files while the data dir holds more than this (GB).'),
+    buffer_rows: z.number().int().min(100).max(10_000_000).default(200_000)
+      .describe('Rows kept in memory while the disk refuses writes; older rows beyond it are dropped (counted).'),
+  })
+  .strict();
+
+/** `[application.mqtt]`: publish readings to an existing broker (docs/mqtt.md). Off by default. */
+export const mqttSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Connect to the broker and publish.'),
+    url: z.string().min(1).default('mqtt://127.0.0.1:1883').describe('Broker URL: mqtt://, mqtts://, ws://, wss://.'),
+    host: z.string().regex(/^[^/#+]+$/, { error: 'no "/", "#" or "+" in a topic level' }).optional().describe('The <host> topic level (default: the machine\'s host name).'),
+    base_topic: z.string().regex(/^[^#+]+$/).default('daqd').describe('First topic level(s).'),
+    client_id: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    password_file: z.string().optional().describe('Read the password from this file (first line).'),
+    ca_file: z.string().optional().describe('TLS: CA certificate (PEM) to trust.'),
+    cert_file: z.string().optional().describe('TLS client certificate (PEM).'),
+    key_file: z.string().optional().describe('TLS client key (PEM).'),
+    reject_unauthorized: z.boolean().default(true).describe('TLS: refuse a broker whose certificate does not verify.'),
+    qos: z.union([z.literal(0), z.literal(1)]).default(0).describe('QoS of readings (state, status and discovery use 1).'),
+    bare_values: z.boolean().default(false).describe('Also publish one bare number per reading on <instrument>/<reading>.'),
+    discovery: z.boolean().default(true).describe('Publish Home Assistant device discovery.'),
+    discovery_prefix: z.string().default('homeassistant'),
+    commands: z.boolean().default(false).describe('Accept <instrument>/set/<param> and request/<method> (through the same rules as the socket).'),
+    buffer_messages: z.number().int().min(0).max(1_000_000).default(10_000).describe('Messages kept while the broker is unreachable; beyond that the oldest are dropped (counted).'),
+    reconnect_min_ms: z.number().int().min(10).default(500),
+    reconnect_max_ms: z.number().int().min(10).default(30_000),
+  })
+  .strict();
+
 export const applicationSchema = z
   .object({
     name: z.string().default('daqd'),
     socket: socketSchema.optional().describe('Who may use the command socket (mode and group); read at start.'),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional(),
     dynamic_config: dynamicConfigSchema.default(dynamicConfigSchema.parse({})),
+    storage: storageSchema.optional().describe('The recorder: readings to CSV, changes to the events file (on by default).'),
+    mqtt: mqttSchema.optional().describe('Publish to an MQTT broker (off by default).'),
   })
   .strict();
 
@@ -95,6 +136,8 @@ export const instrumentCommonShape = {
   stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).optional(),
   flow_control: z.enum(['none', 'rtscts', 'xonxoff']).optional(),
   params: z.record(z.string(), paramValue).optional().describe('Parameter values applied at connect.'),
+  record: z.boolean().optional().describe('false: this instrument\'s readings are not recorded to disk (default true). Changing it never reconnects.'),
+  publish: z.boolean().optional().describe('false: this instrument is not published to MQTT (default true). Changing it never reconnects.'),
 };
 
 export const COMMON_INSTRUMENT_KEYS = new Set(Object.keys(instrumentCommonShape));

@@ -38,7 +38,9 @@ import { ConfigPersister } from './persister.js';
 import { tuneGarbageCollectorForLatency } from './gc-tuning.js';
 import { VERSION } from '../version.js';
 import { TxManager } from './tx/manager.js';
+import { VersionManager } from './versions/manager.js';
 import { sameValue } from '../config/model.js';
+import { Recorder, type ParamChange } from '../services/recorder/recorder.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -135,6 +137,12 @@ export class Daemon {
   private readonly itemRevs = { instruments: new Map<string, number>(), modules: new Map<string, number>() };
   /** Transactions (tx.*); set once the start-up config is loaded. */
   tx!: TxManager;
+  /** Config versions (version.*); set once the start-up config is loaded. */
+  versions!: VersionManager;
+  /** The recorder ([application.storage], issue #21); listens from before the start-up config applies. */
+  recorder?: Recorder;
+  /** Listeners told of every set that went through (instrument, origin, old and new values). */
+  private readonly setListeners = new Set<(change: ParamChange) => void>();
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
@@ -197,8 +205,16 @@ export class Daemon {
     await loadConfigFile(options.configPath); // fail fast, before anything opens a port
     warnIfNotWritable(options.configPath, options.log);
     const daemon = new Daemon(options);
+    // The recorder subscribes before the start-up config runs: the first readings are kept in
+    // memory until it knows [application.storage].
+    const recorder = new Recorder({ events: daemon.events, stateDir: options.stateDir, configPath: options.configPath, log: options.log.child({ service: 'recorder' }), ...(options.clock ? { clock: options.clock } : {}) });
+    daemon.recorder = recorder;
+    daemon.onParamsSet((change) => recorder.paramsSet(change));
     daemon.manager.start();
     await daemon.submit({ type: 'config.reload', source: 'startup' }, 'startup');
+    recorder.configure(daemon.config);
+    daemon.onConfigChange((config) => recorder.configure(config));
+    daemon.addStatusSource('recording', () => recorder.status());
     daemon.tx = new TxManager({
       daemon,
       services: daemon.services,
@@ -211,6 +227,17 @@ export class Daemon {
       submit: (cmd, origin) => daemon.submit(cmd, origin),
     });
     daemon.services.tx = daemon.tx;
+    daemon.versions = new VersionManager({
+      daemon,
+      persister: daemon.persister,
+      devices: daemon.instruments,
+      tx: () => daemon.tx,
+      stateDir: options.stateDir,
+      log: options.log,
+      submit: (cmd, origin) => daemon.submit(cmd, origin),
+    });
+    await daemon.versions.start();
+    daemon.services.versions = daemon.versions;
     await daemon.tx.start();
     return daemon;
   }
@@ -297,7 +324,8 @@ export class Daemon {
       }
     }
     this.inFlight++;
-    const run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
+    let run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
+    if (command.type === 'instrument.set' && this.setListeners.size > 0) run = this.tellSet(command.id, origin, run);
     return run.finally(() => {
       this.inFlight--;
       if (this.inFlight === 0) this.onIdle?.();
@@ -371,6 +399,32 @@ export class Daemon {
       ms: Math.round((performance.now() - started) * 100) / 100,
       ...(reloadedFirst ? { reloadedFirst } : {}),
     };
+  }
+
+  /** Listen to every set that went through (the recorder's events file, MQTT). */
+  onParamsSet(listener: (change: ParamChange) => void): () => void {
+    this.setListeners.add(listener);
+    return () => this.setListeners.delete(listener);
+  }
+
+  /** Calls the set listeners once a set is done, with what the device (or config) held before. */
+  private tellSet(id: string, origin: string, run: Promise<CommandResult>): Promise<CommandResult> {
+    const view = this.instruments.view(id);
+    const table = this.config.instruments && Object.hasOwn(this.config.instruments, id) ? this.config.instruments[id] : undefined;
+    const before: Record<string, ParamValue | undefined> = { ...(table?.params ?? {}), ...(view?.device ?? {}) };
+    return run.then((result) => {
+      const confirmed = (result as { params?: Record<string, ParamValue> }).params ?? {};
+      const change: ParamChange = { instrument: id, origin, old: {}, new: confirmed };
+      for (const name of Object.keys(confirmed)) change.old[name] = before[name];
+      for (const listener of this.setListeners) {
+        try {
+          listener(change);
+        } catch (err) {
+          this.options.log.warn({ err }, `set listener: ${describeError(err)}`);
+        }
+      }
+      return result;
+    });
   }
 
   private async undoPartialSet(id: string, err: unknown, checkpoint: Record<string, ParamValue>): Promise<void> {
@@ -695,6 +749,8 @@ export class Daemon {
     this.modules.disposeAll();
     await this.instruments.stopAll();
     await this.hub.closeAll();
+    // After the instruments stopped: their last readings and states are written, then fsynced.
+    await this.recorder?.stop().catch((err) => this.options.log.error({ err }, `recorder: ${describeError(err)}`));
     this.manager.stop();
   }
 }

@@ -1,0 +1,487 @@
+/**
+ * The recorder (issue #21, docs/recording.md): a daemon service fed by the event bus.
+ *
+ * - Every reading becomes one CSV row in `data/<instrument>/<YYYY-MM-DD>.csv` (csv.ts); every
+ *   parameter change, state change, alarm, trip and reload one row in `data/events/<day>.csv`.
+ * - Rows are formatted as they arrive and kept in memory; every `flush_ms` (at most 1 s) and on
+ *   stop each file gets one write of whole lines and an fdatasync (files.ts). Writes are async
+ *   (libuv's thread pool): the event loop never waits on the disk.
+ * - When the disk refuses (full, read-only, the directory deleted or replaced), acquisition goes
+ *   on: the error is logged and shown in status once, further failures are counted, rows stay in
+ *   memory up to `buffer_rows` (older ones dropped and counted), every flush retries, and once it
+ *   works again the gap is written to the events file.
+ * - `record = false` on an instrument: its readings are not recorded (its changes still are).
+ */
+import { join, resolve, dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { ConfigView } from '../../config/model.js';
+import { instrumentsOf } from '../../config/model.js';
+import { storageSchema } from '../../config/schema.js';
+import type { DaemonEvent, EventBus } from '../../core/events.js';
+import type { ParamValue } from '../../drivers/types.js';
+import { resolveInstrument } from '../../config/resolve.js';
+import { DayFile } from './files.js';
+import { EVENTS_HEADER, csvField, instrumentDirName, localDay, localDayBounds, readingHeader, readingLine } from './csv.js';
+import { applyRetention } from './retention.js';
+
+export type StorageSettings = ReturnType<typeof storageSchema.parse> & { dataDir: string };
+
+/** [application.storage] with defaults; the data dir resolved (relative: the config file's directory). */
+export function storageSettings(config: ConfigView, stateDir: string, configPath: string): StorageSettings {
+  const app = (config.application ?? {}) as Record<string, unknown>;
+  const s = storageSchema.parse(app.storage ?? {});
+  const dataDir = s.dir ? resolve(dirname(resolve(configPath)), s.dir) : join(resolve(stateDir), 'data');
+  return { ...s, dataDir };
+}
+
+export interface RecorderOptions {
+  events: EventBus;
+  stateDir: string;
+  configPath: string;
+  log: Logger;
+  /** Wall clock in ms (events-file times, the gap's end, retention); tests inject a controlled one. */
+  clock?: () => number;
+  /** false: no flush timer (tests call flush()). */
+  timers?: boolean;
+}
+
+/** One parameter change for the events file (from Daemon.onParamsSet). */
+export interface ParamChange {
+  instrument: string;
+  origin: string;
+  old: Record<string, ParamValue | undefined>;
+  new: Record<string, ParamValue>;
+}
+
+interface Segment {
+  day: string;
+  header: string;
+  lines: string[];
+}
+
+interface Stream {
+  /** Directory under the data dir. */
+  dir: string;
+  segments: Segment[];
+  file: DayFile | null;
+  /** The reading names in the header of the last segment, and that header. */
+  names: string[];
+  header: string;
+  /** The local day of the last row, and its bounds in ms (cheap day check per row). */
+  day: string;
+  dayStart: number;
+  dayEnd: number;
+  rows: number;
+  flushing: boolean;
+}
+
+const EVENTS = '\u0000events';
+
+export class Recorder {
+  private settings: StorageSettings | null = null;
+  private readonly streams = new Map<string, Stream>();
+  private readonly off: () => void;
+  private timer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private readonly clock: () => number;
+  private noRecord = new Set<string>();
+  private known = new Set<string>();
+  private states = new Map<string, string>();
+  private pending = 0;
+  private written = 0;
+  private bytes = 0;
+  private flushes = 0;
+  private lastFlushAt: string | null = null;
+  private flushing: Promise<void> | null = null;
+  private stopped = false;
+  /** The failure in force (null when recording works) and its counters. */
+  private error: { kind: string; message: string; since: string; sinceMs: number } | null = null;
+  private failures = 0;
+  private dropped = 0;
+  private droppedInGap = 0;
+  private totalDropped = 0;
+  private gaps = 0;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.off = options.events.subscribe((e) => this.onEvent(e));
+  }
+
+  /** The running config (at start-up and after every change): settings, record flags, new instruments. */
+  configure(config: ConfigView): void {
+    if (this.stopped) return;
+    const next = storageSettings(config, this.options.stateDir, this.options.configPath);
+    const prev = this.settings;
+    this.settings = next;
+    const instruments = instrumentsOf(config);
+    this.noRecord = new Set(Object.entries(instruments).filter(([, t]) => (t as { record?: boolean }).record === false).map(([id]) => id));
+    if (!next.enabled) {
+      this.discardAll();
+      this.stopTimers();
+      return;
+    }
+    if (prev && prev.dataDir !== next.dataDir) void this.closeFiles();
+    for (const id of this.noRecord) this.dropStream(id);
+    // A dynamically added instrument gets its file at once (header from its driver's declarations).
+    const first = prev === null;
+    for (const [id, table] of Object.entries(instruments)) {
+      if (this.known.has(id)) continue;
+      this.known.add(id);
+      if (first || this.noRecord.has(id) || this.streams.has(id)) continue;
+      try {
+        const spec = resolveInstrument(id, table);
+        const decls = spec.driver.readings(spec.options);
+        if (decls.length === 0) continue;
+        const units: Record<string, string> = {};
+        for (const d of decls) if (d.unit) units[d.name] = d.unit;
+        const s = this.stream(id);
+        const ms = this.clock();
+        if (s.segments.length === 0 && s.rows === 0) {
+          s.names = decls.map((d) => d.name);
+          s.header = readingHeader(s.names, units);
+          this.setDay(s, ms);
+          s.segments.push({ day: s.day, header: s.header, lines: [] });
+        }
+      } catch {
+        // Not resolvable: its first reading creates the file.
+      }
+    }
+    for (const id of [...this.known]) if (!Object.hasOwn(instruments, id)) this.known.delete(id);
+    this.startTimers(next);
+  }
+
+  private startTimers(s: StorageSettings): void {
+    if (this.options.timers === false) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.flush(), s.flush_ms);
+    this.timer.unref();
+    if (!this.retentionTimer && (s.keep_days !== undefined || s.max_gb !== undefined)) {
+      void this.retention();
+      this.retentionTimer = setInterval(() => void this.retention(), 3_600_000);
+      this.retentionTimer.unref();
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.timer = this.retentionTimer = null;
+  }
+
+  /** Deletes day files beyond keep_days / max_gb (never today's). Returns the files deleted. */
+  async retention(): Promise<string[]> {
+    const s = this.settings;
+    if (!s || !s.enabled) return [];
+    try {
+      return await applyRetention(s.dataDir, { keepDays: s.keep_days, maxBytes: s.max_gb !== undefined ? s.max_gb * 1e9 : undefined, now: this.clock() });
+    } catch (err) {
+      this.options.log.warn({ err }, `recording retention: ${(err as Error).message}`);
+      return [];
+    }
+  }
+
+  /** Called by the daemon after a set went through (socket, MQTT, module): one row per parameter. */
+  paramsSet(change: ParamChange): void {
+    for (const [name, value] of Object.entries(change.new)) {
+      const old = change.old[name];
+      this.eventRow(change.instrument, `param:${name}`, old, value, change.origin);
+    }
+  }
+
+  private onEvent(e: DaemonEvent): void {
+    if (this.stopped || (this.settings && !this.settings.enabled)) return;
+    switch (e.type) {
+      case 'reading':
+        if (this.noRecord.has(e.instrument)) return;
+        this.reading(e);
+        return;
+      case 'instrument.state': {
+        const old = this.states.get(e.instrument);
+        this.states.set(e.instrument, e.state);
+        if (old === e.state) return;
+        this.eventRow(e.instrument, 'state', old, e.state, e.error ? `${e.error.kind}: ${e.error.message}` : 'daemon');
+        return;
+      }
+      case 'instrument.added':
+        this.eventRow(e.instrument, 'added', undefined, undefined, 'config');
+        return;
+      case 'instrument.removed':
+        this.states.delete(e.instrument);
+        this.eventRow(e.instrument, 'removed', undefined, undefined, 'config');
+        return;
+      case 'module.alarm':
+        this.eventRow(e.module, 'alarm', !e.active, e.active, e.message);
+        return;
+      case 'module.interlock':
+        this.eventRow(e.module, e.tripped ? 'trip' : 'reset', !e.tripped, e.tripped, `${e.cause ? `${e.cause}: ` : ''}${e.message}`);
+        return;
+      case 'module.state':
+        this.eventRow(e.module, 'module_state', undefined, e.state, e.reason ?? 'daemon');
+        return;
+      case 'config.reloaded': {
+        const diff = e.diff as { instruments?: { changed?: Record<string, { params?: Record<string, { from?: ParamValue; to?: ParamValue }> }> } } | undefined;
+        if (e.source !== 'startup') {
+          for (const [id, change] of Object.entries(diff?.instruments?.changed ?? {})) {
+            for (const [name, v] of Object.entries(change.params ?? {})) this.eventRow(id, `param:${name}`, v.from, v.to, `reload:${e.source}`);
+          }
+        }
+        this.eventRow('', 'reload', undefined, e.source === 'startup' ? 'start-up' : 'applied', e.source);
+        return;
+      }
+      case 'config.reloadFailed':
+        this.eventRow('', 'reload_failed', undefined, (e.errors as { message?: string }[]).map((x) => x?.message ?? String(x)).join('; '), e.source);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stream(id: string): Stream {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = { dir: id === EVENTS ? 'events' : instrumentDirName(id), segments: [], file: null, names: [], header: '', day: '', dayStart: 0, dayEnd: 0, rows: 0, flushing: false };
+      this.streams.set(id, s);
+    }
+    return s;
+  }
+
+  private setDay(s: Stream, ms: number): void {
+    [s.dayStart, s.dayEnd] = localDayBounds(ms);
+    s.day = localDay(ms);
+  }
+
+  private reading(e: Extract<DaemonEvent, { type: 'reading' }>): void {
+    const s = this.stream(e.instrument);
+    const ms = Date.parse(e.ts);
+    let names = s.names;
+    let same = names.length === Object.keys(e.values).length;
+    if (same) for (const n of names) if (!Object.hasOwn(e.values, n)) same = false;
+    let header = s.header;
+    if (same) {
+      const units = e.units;
+      // Units are part of the header: a meter switched to dBm starts a new file.
+      header = readingHeader(names, units);
+      same = header === s.header;
+    }
+    if (!same) {
+      names = Object.keys(e.values);
+      header = readingHeader(names, e.units);
+      s.names = names;
+      s.header = header;
+    }
+    if (!(ms >= s.dayStart && ms < s.dayEnd)) this.setDay(s, ms);
+    let seg = s.segments[s.segments.length - 1];
+    if (!seg || seg.day !== s.day || seg.header !== header) {
+      seg = { day: s.day, header, lines: [] };
+      s.segments.push(seg);
+    }
+    seg.lines.push(readingLine(e.ts, e.seq, names, e.values, e.flags));
+    this.added();
+  }
+
+  private eventRow(instrument: string, what: string, old: unknown, value: unknown, origin: string): void {
+    if (this.stopped || (this.settings && !this.settings.enabled)) return;
+    const s = this.stream(EVENTS);
+    const ms = this.clock();
+    if (!(ms >= s.dayStart && ms < s.dayEnd)) this.setDay(s, ms);
+    let seg = s.segments[s.segments.length - 1];
+    if (!seg || seg.day !== s.day) {
+      seg = { day: s.day, header: EVENTS_HEADER, lines: [] };
+      s.segments.push(seg);
+    }
+    seg.lines.push(`${new Date(ms).toISOString()},${csvField(instrument)},${csvField(what)},${csvField(old)},${csvField(value)},${csvField(origin)}\n`);
+    this.added();
+  }
+
+  private added(): void {
+    this.pending++;
+    const limit = this.settings?.buffer_rows ?? 200_000;
+    if (this.pending > limit) this.dropOldest(this.pending - limit);
+  }
+
+  /** The disk has refused for long enough that memory is full: the oldest reading rows go first (events stay). */
+  private dropOldest(n: number): void {
+    let left = n;
+    const streams = [...this.streams.entries()].filter(([id]) => id !== EVENTS).map(([, s]) => s);
+    while (left > 0) {
+      let progressed = false;
+      for (const s of streams) {
+        const seg = s.segments[0];
+        if (!seg || seg.lines.length === 0) continue;
+        const k = Math.min(seg.lines.length, Math.max(1, Math.ceil(left / streams.length)));
+        seg.lines.splice(0, k);
+        if (seg.lines.length === 0 && s.segments.length > 1) s.segments.shift();
+        left -= k;
+        this.pending -= k;
+        this.dropped += k;
+        this.droppedInGap += k;
+        this.totalDropped += k;
+        progressed = true;
+        if (left <= 0) break;
+      }
+      if (!progressed) break;
+    }
+  }
+
+  private dropStream(id: string): void {
+    const s = this.streams.get(id);
+    if (!s) return;
+    for (const seg of s.segments) this.pending -= seg.lines.length;
+    this.streams.delete(id);
+    void s.file?.close();
+  }
+
+  private discardAll(): void {
+    for (const id of [...this.streams.keys()]) this.dropStream(id);
+    this.pending = 0;
+  }
+
+  private async closeFiles(): Promise<void> {
+    for (const s of this.streams.values()) {
+      const f = s.file;
+      s.file = null;
+      await f?.close();
+    }
+  }
+
+  /**
+   * Writes every row held in memory: one write of whole lines per file, then fdatasync. Runs one
+   * at a time (a call during a flush waits for it and flushes again).
+   */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      await this.flushing;
+      if (this.flushing) return this.flushing;
+    }
+    const run = this.flushOnce().finally(() => {
+      if (this.flushing === run) this.flushing = null;
+    });
+    this.flushing = run;
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const s = this.settings;
+    if (!s || !s.enabled) return;
+    let failed: unknown = null;
+    const work: Promise<void>[] = [];
+    for (const [id, stream] of this.streams) {
+      if (stream.segments.length === 0) continue;
+      work.push(
+        this.flushStream(s.dataDir, stream).catch((err) => {
+          failed ??= err;
+        }),
+      );
+      void id;
+    }
+    await Promise.all(work);
+    this.flushes++;
+    if (failed) this.failed(failed);
+    else if (this.error) await this.recovered();
+    else this.lastFlushAt = new Date(this.clock()).toISOString();
+  }
+
+  private async flushStream(dataDir: string, s: Stream): Promise<void> {
+    const dir = join(dataDir, s.dir);
+    const touched = new Set<DayFile>();
+    try {
+      if (s.file && (await s.file.vanished())) {
+        // Deleted (or its directory) under us: writes would go to a file nobody can see.
+        const gone = s.file;
+        s.file = null;
+        await gone.close();
+        throw Object.assign(new Error(`${gone.path} was deleted while daqd was writing it`), { code: 'ENOENT' });
+      }
+      while (s.segments.length > 0) {
+        const seg = s.segments[0]!;
+        if (!s.file || s.file.day !== seg.day || s.file.header !== seg.header) {
+          if (s.file) {
+            if (touched.has(s.file)) await s.file.sync();
+            touched.delete(s.file);
+            await s.file.close();
+            s.file = null;
+          }
+          s.file = (await DayFile.open(dir, seg.day, seg.header)).file;
+        }
+        const n = seg.lines.length;
+        if (n > 0) {
+          const data = Buffer.from(seg.lines.join(''));
+          await s.file.append(data);
+          touched.add(s.file);
+          // Rows that arrived during the write were pushed behind the ones written.
+          seg.lines.splice(0, n);
+          this.pending -= n;
+          this.written += n;
+          this.bytes += data.length;
+          s.rows += n;
+        }
+        // Done with it unless rows arrived meanwhile (then the loop writes them too).
+        if (seg.lines.length === 0) s.segments.shift();
+      }
+      for (const f of touched) await f.sync();
+    } catch (err) {
+      if (s.file) {
+        const f = s.file;
+        s.file = null;
+        await f.close();
+      }
+      throw err;
+    }
+  }
+
+  private failed(err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    const kind = typeof e?.code === 'string' ? e.code : 'error';
+    const message = e instanceof Error ? e.message : String(err);
+    this.failures++;
+    if (this.error) return;
+    const ms = this.clock();
+    this.error = { kind, message, since: new Date(ms).toISOString(), sinceMs: ms };
+    this.droppedInGap = 0;
+    this.options.log.error({ kind, dataDir: this.settings?.dataDir }, `recording failed: ${message}; acquisition goes on, rows are kept in memory (up to ${this.settings?.buffer_rows} rows) and daqd retries every flush`);
+  }
+
+  private async recovered(): Promise<void> {
+    const err = this.error!;
+    this.error = null;
+    this.gaps++;
+    const dropped = this.droppedInGap;
+    const now = new Date(this.clock()).toISOString();
+    this.options.log.warn({ since: err.since, dropped }, `recording resumed after ${err.kind} since ${err.since}${dropped ? `; ${dropped} rows were dropped` : '; no row lost'}`);
+    this.eventRow('', 'recording_gap', err.since, now, `${err.kind}: ${err.message}; ${dropped} rows dropped`);
+    this.lastFlushAt = now;
+    await this.flushOnce();
+  }
+
+  status() {
+    const s = this.settings;
+    return {
+      enabled: s?.enabled ?? true,
+      dir: s?.dataDir ?? null,
+      instruments: [...this.streams.keys()].filter((k) => k !== EVENTS).length,
+      rowsWritten: this.written,
+      bytesWritten: this.bytes,
+      pendingRows: this.pending,
+      flushes: this.flushes,
+      lastFlushAt: this.lastFlushAt,
+      error: this.error ? { kind: this.error.kind, message: this.error.message, since: this.error.since } : null,
+      failures: this.failures,
+      droppedRows: this.totalDropped,
+      gaps: this.gaps,
+      notRecorded: [...this.noRecord],
+    };
+  }
+
+  /** Flushes everything and closes the files. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopTimers();
+    try {
+      await this.flush();
+    } finally {
+      this.stopped = true;
+      this.off();
+      await this.closeFiles();
+    }
+  }
+}
