@@ -149,7 +149,8 @@ describe('docs/daqctl.md examples', () => {
     return { code: await exited, stdout, stderr, ms: 0 };
   }
 
-  it('every example gives the output and exit code shown', async () => {
+  // ~45 daqctl processes one after the other: through tsx on a busy machine that is a minute or two.
+  it('every example gives the output and exit code shown', { timeout: 240_000 }, async () => {
     expect(steps.length).toBeGreaterThan(30);
     for (const step of steps) {
       if (step.kind === 'cat') {
