@@ -9,7 +9,7 @@ import { drivers } from '../drivers/registry.js';
 import { booleanMeant, numberMeant, show, validateParamValue, valueHint, type ValueSyntax } from '../drivers/common/params.js';
 import type { ParamValue } from '../drivers/types.js';
 import { checkPortClaims } from '../transport/port-claims.js';
-import { portProblem } from './port-path.js';
+import { isTcpPort, portProblem, SERIAL_ONLY_KEYS } from './port-path.js';
 import { moduleTypes } from '../modules/registry.js';
 import { describeError } from '../errors.js';
 import { configSchema, instrumentCommonShape } from './schema.js';
@@ -182,6 +182,7 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
     list.add([...base, 'driver'], `unknown driver "${table.driver}" (known: ${[...drivers.keys()].sort().join(', ')})`);
     return;
   }
+  refuseSerialSettingsOnTcp(base, table, list);
   // Unknown keys are reported on their own, so a typo does not hide the problems after it.
   const given = driverOptionsOf(table);
   let unknownKeys = false;
@@ -224,6 +225,21 @@ function validateInstrumentTable(id: string, table: ReadonlyDeep<InstrumentModel
     specs.set(id, { ...resolveInstrument(id, table, options.data as Record<string, unknown>), params });
   } catch (err) {
     list.add(base, describeError(err));
+  }
+}
+
+/**
+ * baud_rate & co. on a `tcp://` port would be silently ignored (the line behind a device server is
+ * set in the server's own config): refused, each with the reason, so nobody believes they took effect.
+ */
+function refuseSerialSettingsOnTcp(base: Path, table: ReadonlyDeep<InstrumentModel>, list: IssueList): void {
+  if (typeof table.port !== 'string' || !isTcpPort(table.port)) return;
+  for (const key of SERIAL_ONLY_KEYS) {
+    if (!Object.hasOwn(table, key)) continue;
+    list.add(
+      [...base, key],
+      `${key} is a serial-line setting and does not apply to a TCP port (${table.port}): remove it here; for a serial device server (ser2net, Moxa NPort) set the line in the server's own configuration (docs/network.md)`,
+    );
   }
 }
 

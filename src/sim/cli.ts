@@ -8,6 +8,10 @@
  *
  * Or take the instrument(s) from a daqd config (several --instrument = a multidrop bus):
  *   node --import tsx src/sim/cli.ts --config config/default.toml --instrument psu --port /tmp/dev-b
+ *
+ * Or serve it on a TCP port, as a networked instrument (raw SCPI socket) or a serial device server:
+ *   node --import tsx src/sim/cli.ts --driver scpi --listen tcp://127.0.0.1:5025
+ *   # config: port = "tcp://127.0.0.1:5025"
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -19,11 +23,14 @@ import type { DeviceSimulator, DriverDefinition } from '../drivers/types.js';
 import { describeSerial } from '../transport/serial-settings.js';
 import type { SerialSettings } from '../transport/types.js';
 import { serveSimulator } from './serve.js';
+import { serveSimulatorTcp } from './serve-tcp.js';
+import { parsePortAddress } from '../config/port-path.js';
 import { COMMON_INSTRUMENT_KEYS, mergeOptions, parseOptionPairs } from './options.js';
 
 interface CliArgs {
   driver?: string;
-  port: string;
+  port?: string;
+  listen?: string;
   option: string[];
   config?: string;
   instrument: string[];
@@ -34,8 +41,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('daqd-sim')
-    .description('Serve daqd device simulators on a serial path (e.g. one end of a socat pty pair)')
-    .requiredOption('--port <path>', 'serial path to serve on')
+    .description('Serve daqd device simulators on a serial path (e.g. one end of a socat pty pair) or a TCP port')
+    .option('--port <path>', 'serial path to serve on')
+    .option('--listen <tcp://host:port>', 'serve on a TCP port instead (port 0: any free port, printed)')
     .option('--driver <name>', 'driver whose simulator to run')
     .option('--option <key=value>', 'driver option (dotted keys for tables, e.g. sim.power_w=1e-3); repeatable', collect, [])
     .option('--config <file>', 'daqd config file to take instrument tables from')
@@ -44,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   program.parse(argv);
   const args = program.opts<CliArgs>();
+  if ((args.port === undefined) === (args.listen === undefined)) throw new Error('give --port PATH (serial) or --listen tcp://HOST:PORT, one of them');
 
   const overrides = parseOptionPairs(args.option);
   const instruments = args.config ? fromConfig(args.config, args.instrument) : [];
@@ -59,17 +68,32 @@ async function main(argv: string[]): Promise<void> {
     simulators.push(inst.driver.createSimulator({ id: inst.id, params: {}, options }));
     serial ??= { ...inst.driver.serial, ...inst.serial, ...(args.baud ? { baudRate: args.baud } : {}) };
   }
+  const names = instruments.map((i) => `${i.id} (${i.driver.name})`).join(', ');
+  if (args.listen !== undefined) {
+    const address = parsePortAddress(args.listen);
+    if (address.kind !== 'tcp') throw new Error(`--listen takes tcp://host:port (got ${JSON.stringify(args.listen)})`);
+    const tcp = await serveSimulatorTcp({ simulators, host: address.host, port: address.port });
+    process.stdout.write(`serving ${names} on ${tcp.address}; Ctrl-C to stop\n`);
+    const stopTcp = async () => {
+      await tcp.close();
+      for (const sim of simulators) sim.dispose();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stopTcp());
+    process.once('SIGTERM', () => void stopTcp());
+    return;
+  }
+  const port = args.port!;
   const server = await serveSimulator({
-    path: args.port,
+    path: port,
     serial,
     simulators,
     onLost: (err) => {
-      process.stderr.write(`daqd-sim: lost ${args.port}${err ? `: ${err.message}` : ''}\n`);
+      process.stderr.write(`daqd-sim: lost ${port}${err ? `: ${err.message}` : ''}\n`);
       process.exit(1);
     },
   });
-  const names = instruments.map((i) => `${i.id} (${i.driver.name})`).join(', ');
-  process.stdout.write(`serving ${names} on ${args.port} at ${describeSerial(serial!)}; Ctrl-C to stop\n`);
+  process.stdout.write(`serving ${names} on ${port} at ${describeSerial(serial!)}; Ctrl-C to stop\n`);
 
   const stop = async () => {
     await server.close();

@@ -8,7 +8,7 @@ import { describeSerial, sameSerialSettings } from './serial-settings.js';
 
 export interface PortClaim {
   instrumentId: string;
-  /** The port spec from the config: "sim", "sim:<bus>", or a device path. */
+  /** The port spec from the config: "sim", "sim:<bus>", "tcp://host:port", or a device path. */
   port: string;
   serial: SerialSettings;
   multidrop: boolean;
@@ -65,6 +65,8 @@ export function checkPortClaims(claims: readonly PortClaim[]): PortConflict[] {
         message: `${list(sharing)} both use bus address ${address} on port ${port}; give each its own address`,
       });
     }
+    // A TCP bus (a device server's RS-485 line): its serial settings are the server's, not ours.
+    if (port.startsWith('tcp://')) continue;
     const first = group[0]!;
     const odd = group.filter((c) => !sameSerialSettings(c.serial, first.serial));
     if (odd.length > 0) {

@@ -3,8 +3,10 @@
  * naming the same port share one open transport and one request queue. The port closes when the
  * last lease is released and can be acquired again at once.
  *
- * Port specs: "sim" = a private simulator; "sim:<bus>" = a simulated bus shared by the multidrop
- * instruments naming it; anything else = a serial device path.
+ * Port specs (parsed by parsePortAddress): "sim" = a private simulator; "sim:<bus>" = a simulated
+ * bus shared by the multidrop instruments naming it; "tcp://host:port" = a TCP connection (a raw
+ * SCPI socket or a serial device server; one connection per instrument, or per shared bus);
+ * anything else = a serial device path.
  */
 import { realpathSync } from 'node:fs';
 import { DaqError, isDaqError } from '../errors.js';
@@ -13,6 +15,8 @@ import type { ByteTransport, Exchange, Link, SerialSettings } from './types.js';
 import { QueuedLink, DEFAULT_TIMEOUT_MS } from './link.js';
 import { SerialTransport } from './serial-transport.js';
 import { SimTransport } from './sim-transport.js';
+import { TcpTransport } from './tcp-transport.js';
+import { parsePortAddress, type PortAddress } from '../config/port-path.js';
 import { checkPortClaims, portKey, type PortClaim } from './port-claims.js';
 import { lineRate } from './serial-settings.js';
 
@@ -39,6 +43,8 @@ export interface PortHubOptions {
   /** Pace simulated ports at their baud rate (default true). */
   simPacing?: boolean;
   defaultTimeoutMs?: number;
+  /** Connect timeout for tcp:// ports (ms, default 3000). */
+  connectTimeoutMs?: number;
 }
 
 interface Lease extends PortLease {
@@ -61,7 +67,13 @@ export class PortHub {
   constructor(private readonly options: PortHubOptions = {}) {}
 
   async acquire(request: PortRequest): Promise<PortLease> {
-    const key = resolveKey(request.port, request.instrumentId);
+    let address: PortAddress;
+    try {
+      address = parsePortAddress(request.port);
+    } catch (err) {
+      throw new DaqError('port_error', `${request.instrumentId}: ${(err as Error).message}`, { details: { port: request.port } });
+    }
+    const key = resolveKey(address, request.instrumentId);
     await this.closing.get(key);
     const existing = this.entries.get(key);
     const claim: PortClaim = {
@@ -78,12 +90,12 @@ export class PortHub {
         details: { port: key, instruments: [...new Set(conflicts.flatMap((c) => c.instruments))] },
       });
     }
-    const isSim = request.port === 'sim' || request.port.startsWith('sim:');
+    const isSim = address.kind === 'sim' || address.kind === 'sim-bus';
     if (isSim && !request.createSimulator) {
       throw new DaqError('port_error', `${request.instrumentId}: its driver has no simulator, so port "${request.port}" cannot be used`);
     }
 
-    const entry = existing ?? this.createEntry(key, request, isSim);
+    const entry = existing ?? this.createEntry(key, request, address);
     const lease = this.makeLease(entry, claim);
     entry.leases.add(lease);
     if (isSim) {
@@ -115,17 +127,29 @@ export class PortHub {
     await Promise.all([...this.closing.values()]);
   }
 
-  private createEntry(key: string, request: PortRequest, isSim: boolean): PortEntry {
-    const transport: ByteTransport = isSim
-      ? new SimTransport({
-          description: request.port === 'sim' ? `simulator for ${request.instrumentId}` : `simulated bus ${request.port}`,
+  private createEntry(key: string, request: PortRequest, address: PortAddress): PortEntry {
+    let transport: ByteTransport;
+    switch (address.kind) {
+      case 'sim':
+      case 'sim-bus':
+        transport = new SimTransport({
+          description: address.kind === 'sim' ? `simulator for ${request.instrumentId}` : `simulated bus ${request.port}`,
           serial: request.serial,
           pacing: this.options.simPacing ?? true,
-        })
-      : // Open the configured path, not its resolved target: a re-plugged adapter or restarted pty
+        });
+        break;
+      case 'tcp':
+        transport = new TcpTransport({ host: address.host, port: address.port, connectTimeoutMs: this.options.connectTimeoutMs });
+        break;
+      case 'serial':
+        // Open the configured path, not its resolved target: a re-plugged adapter or restarted pty
         // gets a new /dev node behind the same stable link.
-        new SerialTransport(request.port, request.serial);
+        transport = new SerialTransport(address.path, request.serial);
+        break;
+    }
     const link = new QueuedLink(transport, {
+      // A TCP port has no line rate of its own; the driver's serial defaults stand for the slowest
+      // segment (the serial line behind a device server). Nothing paces on it.
       lineRate: lineRate(request.serial),
       timeoutMs: request.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       autoReopen: true,
@@ -182,13 +206,16 @@ export class PortHub {
   }
 }
 
-/** Different paths to one device (/dev/serial/by-id/... and /dev/ttyUSB0) are one port. */
-function resolveKey(port: string, instrumentId: string): string {
-  if (port === 'sim' || port.startsWith('sim:')) return portKey(port, instrumentId);
+/**
+ * Different paths to one device (/dev/serial/by-id/... and /dev/ttyUSB0) are one port; a TCP
+ * address is its canonical `tcp://host:port` (no name lookup: two names for one host are two ports).
+ */
+function resolveKey(address: PortAddress, instrumentId: string): string {
+  if (address.kind === 'sim' || address.kind === 'sim-bus' || address.kind === 'tcp') return portKey(address.spec, instrumentId);
   try {
-    return realpathSync(port);
+    return realpathSync(address.path);
   } catch {
-    return port; // not plugged in (yet): keep the configured path
+    return address.path; // not plugged in (yet): keep the configured path
   }
 }
 
