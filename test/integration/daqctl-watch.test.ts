@@ -36,8 +36,29 @@ async function sttyAround(exitFile: string): Promise<[string, string]> {
 }
 
 /** The pid of the command a pane's shell runs (the pane's only child). */
-function childOf(pid: string): number {
-  return Number(execFileSync('ps', ['-o', 'pid=', '--ppid', pid], { encoding: 'utf8' }).trim().split('\n')[0]);
+/**
+ * The pane's child process (daqctl). Never 0 or empty: process.kill(0, ...) signals the whole
+ * process group, i.e. the test runner and every daqd other tests started.
+ */
+async function childOf(pid: string, timeoutMs = 5000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const child = childNow(pid);
+    if (child !== undefined) return child;
+    if (Date.now() > deadline) throw new Error(`the tmux pane (pid ${pid}) has no child process to signal`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function childNow(pid: string): number | undefined {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=', '--ppid', pid], { encoding: 'utf8' });
+  } catch {
+    out = ''; // ps exits 1 when there is no such process
+  }
+  const child = Number(out.trim().split('\n')[0]);
+  return Number.isInteger(child) && child > 1 ? child : undefined;
 }
 
 describe('daqctl watch', () => {
@@ -101,7 +122,7 @@ describe('daqctl watch', () => {
       expect(screen).not.toMatch(/^chiller\s/m);
       expect(screen).toMatch(/^sample_guard\s/m);
       expect(screen).not.toMatch(/^chiller_watch\s/m);
-      process.kill(childOf(t.format('pane_pid')), 'SIGTERM');
+      process.kill(await childOf(t.format('pane_pid')), 'SIGTERM');
       expect((await waitForFile(exitFile, 5000, 'watch to exit')).split(' ')[0]).toBe('0');
       const [sttyBefore, sttyAfter] = await sttyAround(exitFile);
       expect(sttyAfter).toBe(sttyBefore);
