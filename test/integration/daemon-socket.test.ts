@@ -4,7 +4,7 @@
  * by id, a stalled subscriber that cannot stall anyone else, socket file mode, stale and live sockets.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAQD_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { RawClient } from './daemon-raw-client.js';
@@ -249,7 +249,10 @@ describe('daqd socket file at start-up', () => {
     const first = await startDaemon({ config });
     try {
       const seqBefore = (await first.call('instrument.get', { id: 'pm1' })).lastReading?.seq ?? 0;
-      const second = spawn(process.execPath, [DAQD_BIN, '--config', first.configPath, '--socket', first.socketPath, '--state-dir', `${first.dir}/state2`], {
+      // Another config file and state dir (one daqd per config is refused earlier: instance.test.ts), the same socket.
+      const otherConfig = `${first.dir}/other.toml`;
+      copyFileSync(first.configPath, otherConfig);
+      const second = spawn(process.execPath, [DAQD_BIN, '--config', otherConfig, '--socket', first.socketPath, '--state-dir', `${first.dir}/state2`], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
