@@ -87,6 +87,17 @@ export const commandSchema = z.discriminatedUnion('type', [
    * queue like any other change (src/core/tx/). The transaction itself lives in the TxManager.
    */
   z.object({ type: z.literal('tx.apply'), txId: z.string().min(1), mode: z.enum(['commit', 'confirm', 'revert', 'resume']), ifRev }),
+  /**
+   * Internal (socket: version.rollback): restore a config version, in the queue, as a transaction
+   * (src/core/versions/). `id` is a version id or "previous".
+   */
+  z.object({
+    type: z.literal('version.rollback'),
+    id: z.string().min(1).max(1024),
+    withActions: z.boolean().optional(),
+    timeoutMs: z.number().int().positive().max(600_000).optional(),
+    ifRev,
+  }),
 ]);
 
 export type Command = z.infer<typeof commandSchema>;

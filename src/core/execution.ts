@@ -61,6 +61,14 @@ export interface Services {
   onReloadStart?: (source: string) => void;
   /** Transactions (src/core/tx/): runs the internal tx.apply command in the queue. */
   tx?: { apply(x: Execution, cmd: Extract<Command, { type: 'tx.apply' }>): Promise<Record<string, unknown>> };
+  /**
+   * Config versions (src/core/versions/): `beforeChange` snapshots the file before every change
+   * that alters the running config (never throws); `apply` runs a rollback in the queue.
+   */
+  versions?: {
+    beforeChange(command: Command, origin: string, summary: string): Promise<void>;
+    apply(x: Execution, cmd: Extract<Command, { type: 'version.rollback' }>): Promise<Record<string, unknown>>;
+  };
 }
 
 /** Validated specs per config object: derived data, so it cannot disagree with the config. */
@@ -150,6 +158,9 @@ export class Execution {
     specCache.set(next, specs);
     validConfigs.add(next);
     const diff = diffConfigs(prev, next, specs);
+    const summary = summarizeDiff(diff);
+    // A snapshot of the file as it was, before anything changes (issue #19); identical content is stored once.
+    if (services.versions && !isEmptyDiff(diff)) await services.versions.beforeChange(this.command, this.origin, summary);
     const { confirmed } = await applyDiff(
       { prev, next, diff, nextSpecs: specs, prevSpecs: specsOf(prev) },
       services.instruments,
@@ -160,7 +171,6 @@ export class Execution {
     if (options.beforePersist) await options.beforePersist({ diff, confirmed });
     this.current = next;
     this.changed = true;
-    const summary = summarizeDiff(diff);
     const persisted: PersistOutcome = options.fromFile
       ? { written: false, reason: 'loaded from the file' }
       : isEmptyDiff(diff)

@@ -16,6 +16,7 @@ import { cloneModel, sameValue, type ConfigModel } from '../config/model.js';
 import { applyOp, diffConfig } from '../persistence/config-diff.js';
 import { validateConfig } from '../config/validate.js';
 import { DaqError, describeError, isDaqError } from '../errors.js';
+import { atomicWriteFile } from '../persistence/atomic-write.js';
 import type { EventBus } from './events.js';
 
 export interface PersistStatus {
@@ -79,6 +80,40 @@ export class ConfigPersister {
 
   get knownHash(): string | undefined {
     return this.file.knownHash;
+  }
+
+  /** The text daqd last loaded or wrote (what the file holds unless a person edited it since). */
+  get knownText(): string | undefined {
+    return this.file.knownText;
+  }
+
+  /**
+   * Replace the file with `text` exactly (a version rollback, issue #19): atomic, and known before
+   * the rename (the watcher ignores it). `model` is what the text parses to; it becomes the running
+   * config's file model. On failure the file and everything known about it stay as they were.
+   */
+  async replaceFile(text: string, model: ConfigModel): Promise<PersistOutcome> {
+    if (!this.enabled()) {
+      if (!sameValue(model, this.fileModel)) this.state = { ...this.state, upToDate: false, reason: 'changes kept in memory only: persistence is disabled (enable_persistence = false)' };
+      return { written: false, reason: 'persistence is disabled (enable_persistence = false)' };
+    }
+    const started = performance.now();
+    const before = { text: this.file.knownText, fileModel: this.fileModel, desired: this.desired, state: this.state };
+    this.adoptFile(text, model);
+    try {
+      await atomicWriteFile(this.file.path, text);
+    } catch (err) {
+      if (before.text !== undefined) this.file.adoptText(before.text);
+      this.fileModel = before.fileModel;
+      this.desired = before.desired;
+      this.state = before.state;
+      throw err;
+    }
+    const at = new Date().toISOString();
+    const bytes = Buffer.byteLength(text, 'utf8');
+    this.state = { upToDate: true, lastWriteAt: at, lastError: this.state.lastError };
+    this.events.emit({ type: 'config.persisted', file: this.file.path, bytes, at });
+    return { written: true, bytes, ms: Math.round((performance.now() - started) * 100) / 100 };
   }
 
   isEnabled(): boolean {

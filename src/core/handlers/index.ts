@@ -28,6 +28,10 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     if (!x.services.tx) throw new DaqError('unavailable', 'transactions are not running in this daqd');
     return x.services.tx.apply(x, cmd);
   },
+  'version.rollback': (x, cmd) => {
+    if (!x.services.versions) throw new DaqError('unavailable', 'config versions are not running in this daqd');
+    return x.services.versions.apply(x, cmd);
+  },
 };
 
 export function handlerFor<T extends CommandType>(type: T): Handler<T> {
@@ -48,4 +52,5 @@ export const WRITES_CONFIG: ReadonlySet<CommandType> = new Set([
   'module.unassign',
   'module.set',
   'tx.apply',
+  'version.rollback',
 ]);

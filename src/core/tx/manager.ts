@@ -26,7 +26,8 @@ import { diffConfigs, type ConfigDiff } from '../apply/diff.js';
 import type { Command, CommandOf, CommandResult } from '../commands.js';
 import { numberKindFrom, specsOf, type Execution, type Services } from '../execution.js';
 import type { InstrumentSupervisor } from '../manager/supervisor.js';
-import type { ConfigPersister } from '../persister.js';
+import type { ConfigPersister, PersistOutcome } from '../persister.js';
+import { configInvalid } from '../../config/issues.js';
 import { planOf, type TxPlan } from './plan.js';
 import { openedElsewhere, probePort } from './ports.js';
 import { describeOp, itemsOf, replay, type Replayed } from './stage.js';
@@ -531,6 +532,92 @@ export class TxManager {
     await this.end(rec, 'reverted', 'confirm deadline passed (on_timeout revert) or discarded');
     this.deps.log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id} reverted: ${outcome.summary}`);
     return { tx: rec.id, reverted: true, summary: outcome.summary, restored: { devices: restored.devices, failures: restored.failures } };
+  }
+
+  /**
+   * A whole target config applied as one transaction, in the queue (version rollback, issue #19):
+   * the same checkpoint of the devices' read-back values, the one apply path, the wait for new and
+   * reconnected instruments, the confirmed sends of `writes` (what the apply does not send: actions,
+   * device drift), and, as the last step, `write` (the config file). If any step fails, the
+   * checkpoint is restored exactly as for a failed commit, and the error says which step and what
+   * was restored (`data.restored`). `applied`: values the config takes without sending them (actions
+   * a rollback does not perform).
+   */
+  async commitConfig(
+    x: Execution,
+    req: {
+      label: string;
+      target: ConfigModel;
+      text?: string;
+      writes: Replayed['writes'];
+      applied?: Record<string, Record<string, ParamValue>>;
+      timeoutMs?: number;
+      write: () => Promise<PersistOutcome>;
+    },
+  ): Promise<{ plan: TxPlan; steps: string[]; confirmed: Record<string, Record<string, ParamValue>>; persisted: PersistOutcome; checkpointMs: number; summary: string }> {
+    const { instruments, log } = this.deps;
+    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_S * 1000;
+    const prev = x.config as ConfigModel;
+    const { issues, specs } = validateConfig(req.target, req.text);
+    if (issues.length > 0) throw configInvalid(req.label, issues);
+    const staged: Replayed = { config: req.target, writes: req.writes, problems: [], touchedBy: new Map() };
+    const portProblems = await this.portProblems(prev, staged, false, []);
+    if (portProblems.length > 0) {
+      throw new DaqError('port_conflict', `${req.label}: ${portProblems.map(problemText).join('; ')}`, { details: { problems: portProblems } });
+    }
+    const { plan, diff: planned } = planOf(prev, staged, specs);
+    const cpStarted = performance.now();
+    const checkpoint = await this.checkpoint(prev, planned, staged);
+    const checkpointMs = elapsed(cpStarted);
+    let step = 'validate';
+    let appliedAll = false;
+    const written: Record<string, string[]> = {};
+    const steps: string[] = [];
+    const trace = (s: string) => {
+      step = s;
+      steps.push(s);
+    };
+    const sent: Record<string, Record<string, ParamValue>> = {};
+    let persisted: PersistOutcome = { written: false, reason: 'not written' };
+    try {
+      const outcome = await x.commit(req.target, {
+        requireLive: true,
+        source: req.label,
+        fromFile: true, // the file is replaced with the exact text by `write`, below
+        ...(req.text !== undefined ? { text: req.text } : {}),
+        ...(req.applied ? { applied: req.applied } : {}),
+        trace,
+        beforePersist: async ({ diff, confirmed }) => {
+          appliedAll = true;
+          for (const [id, values] of Object.entries(confirmed)) sent[id] = { ...values };
+          const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
+          for (const id of [...diff.instruments.added, ...reconnected]) {
+            if (specs.get(id)?.enabled === false) continue;
+            trace(`wait for ${id} to be ready`);
+            await this.ready(id, timeoutMs);
+          }
+          for (const [id, w] of Object.entries(req.writes)) {
+            if (specs.get(id)?.enabled === false || Object.keys(w.values).length === 0) continue;
+            trace(`send ${id} ${Object.keys(w.values).join(', ')}`);
+            written[id] = Object.keys(w.values);
+            const got = await this.withTimeout(instruments.setParams(id, w.values), timeoutMs, `${id}: ${Object.keys(w.values).join(', ')} not confirmed within ${timeoutMs / 1000} s`);
+            sent[id] = { ...(sent[id] ?? {}), ...got };
+          }
+          trace('write the config file');
+          persisted = await req.write();
+        },
+      });
+      return { plan, steps, confirmed: sent, persisted, checkpointMs, summary: outcome.summary };
+    } catch (err) {
+      const cause = toDaqError(err, (e) => log.error({ err: e }, 'bug: an error without a code'));
+      if (step === 'validate') throw err; // refused before anything was applied
+      const restored = await this.restore(prev, req.target, planned, checkpoint, appliedAll, written, timeoutMs, steps);
+      const message = `${req.label}: step "${step}" failed: ${cause.message}. Restored: ${restoredText(restored)}`;
+      log.warn({ audit: true, step }, message);
+      throw new DaqError(cause.kind, message, {
+        details: { step, cause: { kind: cause.kind, message: cause.message, ...(cause.details ? { details: cause.details } : {}) }, restored },
+      });
+    }
   }
 
   private async applyResume(x: Execution, rec: TxRecord): Promise<CommandResult> {

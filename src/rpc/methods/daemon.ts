@@ -10,8 +10,8 @@ export const daemonMethods: MethodTable = {
   },
 };
 
-/** In the contract, built in a later milestone: answer clearly instead of "method not found". */
-const PLANNED = ['version.create', 'version.list', 'version.rollback', 'version.diff'];
+/** In the contract, built in a later milestone: answer clearly instead of "method not found". (None now: version.* is in version.ts.) */
+const PLANNED: string[] = [];
 
 export const plannedMethods: MethodTable = Object.fromEntries(
   PLANNED.map((name) => [

@@ -6,6 +6,8 @@ import { configMethods } from './config.js';
 import { eventMethods } from './events.js';
 import { driverMethods } from './drivers.js';
 import { txMethods } from './tx.js';
+import { dataMethods } from './data.js';
+import { versionMethods } from './version.js';
 
 function methodMap(...tables: MethodTable[]): MethodMap {
   const map = new Map<string, MethodDef>();
@@ -19,4 +21,4 @@ function methodMap(...tables: MethodTable[]): MethodMap {
   return map;
 }
 
-export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, txMethods, plannedMethods);
+export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, txMethods, dataMethods, versionMethods, plannedMethods);
