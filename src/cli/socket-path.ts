@@ -1,19 +1,21 @@
 /**
- * Which socket daqctl talks to, the same from any directory (docs/daqctl.md, "Finding daqd"):
+ * Which socket daqctl talks to, the same from any directory (docs/daqctl.md, "Finding daqd"). The
+ * project rules are daqd's own (src/config/project.ts), so daqctl looks where daqd puts it:
  *
- * 1. `--socket PATH`, else `$DAQD_SOCKET`, else `$DAQD_STATE_DIR/daqd.sock`: a path you named is the
- *    only one tried. Falling back to another socket would control a daemon you did not name.
+ * 1. `--socket PATH`, else `$DAQD_SOCKET`: a path you named is the only one tried. Falling back to
+ *    another socket would control a daemon you did not name.
  * 2. The project's socket. The project is the one of `--config FILE` or `$DAQD_CONFIG` when given,
- *    else the nearest directory at or above the current one holding `.daq/daqd.sock` or
- *    `config/default.toml`. Its socket is `<project>/.daq/daqd.sock`; for a config file inside a
- *    directory named `config` the project is that directory's parent (the shipped layout:
- *    `lab/config/default.toml`, `lab/.daq/daqd.sock`), and `config/.daq/daqd.sock` is tried after it.
+ *    else the nearest directory at or above the current one holding `config/default.toml` or
+ *    `.daq/daqd.sock`. Its root is the directory holding `config/` for a config file in a directory
+ *    named `config` (the shipped layout: `lab/config/default.toml`), else the config file's own
+ *    directory; the socket is `<state dir>/daqd.sock`, the state dir `$DAQD_STATE_DIR` when set
+ *    (relative to the root, as daqd takes it), else `<root>/.daq`.
  * 3. `/run/daqd/daqd.sock` (a system-wide daqd), only when no project was found: inside a project
  *    whose daqd is down, another lab's daemon must not answer in its place.
  *
  * Pure apart from `exists` (injected for tests): the caller connects to each candidate in order.
  */
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const SYSTEM_SOCKET = '/run/daqd/daqd.sock';
 const STATE_DIR = '.daq';
@@ -39,14 +41,17 @@ export interface LookupInput {
   exists?: (path: string) => boolean;
 }
 
-/** The sockets of the project a config file belongs to. */
-function projectOfConfig(configFile: string, from: string): Candidate[] {
+/** The project root of a config file: the parent of a `config/` directory, else its own directory. */
+function rootOf(configFile: string): string {
   const dir = dirname(configFile);
-  const inConfigDir = basename(dir) === 'config';
-  const root = inConfigDir ? dirname(dir) : dir;
-  const out = [{ path: join(root, STATE_DIR, SOCKET_NAME), from: `${from} ${configFile}` }];
-  if (inConfigDir) out.push({ path: join(dir, STATE_DIR, SOCKET_NAME), from: `${from} ${configFile}` });
-  return out;
+  return basename(dir) === 'config' ? dirname(dir) : dir;
+}
+
+/** The socket of the project at `root`. */
+function projectSocket(root: string, env: NodeJS.ProcessEnv, from: string): Candidate {
+  const stateDir = env.DAQD_STATE_DIR;
+  if (!stateDir) return { path: join(root, STATE_DIR, SOCKET_NAME), from };
+  return { path: join(isAbsolute(stateDir) ? stateDir : resolve(root, stateDir), SOCKET_NAME), from: `${from}, $DAQD_STATE_DIR` };
 }
 
 /** The nearest directory at or above `cwd` that is a daqd project, or undefined. */
@@ -65,15 +70,17 @@ export function socketCandidates(input: LookupInput): Lookup {
 
   if (input.socket) return { candidates: [{ path: at(input.socket), from: '--socket' }] };
   if (env.DAQD_SOCKET) return { candidates: [{ path: at(env.DAQD_SOCKET), from: '$DAQD_SOCKET' }] };
-  if (env.DAQD_STATE_DIR) return { candidates: [{ path: at(join(env.DAQD_STATE_DIR, SOCKET_NAME)), from: '$DAQD_STATE_DIR' }] };
 
-  if (input.config) return { candidates: projectOfConfig(at(input.config), 'project of --config') };
-  if (env.DAQD_CONFIG) return { candidates: projectOfConfig(at(env.DAQD_CONFIG), 'project of $DAQD_CONFIG') };
+  if (input.config) return { candidates: [projectSocket(rootOf(at(input.config)), env, `project of --config ${at(input.config)}`)] };
+  if (env.DAQD_CONFIG) return { candidates: [projectSocket(rootOf(at(env.DAQD_CONFIG)), env, `project of $DAQD_CONFIG ${at(env.DAQD_CONFIG)}`)] };
 
   const project = findProject(cwd, exists);
   if (project) {
-    const candidates = projectOfConfig(join(project, 'config', 'default.toml'), 'project').map((c) => ({ ...c, from: `project ${project}` }));
-    return { candidates, note: `${SYSTEM_SOCKET} was not tried: you are inside the project ${project}; give --socket ${SYSTEM_SOCKET} for the system daqd` };
+    return {
+      candidates: [projectSocket(project, env, `project ${project}`)],
+      note: `${SYSTEM_SOCKET} was not tried: you are inside the project ${project}; give --socket ${SYSTEM_SOCKET} for the system daqd`,
+    };
   }
+  if (env.DAQD_STATE_DIR) return { candidates: [{ path: at(join(env.DAQD_STATE_DIR, SOCKET_NAME)), from: '$DAQD_STATE_DIR (no project found)' }] };
   return { candidates: [{ path: SYSTEM_SOCKET, from: 'system daqd (no project found at or above the current directory)' }] };
 }
