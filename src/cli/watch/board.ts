@@ -35,7 +35,11 @@ export class Board {
   readonly showInstruments: boolean;
   readonly showModules: boolean;
 
-  constructor(private readonly selection: Selection) {
+  /** `keys`: q works too (the keyboard is read); otherwise only Ctrl-C is offered. */
+  constructor(
+    private readonly selection: Selection,
+    private readonly keys = true,
+  ) {
     const any = (prefix: string) => EVENT_TYPES.some((t) => t.startsWith(prefix) && typeSelected(selection, t));
     this.showInstruments = any('reading') || any('instrument.');
     // --module asks for modules; so does a plain `watch`. Instruments alone show the modules using them.
@@ -136,7 +140,7 @@ export class Board {
       lines.push(...table(['MODULE', 'TYPE', 'STATE', 'STATUS'], rows, width).split('\n'));
     }
     lines.push('');
-    lines.push(`q or Ctrl-C to stop${this.dropped ? ` · missed ${this.dropped} events (the terminal was too slow)` : ''}`);
+    lines.push(`${this.keys ? 'q or ' : ''}Ctrl-C to stop${this.dropped ? ` · missed ${this.dropped} events (the terminal was too slow)` : ''}`);
     return lines;
   }
 }

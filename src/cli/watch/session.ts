@@ -60,7 +60,8 @@ export async function runWatch(ctl: Ctl, o: WatchOptions): Promise<void> {
     throw err;
   }
 
-  const board = new Board(selection);
+  const rawKeys = asTable && process.stdin.isTTY === true;
+  const board = new Board(selection, rawKeys);
   board.loadInstruments(list.instruments);
   board.loadModules(mods.modules);
   const view = asTable ? tableView(board) : jsonView(board, selection);
@@ -68,7 +69,6 @@ export async function runWatch(ctl: Ctl, o: WatchOptions): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   let finished = false;
   const stdin = process.stdin;
-  const rawKeys = asTable && stdin.isTTY === true;
   const finish = (code: number, message?: string): void => {
     if (finished) return;
     finished = true;
