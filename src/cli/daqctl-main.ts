@@ -30,7 +30,7 @@ const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
   [['reload', 'sync'], async () => (await import('./commands/config.js')).registerConfigCommands],
   [['watch'], async () => (await import('./commands/watch.js')).registerWatchCommand],
   [['tx', 'apply'], async () => (await import('./commands/tx.js')).registerTxCommands],
-  [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/planned.js')).registerPlannedCommands],
+  [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/versions.js')).registerVersionCommands],
 ];
 
 /** Global options that take a value (their value is not the command word). */
