@@ -29,6 +29,8 @@ const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
   [['module', 'modules'], async () => (await import('./commands/modules.js')).registerModuleCommands],
   [['reload', 'sync'], async () => (await import('./commands/config.js')).registerConfigCommands],
   [['watch'], async () => (await import('./commands/watch.js')).registerWatchCommand],
+  [['export'], async () => (await import('./commands/export.js')).registerExportCommand],
+  [['plot'], async () => (await import('./commands/plot.js')).registerPlotCommand],
   [['tx', 'apply'], async () => (await import('./commands/tx.js')).registerTxCommands],
   [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/versions.js')).registerVersionCommands],
 ];

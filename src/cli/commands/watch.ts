@@ -10,7 +10,12 @@ export function registerWatchCommand(program: Command, ctl: Ctl): void {
     .option('--events', 'print each event as a JSON line instead of the table')
     .option('--module <id>', 'only these modules (repeatable, or comma-separated)', collect)
     .option('--type <types>', 'only these event types, e.g. reading,module.,instrument.state (prefixes; repeatable)', collect)
-    .action(async (ids: string[], o: { events?: boolean; module?: string[]; type?: string[] }) => {
+    .option('--plot', 'a sparkline per numeric reading over the last minute, with min/max/last and units')
+    .action(async (ids: string[], o: { events?: boolean; module?: string[]; type?: string[]; plot?: boolean }) => {
+      if (o.plot) {
+        const { runPlot } = await import('./plot.js');
+        return runPlot(ctl, { ids });
+      }
       const { runWatch } = await import('../watch/session.js');
       await runWatch(ctl, { ids, ...o });
     });

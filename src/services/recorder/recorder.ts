@@ -453,6 +453,11 @@ export class Recorder {
     await this.flushOnce();
   }
 
+  /** The data dir in force (from the config, or the default under the state dir). */
+  get dataDir(): string {
+    return this.settings?.dataDir ?? join(resolve(this.options.stateDir), 'data');
+  }
+
   status() {
     const s = this.settings;
     return {
