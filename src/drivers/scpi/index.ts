@@ -1,6 +1,8 @@
 /**
- * Generic SCPI instrument over serial: channels (readings) and controls (settable params) come from
- * the config, so a new SCPI instrument needs no code. See ./options.ts for the keys.
+ * Generic SCPI instrument over serial or TCP (a raw SCPI socket, port 5025): channels (readings)
+ * and controls (settable params) come from the config, so a new SCPI instrument needs no code.
+ * Channels may answer with IEEE 488.2 definite-length blocks (./block.ts); controls may declare
+ * `opc = true` to wait for *OPC? after their command. See ./options.ts for the keys.
  */
 import { DaqError } from '../../errors.js';
 import type { DriverContext, DriverDefinition, DriverInstance, ParamDecl, ParamValue, Readings, ReadingDecl, ReadingFlag, ReadingsMeta } from '../types.js';
@@ -11,6 +13,11 @@ import { setpointsToRestore } from '../common/kinds.js';
 import { scpiOptionsSchema, type ScpiChannel, type ScpiControl, type ScpiOptions } from './options.js';
 import { ERROR_QUERY, IDN, fillCommand, formatValue, parseBoolean, parseErrorReply, unquote } from './protocol.js';
 import { ScpiSimulator } from './simulator.js';
+import { blockReply, decodeBlock, decodeSamples, reduceSamples } from './block.js';
+import type { FrameMatcher } from '../../transport/types.js';
+
+/** What *OPC? answers once the operations in progress are complete. */
+const OPC_QUERY = '*OPC?';
 
 /** Bound on SYST:ERR? reads when draining the queue (a broken device could answer forever). */
 const MAX_ERROR_READS = 25;
@@ -47,7 +54,7 @@ function paramDecls(options: ScpiOptions): ParamDecl[] {
 function readingDecls(options: ScpiOptions): ReadingDecl[] {
   return Object.entries(options.channels).map(([name, ch]) => ({
     name,
-    type: ch.type,
+    type: ch.type === 'block' ? (ch.block_format === 'text' ? ('string' as const) : ('number' as const)) : ch.type,
     description: ch.description ?? `Reply to "${ch.query}"`,
     unit: ch.unit,
   }));
@@ -61,6 +68,8 @@ class ScpiInstrument implements DriverInstance {
   /** Declared channel units, built once; flags are added only for a poll that needs them. */
   private readonly unitsMeta: ReadingsMeta;
   private meta: ReadingsMeta;
+  /** Built on the first block channel's poll. */
+  private blockMatcher: FrameMatcher | undefined;
 
   constructor(private readonly ctx: DriverContext<ScpiOptions>) {
     // Options may come unparsed (tests, tools): apply the schema's defaults here too.
@@ -94,7 +103,7 @@ class ScpiInstrument implements DriverInstance {
     const readings: Readings = {};
     let flags: Record<string, ReadingFlag> | undefined;
     for (const [name, ch] of Object.entries(this.options.channels)) {
-      const value = this.parseChannel(ch, await this.io.query(ch.query));
+      const value = ch.type === 'block' ? await this.readBlock(ch) : this.parseChannel(ch, await this.io.query(ch.query, ch.timeout_ms));
       readings[name] = value;
       const flag = typeof value === 'number' ? flagOf(value) : undefined;
       if (flag) (flags ??= {})[name] = flag;
@@ -128,6 +137,7 @@ class ScpiInstrument implements DriverInstance {
     const v = validateParamValue(decl, value, this.id);
     const command = fillCommand(control.command, formatValue(control, v));
     await this.io.send(command);
+    if (control.opc) await this.waitComplete(command, control.opc_timeout_ms);
     if (this.options.check_errors) {
       const errors = await this.drainErrors();
       if (errors.length > 0) {
@@ -187,6 +197,35 @@ class ScpiInstrument implements DriverInstance {
     return parseDeviceNumber(reply, at);
   }
 
+  /** *OPC? after `command`: the instrument answers 1 once everything it started has finished. */
+  private async waitComplete(command: string, timeoutMs: number): Promise<void> {
+    const reply = await this.io.query(OPC_QUERY, timeoutMs);
+    if (reply.trim() !== '1' && reply.trim() !== '+1') {
+      throw protocolError({ instrumentId: this.id, exchange: `${OPC_QUERY} after ${command}` }, reply, '1 (operation complete)');
+    }
+  }
+
+  /** A block channel: the whole block (however it is split on the wire), decoded and reduced. */
+  private async readBlock(ch: ScpiChannel): Promise<ParamValue> {
+    this.blockMatcher ??= blockReply(this.options.terminator);
+    const frame = await this.ctx.link.request({
+      write: ch.query + this.options.terminator,
+      reply: this.blockMatcher,
+      label: ch.query,
+      timeoutMs: ch.timeout_ms,
+    });
+    const at = { instrumentId: this.id, exchange: ch.query };
+    const data = decodeBlock(frame ?? Buffer.alloc(0), at);
+    const format = ch.block_format ?? 'real32';
+    if (format === 'text') return data.toString('latin1');
+    try {
+      return reduceSamples(decodeSamples(data, format, ch.byte_order ?? 'big'), ch.reduce ?? 'mean');
+    } catch (err) {
+      if (err instanceof DaqError) throw new DaqError(err.kind, `${this.id}: reply to ${ch.query}: ${err.message}`, { details: { exchange: ch.query } });
+      throw err;
+    }
+  }
+
   /** Reads SYST:ERR? until "0,..." and returns the errors it held. */
   private async drainErrors(): Promise<string[]> {
     const errors: string[] = [];
@@ -205,7 +244,7 @@ class ScpiInstrument implements DriverInstance {
 
 export const driver: DriverDefinition<ScpiOptions> = {
   name: 'scpi',
-  description: 'Generic SCPI instrument over serial: readings and settable params from the config',
+  description: 'Generic SCPI instrument over serial or TCP (port 5025): readings (incl. binary blocks) and settable params from the config',
   serial: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' },
   multidrop: false,
   optionsSchema: scpiOptionsSchema,

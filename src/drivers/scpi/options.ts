@@ -1,16 +1,32 @@
 /** Config keys of the generic SCPI driver (everything a new SCPI instrument needs, no code). */
 import { z } from 'zod';
+import { BLOCK_FORMATS, BLOCK_REDUCERS } from './block.js';
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
 
-export const channelSchema = z.strictObject({
-  /** Query whose reply is the reading, e.g. "MEAS:VOLT:DC?". */
-  query: z.string().min(1),
-  unit: z.string().optional(),
-  type: z.enum(['number', 'string', 'boolean']).default('number'),
-  description: z.string().optional(),
-});
+export const channelSchema = z
+  .strictObject({
+    /** Query whose reply is the reading, e.g. "MEAS:VOLT:DC?". */
+    query: z.string().min(1),
+    unit: z.string().optional(),
+    /** "block": the reply is an IEEE 488.2 definite-length block (#<n><len><data>), see block_format. */
+    type: z.enum(['number', 'string', 'boolean', 'block']).default('number'),
+    description: z.string().optional(),
+    /** type = "block": how the data is laid out (text: the bytes as a string reading). */
+    block_format: z.enum(BLOCK_FORMATS).optional().describe('type = "block": sample format (int8 ... real64, or text); default real32'),
+    /** type = "block": byte order of multi-byte samples ("big" is IEEE 488.2 normal order, FORM:BORD NORM). */
+    byte_order: z.enum(['big', 'little']).optional(),
+    /** type = "block": the one number the reading carries. */
+    reduce: z.enum(BLOCK_REDUCERS).optional().describe('type = "block": mean (default), min, max, first, last, sum, rms or count of the samples'),
+    /** Reply timeout for this query (ms), e.g. a long waveform transfer; default the instrument's timeout_ms. */
+    timeout_ms: z.number().int().min(10).max(600_000).optional(),
+  })
+  .refine((c) => c.type === 'block' || (c.block_format === undefined && c.byte_order === undefined && c.reduce === undefined), {
+    message: 'block_format, byte_order and reduce are for type = "block" channels',
+    path: ['type'],
+  })
+  .refine((c) => c.block_format !== 'text' || c.reduce === undefined, { message: 'a text block is a string reading: reduce does not apply', path: ['reduce'] });
 
 export const controlSchema = z
   .strictObject({
@@ -35,6 +51,13 @@ export const controlSchema = z
       .default(false)
       .describe('true: an action (never sent at start-up or on a reconnect, only on request); false (default): a setpoint, restored from the config'),
     description: z.string().optional(),
+    /**
+     * Wait for the operation to complete after the command (*OPC? answers 1 once the instrument has
+     * finished: a range change, a relay, a sweep setting), before errors are read and the value read back.
+     */
+    opc: z.boolean().default(false).describe('true: after the command, wait for *OPC? to answer 1 (operation complete) before going on'),
+    /** How long *OPC? may take (ms). */
+    opc_timeout_ms: z.number().int().min(10).max(600_000).default(10_000),
   })
   .refine((c) => c.type !== 'enum' || c.values !== undefined, { message: 'an enum control needs `values`', path: ['values'] })
   .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: 'min must not exceed max', path: ['min'] });
@@ -56,6 +79,8 @@ export const scpiOptionsSchema = z.strictObject({
       values: z.record(z.string(), scalar).optional(),
       /** Relative noise on numeric channels. */
       noise: z.number().min(0).optional(),
+      /** Samples in each simulated block reply (type = "block" channels). */
+      points: z.number().int().min(0).max(1_000_000).optional(),
     })
     .optional(),
 });

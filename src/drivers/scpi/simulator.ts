@@ -8,7 +8,8 @@
  */
 import type { DeviceSimulator, ParamValue } from '../types.js';
 import { LineSplitter } from '../common/line-protocol.js';
-import type { ScpiControl, ScpiOptions } from './options.js';
+import type { ScpiChannel, ScpiControl, ScpiOptions } from './options.js';
+import { encodeBlock, encodeSamples } from './block.js';
 import { formatScpiNumber, formatValue, parseBoolean, sameHeader, unquote } from './protocol.js';
 import { pushRecent } from '../common/recent.js';
 
@@ -19,6 +20,8 @@ export interface ScpiSimControl {
   garbage: string | undefined;
   /** Centre values of the channels, by channel name. */
   values: Record<string, ParamValue>;
+  /** *OPC? answers after this long (an operation still running), in ms. */
+  opcDelayMs: number;
 }
 
 const ERRORS = {
@@ -40,6 +43,7 @@ export class ScpiSimulator implements DeviceSimulator {
   private readonly idn: string;
   private readonly noise: number;
   private send: (data: Buffer) => void = () => {};
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly options: ScpiOptions,
@@ -48,7 +52,7 @@ export class ScpiSimulator implements DeviceSimulator {
     this.lines = new LineSplitter(options.terminator);
     this.idn = options.sim?.idn ?? 'DAQD,SCPI-SIM,0,1.0';
     this.noise = options.sim?.noise ?? 1e-3;
-    this.control = { silent: false, garbage: undefined, values: { ...(options.sim?.values ?? {}) } };
+    this.control = { silent: false, garbage: undefined, values: { ...(options.sim?.values ?? {}) }, opcDelayMs: 0 };
     this.reset();
   }
 
@@ -61,12 +65,23 @@ export class ScpiSimulator implements DeviceSimulator {
       pushRecent(this.received, line);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
-      this.send(Buffer.from(`${this.control.garbage ?? reply}${this.options.terminator}`, 'latin1'));
+      const bytes = Buffer.from(`${this.control.garbage ?? reply}${this.options.terminator}`, 'latin1');
+      if (this.control.opcDelayMs > 0 && line.trim().toUpperCase() === '*OPC?') {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.send(bytes);
+        }, this.control.opcDelayMs);
+        this.timers.add(timer);
+      } else {
+        this.send(bytes);
+      }
     }
   }
 
   dispose(): void {
     this.send = () => {};
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 
   /** Test hook: queue an error as if the device had found one. */
@@ -94,7 +109,7 @@ export class ScpiSimulator implements DeviceSimulator {
       if (value !== undefined) return void this.store(name, c, value);
     }
     for (const [name, ch] of Object.entries(this.options.channels)) {
-      if (sameHeader(ch.query, line)) return this.reading(name, ch.type);
+      if (sameHeader(ch.query, line)) return ch.type === 'block' ? this.block(name, ch) : this.reading(name, ch.type);
     }
     this.queueError(ERRORS.undefinedHeader);
     return undefined;
@@ -136,6 +151,17 @@ export class ScpiSimulator implements DeviceSimulator {
     // An overloaded input reads SCPI's "infinity" (9.9E37) exactly, without noise, like a real one.
     if (Math.abs(base) >= 9.9e37) return formatScpiNumber(base);
     return formatScpiNumber(base * (1 + this.noise * (this.random() * 2 - 1)));
+  }
+
+  /** A definite-length block of `sim.points` samples around the channel's centre (latin1, byte for byte). */
+  private block(name: string, ch: ScpiChannel): string {
+    const format = ch.block_format ?? 'real32';
+    if (format === 'text') return encodeBlock(Buffer.from(String(this.control.values[name] ?? name), 'latin1')).toString('latin1');
+    const centre = this.control.values[name];
+    const base = typeof centre === 'number' ? centre : plausibleValue(name);
+    const points = this.options.sim?.points ?? 100;
+    const samples = Array.from({ length: points }, () => base * (1 + this.noise * (this.random() * 2 - 1)));
+    return encodeBlock(encodeSamples(samples, format, ch.byte_order ?? 'big')).toString('latin1');
   }
 
   private queueError(error: string): void {
