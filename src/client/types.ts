@@ -204,7 +204,11 @@ export interface DriverDescription extends DriverSummary {
 }
 
 export interface PortView {
+  /** A device path, or tcp://host:port for a configured network port. */
   path: string;
+  kind?: 'tcp';
+  host?: string;
+  tcpPort?: number;
   byId?: string;
   byPath?: string;
   vendorId?: string;
@@ -215,4 +219,12 @@ export interface PortView {
   driver?: string;
   exists: boolean;
   usedBy: string[];
+}
+
+/** ports.probe: the answer to *IDN? from a tcp://host:port. */
+export interface ProbeView {
+  address: string;
+  idn: string;
+  connectMs: number;
+  replyMs: number;
 }

@@ -70,9 +70,11 @@ async function main(argv: string[]): Promise<void> {
   }
   const names = instruments.map((i) => `${i.id} (${i.driver.name})`).join(', ');
   if (args.listen !== undefined) {
-    const address = parsePortAddress(args.listen);
+    // Port 0 (any free port) is fine for a server, not for a config: parse it as port 1.
+    const anyPort = /:0$/.test(args.listen);
+    const address = parsePortAddress(anyPort ? args.listen.replace(/:0$/, ':1') : args.listen);
     if (address.kind !== 'tcp') throw new Error(`--listen takes tcp://host:port (got ${JSON.stringify(args.listen)})`);
-    const tcp = await serveSimulatorTcp({ simulators, host: address.host, port: address.port });
+    const tcp = await serveSimulatorTcp({ simulators, host: address.host, port: anyPort ? 0 : address.port });
     process.stdout.write(`serving ${names} on ${tcp.address}; Ctrl-C to stop\n`);
     const stopTcp = async () => {
       await tcp.close();

@@ -3,13 +3,21 @@
  * hardware device behind it (from sysfs, no udevadm needed: containers and minimal installs have
  * none), its stable `/dev/serial/by-id` name, the USB vendor/product ids, serial number and
  * manufacturer where the device reports them, and which configured instrument uses it. Ports named
- * in the config that are not hardware ttys (a pty from socat, a missing device) are listed too.
+ * in the config that are not hardware ttys (a pty from socat, a missing device) are listed too, and
+ * so are configured `tcp://host:port` ports (kind "tcp"; listed from the config only: daqd never
+ * connects anywhere to list ports).
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { parsePortAddress } from '../config/port-path.js';
 
 export interface PortInfo {
+  /** The device path, or `tcp://host:port` for a network port. */
   path: string;
+  /** Only for network ports: "tcp" (serial ports leave it out). */
+  kind?: 'tcp';
+  host?: string;
+  tcpPort?: number;
   /** /dev/serial/by-id/... link to it, if any (survives re-plugging; use it in the config). */
   byId?: string;
   byPath?: string;
@@ -126,6 +134,19 @@ export function listPorts(configured: ReadonlyMap<string, string>, baseDir: stri
     });
   }
   for (const [id, port] of configured) {
+    let address;
+    try {
+      address = parsePortAddress(port);
+    } catch {
+      continue; // malformed tcp://: the config was refused, nothing to list
+    }
+    if (address.kind === 'sim' || address.kind === 'sim-bus') continue;
+    if (address.kind === 'tcp') {
+      const entry = ports.get(address.spec) ?? { path: address.spec, kind: 'tcp' as const, host: address.host, tcpPort: address.port, exists: true, usedBy: [] };
+      ports.set(address.spec, entry);
+      entry.usedBy.push(id);
+      continue;
+    }
     const real = realOrSelf(resolve(baseDir, port));
     let entry = ports.get(real);
     if (!entry) {

@@ -1,6 +1,6 @@
-/** daqctl drivers [ls] / drivers show NAME / ports. */
+/** daqctl drivers [ls] / drivers show NAME / ports / probe tcp://HOST:PORT. */
 import type { Command } from 'commander';
-import type { DriverDescription, DriverSummary, PortView } from '../../client/types.js';
+import type { DriverDescription, DriverSummary, PortView, ProbeView } from '../../client/types.js';
 import type { Ctl } from '../ctl.js';
 
 export function registerDriverCommands(program: Command, ctl: Ctl): void {
@@ -24,9 +24,23 @@ export function registerDriverCommands(program: Command, ctl: Ctl): void {
 
   program
     .command('ports')
-    .description('serial ports: path, by-id name, USB vendor:product, serial number, manufacturer, which instrument uses it')
+    .description('serial ports (path, by-id name, USB vendor:product, serial number, manufacturer) and configured tcp:// ports, with the instruments using each')
     .action(async () => {
       const { formatPorts } = await import('../views/drivers.js');
       await ctl.run<{ ports: PortView[] }>('ports.list', undefined, (r) => formatPorts(r.ports));
+    });
+
+  program
+    .command('probe <address>')
+    .description('connect to tcp://HOST:PORT, send *IDN? and print the answer (only when you ask; daqd never probes by itself)')
+    .option('--timeout <ms>', 'connect and reply timeout, each (default 2000)', (v) => Number(v))
+    .option('--terminator <text>', 'line terminator: \\n (default), \\r\\n or \\r')
+    .action(async (address: string, opts: { timeout?: number; terminator?: string }) => {
+      const terminator = opts.terminator?.replace(/\\r/g, '\r').replace(/\\n/g, '\n');
+      await ctl.run<ProbeView>(
+        'ports.probe',
+        { address, ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}), ...(terminator ? { terminator } : {}) },
+        (r) => `${r.address}: ${r.idn}  (connected in ${r.connectMs} ms, answered in ${r.replyMs} ms)`,
+      );
     });
 }

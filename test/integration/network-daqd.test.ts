@@ -1,0 +1,290 @@
+/**
+ * A real daqd with instruments on the network (issue #24), loopback only (127.0.0.1):
+ * - a SCPI meter served on a TCP port by the simulator CLI (`daqd-sim --listen`) in its own
+ *   process, killed with SIGKILL and restarted on the same port: the meter goes to error and comes
+ *   back by itself while the others keep polling;
+ * - a Newport 1830-C simulator on a pty behind Debian's ser2net (an independent serial device
+ *   server), reached as tcp://127.0.0.1:<port>: polls and a set land on the serial device;
+ * - a server that accepts and never answers (timeout) and an address that refuses (error, retried
+ *   until something listens there);
+ * - ports.list lists the TCP ports, ports.probe answers *IDN? only on request, and serial-line
+ *   settings on a TCP port are refused.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
+import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
+import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { startPtyPair, type PtyPair } from '../helpers/pty.js';
+import type { RpcError } from '../../src/client/client.js';
+
+const LOOPBACK = '127.0.0.1';
+const IDN = 'Keysight Technologies,34465A,MY59000001,A.03.01-03.15-03.01-00.52-02-02';
+
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen({ host: LOOPBACK, port: 0 }, resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Is something listening on 127.0.0.1:port? (read from /proc/net/tcp: no connection is made). */
+function listening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === `0100007F:${hex}` && f[3] === '0A';
+    });
+}
+
+interface SimProcess {
+  proc: ChildProcess;
+  port: number;
+  exited: Promise<unknown>;
+}
+
+/** The simulator CLI serving a SCPI meter on 127.0.0.1:port (0: any); resolves once it listens. */
+async function startScpiSim(port: number): Promise<SimProcess> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/sim/cli.ts', '--driver', 'scpi', '--listen', `tcp://${LOOPBACK}:${port}`, '--option', `sim.idn=${IDN}`, '--option', 'channels.volts.query=MEAS:VOLT:DC?', '--option', 'sim.values.volts=1.5'],
+    { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const m = await waitUntil(() => /on tcp:\/\/127\.0\.0\.1:(\d+);/.exec(out) ?? (proc.exitCode !== null && Promise.reject(new Error(out))), 20_000, `daqd-sim to listen:\n${out}`);
+  return { proc, port: Number(m[1]), exited };
+}
+
+async function kill9(sim: SimProcess): Promise<void> {
+  if (sim.proc.exitCode === null && sim.proc.signalCode === null) sim.proc.kill('SIGKILL');
+  await sim.exited;
+}
+
+/** ser2net 4.x serving a pty as raw TCP on 127.0.0.1:port. */
+async function startSer2net(dir: string, ptyPath: string, port: number): Promise<{ proc: ChildProcess; exited: Promise<unknown>; out: () => string }> {
+  const yaml = join(dir, 'ser2net.yaml');
+  writeFileSync(
+    yaml,
+    `connection: &pm\n  accepter: tcp,${LOOPBACK},${port}\n  connector: serialdev,${realpathSync(ptyPath)},9600n81,local\n  options:\n    kickolduser: true\n`,
+  );
+  const proc = spawn('ser2net', ['-n', '-d', '-c', yaml, '-P', join(dir, 'ser2net.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  await waitUntil(() => listening(port) || (proc.exitCode !== null && Promise.reject(new Error(`ser2net exited: ${out}`))), 10_000, `ser2net to listen on ${port}:\n${out}`);
+  return { proc, exited, out: () => out };
+}
+
+function config(scpiPort: number, ser2netPort: number): string {
+  return `[application.dynamic_config]
+enable_persistence = false
+enable_hot_reload = false
+
+[instruments.dmm]
+driver = "scpi"
+port = "tcp://127.0.0.1:${scpiPort}"
+idn_contains = "34465A"
+poll_interval_ms = 50
+timeout_ms = 500
+
+[instruments.dmm.channels.volts]
+query = "MEAS:VOLT:DC?"
+unit = "V"
+
+[instruments.pm]
+driver = "newport_1830c"
+port = "tcp://127.0.0.1:${ser2netPort}"
+poll_interval_ms = 50
+timeout_ms = 1000
+
+[instruments.steady]
+driver = "newport_1830c"
+port = "sim"
+poll_interval_ms = 40
+`;
+}
+
+type Event = { method: string; params: any };
+const readingsOf = (events: Event[], id: string) => events.filter((e) => e.method === 'reading' && e.params.instrument === id);
+const statesOf = (events: Event[], id: string) => events.filter((e) => e.method === 'instrument.state' && e.params.instrument === id).map((e) => e.params.state as string);
+const rpcKind = async (p: Promise<unknown>) => {
+  try {
+    await p;
+  } catch (err) {
+    return { kind: (err as RpcError).kind, message: (err as Error).message };
+  }
+  throw new Error('expected the call to fail');
+};
+
+describe('daqd with instruments on TCP (loopback)', () => {
+  let dir: string;
+  let pty: PtyPair;
+  let pmSim: Newport1830cSimulator;
+  let serial: SimulatorServer;
+  let ser2net: Awaited<ReturnType<typeof startSer2net>>;
+  let ser2netPort: number;
+  let scpi: SimProcess;
+  let daqd: DaemonHandle;
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'daqd-net-'));
+    pty = await startPtyPair();
+    pmSim = new Newport1830cSimulator({ noise: 0 });
+    serial = await serveSimulator({ path: pty.b, simulators: [pmSim] });
+    ser2netPort = await freePort();
+    ser2net = await startSer2net(dir, pty.a, ser2netPort);
+    scpi = await startScpiSim(0);
+    daqd = await startDaemon({ config: config(scpi.port, ser2netPort) });
+    await waitUntil(
+      async () => (await daqd.call('instrument.list')).instruments.every((i: { state: string; lastReading: unknown }) => i.state === 'ready' && i.lastReading),
+      20_000,
+      'every instrument ready and polled',
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await daqd?.dispose();
+    if (scpi) await kill9(scpi);
+    if (ser2net) {
+      ser2net.proc.kill('SIGTERM');
+      await ser2net.exited;
+    }
+    await serial?.close();
+    pmSim?.dispose();
+    await pty?.dispose();
+    for (const s of servers) s.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('polls a SCPI meter on a TCP socket and a serial meter behind ser2net; a set reaches the serial device', async () => {
+    const dmm = await daqd.call('instrument.get', { id: 'dmm' });
+    expect(dmm.state).toBe('ready');
+    expect(dmm.lastReading.values.volts).toBeCloseTo(1.5, 1);
+    pmSim.control.powerW = 1.25e-4;
+    await waitUntil(async () => Math.abs((await daqd.call('instrument.get', { id: 'pm' })).lastReading?.values.power - 1.25e-4) < 1e-7, 5000, 'the power through ser2net');
+    const set = await daqd.call('instrument.set', { id: 'pm', params: { wavelength_nm: 1064 } });
+    expect(set.params).toEqual({ wavelength_nm: 1064 });
+    expect(pmSim.state.wavelengthNm).toBe(1064);
+  });
+
+  it('the TCP instrument server killed (SIGKILL) and restarted: the meter recovers by itself, the others never stop polling', async () => {
+    const rec = await EventRecorder.subscribe(daqd, { types: ['reading', 'instrument.state'] });
+    try {
+      await kill9(scpi);
+      await rec.waitFor((e) => e.method === 'instrument.state' && e.params.instrument === 'dmm' && e.params.state === 'error', 10_000, 'dmm to go to error');
+      // While it is down, its error says why, and the others keep polling.
+      const down = await daqd.call('instrument.get', { id: 'dmm' });
+      expect(['disconnected', 'port_error', 'timeout']).toContain(down.lastError.kind);
+      const steadyBefore = readingsOf(rec.events, 'steady').length;
+      const pmBefore = readingsOf(rec.events, 'pm').length;
+      await waitUntil(
+        async () => (await daqd.call('instrument.get', { id: 'dmm' })).lastError?.message.match(/connection refused/),
+        10_000,
+        'a reconnect attempt refused while the server is down',
+      );
+      await waitUntil(() => readingsOf(rec.events, 'steady').length >= steadyBefore + 5 && readingsOf(rec.events, 'pm').length >= pmBefore + 5, 10_000, 'the others polling on');
+      const dmmDuring = readingsOf(rec.events, 'dmm').length;
+      scpi = await startScpiSim(scpi.port);
+      await rec.waitFor((e) => e.method === 'reading' && e.params.instrument === 'dmm' && readingsOf(rec.events, 'dmm').length > dmmDuring, 15_000, 'dmm polling again');
+      expect(statesOf(rec.events, 'dmm')).toContain('ready');
+      expect((await daqd.call('instrument.get', { id: 'dmm' })).state).toBe('ready');
+      // No error on the bystanders.
+      expect(statesOf(rec.events, 'steady')).toEqual([]);
+      expect(statesOf(rec.events, 'pm')).toEqual([]);
+    } finally {
+      rec.close();
+    }
+  }, 60_000);
+
+  it('a server that accepts and never answers: the instrument fails with timeout, and recovers once the server answers', async () => {
+    let answer = false;
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('data', (d) => {
+        if (answer && d.toString().includes('*IDN?')) socket.write(`${IDN}\n`);
+        else if (answer && d.toString().includes('SYST:ERR?')) socket.write('+0,"No error"\n');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen({ host: LOOPBACK, port: 0 }, resolve));
+    const port = (server.address() as { port: number }).port;
+    await daqd.call('instrument.add', { id: 'mute', config: { driver: 'scpi', port: `tcp://127.0.0.1:${port}`, timeout_ms: 200, poll_interval_ms: 100 } });
+    const view = await waitUntil(async () => {
+      const v = await daqd.call('instrument.get', { id: 'mute' });
+      return v.lastError?.kind === 'timeout' && v;
+    }, 10_000, 'mute to time out');
+    expect(view.state).not.toBe('ready');
+    expect(view.lastError.message).toMatch(/no reply to \*IDN\? from tcp:\/\/127\.0\.0\.1:\d+ within 200 ms/);
+    answer = true;
+    await waitUntil(async () => (await daqd.call('instrument.get', { id: 'mute' })).state === 'ready', 15_000, 'mute ready once it answers');
+    await daqd.call('instrument.remove', { id: 'mute' });
+    for (const s of sockets) s.destroy();
+  }, 40_000);
+
+  it('an address that refuses: port_error "connection refused", retried until something listens there', async () => {
+    const port = await freePort();
+    const rec = await EventRecorder.subscribe(daqd, { types: ['instrument.state'], instruments: ['late'] });
+    try {
+      await daqd.call('instrument.add', { id: 'late', config: { driver: 'scpi', port: `tcp://127.0.0.1:${port}`, poll_interval_ms: 100 } });
+      // Several refused attempts (the actor's capped backoff), each reported the same way.
+      await waitUntil(() => statesOf(rec.events, 'late').filter((s) => s === 'error').length >= 2, 10_000, 'two refused attempts');
+      const view = await daqd.call('instrument.get', { id: 'late' });
+      expect(view.lastError.kind).toBe('port_error');
+      expect(view.lastError.message).toMatch(new RegExp(`cannot connect to tcp://127\\.0\\.0\\.1:${port}: connection refused`));
+      const late = await startScpiSim(port);
+      try {
+        await waitUntil(async () => (await daqd.call('instrument.get', { id: 'late' })).state === 'ready', 15_000, 'late ready once something listens');
+      } finally {
+        await daqd.call('instrument.remove', { id: 'late' });
+        await kill9(late);
+      }
+    } finally {
+      rec.close();
+    }
+  }, 40_000);
+
+  it('ports.list lists the configured TCP ports; ports.probe answers *IDN? on request only, and refuses what it should', async () => {
+    const { ports } = await daqd.call('ports.list');
+    expect(ports).toEqual(
+      expect.arrayContaining([
+        { path: `tcp://127.0.0.1:${scpi.port}`, kind: 'tcp', host: '127.0.0.1', tcpPort: scpi.port, exists: true, usedBy: ['dmm'] },
+        { path: `tcp://127.0.0.1:${ser2netPort}`, kind: 'tcp', host: '127.0.0.1', tcpPort: ser2netPort, exists: true, usedBy: ['pm'] },
+      ]),
+    );
+    // A second simulator for the probe (the configured one is held by dmm).
+    const other = await startScpiSim(0);
+    try {
+      const probe = await daqd.call('ports.probe', { address: `tcp://127.0.0.1:${other.port}` });
+      expect(probe).toEqual({ address: `tcp://127.0.0.1:${other.port}`, idn: IDN, connectMs: expect.any(Number), replyMs: expect.any(Number) });
+    } finally {
+      await kill9(other);
+    }
+    expect(await rpcKind(daqd.call('ports.probe', { address: `tcp://127.0.0.1:${scpi.port}` }))).toEqual({ kind: 'in_use', message: expect.stringMatching(/in use by dmm/) });
+    expect((await rpcKind(daqd.call('ports.probe', { address: '/dev/ttyUSB0' }))).kind).toBe('invalid_params');
+    expect((await rpcKind(daqd.call('ports.probe', { address: 'tcp://127.0.0.1:99999' }))).message).toMatch(/out of range/);
+    const refused = await rpcKind(daqd.call('ports.probe', { address: `tcp://127.0.0.1:${await freePort()}`, timeoutMs: 500 }));
+    expect(refused).toEqual({ kind: 'port_error', message: expect.stringMatching(/connection refused/) });
+  }, 40_000);
+
+  it('refuses serial-line settings on a TCP port over the socket too', async () => {
+    const err = await rpcKind(daqd.call('instrument.add', { id: 'bad', config: { driver: 'newport_1830c', port: 'tcp://127.0.0.1:4001', baud_rate: 19200 } }));
+    expect(err.kind).toBe('validation_failed');
+    expect(err.message).toMatch(/baud_rate is a serial-line setting and does not apply to a TCP port/);
+  });
+});
