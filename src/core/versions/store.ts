@@ -62,6 +62,15 @@ export interface VersionEntry {
   seq: number;
 }
 
+const parses = (text: string) => {
+  try {
+    parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** 20260101_120000 for a UTC time. */
@@ -253,6 +262,7 @@ export class VersionStore {
       const full: VersionMeta = { ...meta, time: now.toISOString(), seq: ++this.seq, hash, bytes: Buffer.byteLength(text, 'utf8') };
       await this.writePair(id, text, `${JSON.stringify(full, null, 2)}\n`);
       this.newest = { id, hash };
+      const written = await Promise.all([stat(join(this.dir, `${id}.toml`)), stat(join(this.dir, `${id}.json`))]).catch(() => undefined);
       const entry: VersionEntry = {
         id,
         time: full.time,
@@ -266,6 +276,8 @@ export class VersionStore {
         bytes: full.bytes,
         seq: full.seq,
       };
+      // Listed from here on without reading the text back (it parsed: it is what daqd loaded or wrote).
+      if (written && (meta.auto || parses(text))) this.cache.set(id, { mtimeMs: written[0].mtimeMs, size: written[0].size, metaMtimeMs: written[1].mtimeMs, entry });
       return { entry, created: true };
     });
   }
