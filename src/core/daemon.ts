@@ -41,6 +41,7 @@ import { TxManager } from './tx/manager.js';
 import { VersionManager } from './versions/manager.js';
 import { sameValue } from '../config/model.js';
 import { Recorder, type ParamChange } from '../services/recorder/recorder.js';
+import { MqttService } from '../services/mqtt/service.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -141,6 +142,8 @@ export class Daemon {
   versions!: VersionManager;
   /** The recorder ([application.storage], issue #21); listens from before the start-up config applies. */
   recorder?: Recorder;
+  /** The MQTT client ([application.mqtt], off by default). */
+  mqtt?: MqttService;
   /** Listeners told of every set that went through (instrument, origin, old and new values). */
   private readonly setListeners = new Set<(change: ParamChange) => void>();
 
@@ -215,6 +218,11 @@ export class Daemon {
     recorder.configure(daemon.config);
     daemon.onConfigChange((config) => recorder.configure(config));
     daemon.addStatusSource('recording', () => recorder.status());
+    const mqtt = new MqttService({ daemon, configPath: options.configPath, log: options.log.child({ service: 'mqtt' }) });
+    daemon.mqtt = mqtt;
+    mqtt.configure(daemon.config);
+    daemon.onConfigChange((config) => mqtt.configure(config));
+    daemon.addStatusSource('mqtt', () => mqtt.status());
     daemon.tx = new TxManager({
       daemon,
       services: daemon.services,
@@ -750,7 +758,10 @@ export class Daemon {
     await this.instruments.stopAll();
     await this.hub.closeAll();
     // After the instruments stopped: their last readings and states are written, then fsynced.
-    await this.recorder?.stop().catch((err) => this.options.log.error({ err }, `recorder: ${describeError(err)}`));
+    await Promise.all([
+      this.recorder?.stop().catch((err) => this.options.log.error({ err }, `recorder: ${describeError(err)}`)),
+      this.mqtt?.stop().catch((err) => this.options.log.error({ err }, `mqtt: ${describeError(err)}`)),
+    ]);
     this.manager.stop();
   }
 }
