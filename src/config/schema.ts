@@ -50,7 +50,7 @@ export const dynamicConfigSchema = z
     transaction_timeout_s: z.number().int().min(1).max(604_800).default(300)
       .describe('An open transaction nobody touched for this long expires (tx.* answers expired).'),
     enable_versioning: z.boolean().default(true),
-    snapshot_retention: z.number().int().min(1).default(50),
+    snapshot_retention: z.number().int().min(1).default(10),
     hot_reload_debounce_ms: z.number().int().min(0).max(60_000).default(500)
       .describe('Quiet time after the last file change before a reload.'),
   })
