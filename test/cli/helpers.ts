@@ -3,7 +3,7 @@
  * stdout and stderr; and in a real terminal: a tmux pane of a private tmux server.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { DAQCTL_BIN, waitUntil } from '../helpers/daemon.js';
 
 export interface Result {
@@ -50,6 +50,9 @@ export function hasTmux(): boolean {
 
 /** A tmux server of its own (-L), one session with one pane of the given size. */
 export class Tmux {
+  /** The server's socket file: kill-server leaves it behind, kill() removes it. */
+  private socketPath = '';
+
   private constructor(
     readonly server: string,
     readonly target: string,
@@ -61,6 +64,7 @@ export class Tmux {
     // -f /dev/null: none of the user's tmux.conf; remain-on-exit keeps the pane (and its screen) after the command ends.
     t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(options.columns ?? 80), '-y', String(options.rows ?? 24), ...(options.cwd ? ['-c', options.cwd] : []), command]);
     t.tmux(['set-option', '-t', 'main', 'remain-on-exit', 'on']);
+    t.socketPath = t.tmux(['display-message', '-p', '#{socket_path}']).trim();
     return t;
   }
 
@@ -100,6 +104,7 @@ export class Tmux {
     } catch {
       // already gone
     }
+    if (this.socketPath) rmSync(this.socketPath, { force: true });
   }
 }
 
