@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
-import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import type { RpcError } from '../../src/client/client.js';
 
@@ -280,6 +280,33 @@ describe('daqd with instruments on TCP (loopback)', () => {
     expect((await rpcKind(daqd.call('ports.probe', { address: 'tcp://127.0.0.1:99999' }))).message).toMatch(/out of range/);
     const refused = await rpcKind(daqd.call('ports.probe', { address: `tcp://127.0.0.1:${await freePort()}`, timeoutMs: 500 }));
     expect(refused).toEqual({ kind: 'port_error', message: expect.stringMatching(/connection refused/) });
+  }, 40_000);
+
+  it('daqctl probe prints the *IDN? answer; daqctl ports shows the TCP ports', async () => {
+    const daqctl = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', daqd.socketPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d) => (stdout += d));
+        child.stderr!.on('data', (d) => (stderr += d));
+        child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const other = await startScpiSim(0);
+    try {
+      const ok = await daqctl('probe', `tcp://127.0.0.1:${other.port}`, '--timeout', '1000');
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(new RegExp(`^tcp://127\\.0\\.0\\.1:${other.port}: ${IDN.replace(/[.]/g, '\\.')}  \\(connected in [\\d.]+ ms, answered in [\\d.]+ ms\\)\n$`));
+    } finally {
+      await kill9(other);
+    }
+    const refused = await daqctl('probe', '/dev/ttyUSB0');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ports\.probe takes a tcp:\/\/host:port address.*\[invalid_params\]/);
+    const ports = await daqctl('ports');
+    expect(ports.code, ports.stderr).toBe(0);
+    expect(ports.stdout).toMatch(new RegExp(`^tcp://127\\.0\\.0\\.1:${scpi.port}\\s.*dmm$`, 'm'));
+    expect(ports.stdout).toMatch(new RegExp(`^tcp://127\\.0\\.0\\.1:${ser2netPort}\\s.*pm$`, 'm'));
   }, 40_000);
 
   it('refuses serial-line settings on a TCP port over the socket too', async () => {
