@@ -3,12 +3,12 @@
 // device (Debian's python3-pymodbus); the service tests verify the systemd unit offline
 // (systemd-analyze, and systemd-notify, from Debian's systemd); the network tests serve a pty as raw TCP
 // through Debian's ser2net (an independent serial device server); the MQTT tests start Debian's
-// mosquitto broker. Install them when missing and
+// mosquitto broker; daqctl watch runs under tmux. Install them when missing and
 // allowed (root on Debian);
 // otherwise stop with the exact command to run.
 import { spawnSync } from 'node:child_process';
 
-const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd', 'ser2net', 'mosquitto', 'mosquitto-clients'];
+const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd', 'ser2net', 'mosquitto', 'mosquitto-clients', 'tmux'];
 
 function has(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });
@@ -21,6 +21,8 @@ function missing() {
   if (!has('/usr/bin/python3', ['-c', 'import pymodbus'])) out.push('python3-pymodbus');
   if (!has('systemd-analyze', ['--version']) || !has('/usr/bin/systemd-notify', ['--version'])) out.push('systemd');
   if (!has('ser2net', ['-v'])) out.push('ser2net');
+  // daqctl watch is tested on a real terminal (tmux: Ctrl-C, scrollback, 80 columns).
+  if (!has('tmux', ['-V'])) out.push('tmux');
   // The MQTT tests start a real broker (MQTT 5); mosquitto has no exit-0 version flag: look for it.
   if (!has('sh', ['-c', 'test -x /usr/sbin/mosquitto'])) out.push('mosquitto');
   if (!has('sh', ['-c', 'command -v mosquitto_sub'])) out.push('mosquitto-clients');

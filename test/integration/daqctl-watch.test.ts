@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
-import { daqctl, hasTmux, sh, STACK_LINE, Tmux, waitForFile } from '../cli/helpers.js';
+import { daqctl, sh, STACK_LINE, Tmux, waitForFile } from '../cli/helpers.js';
 
 const SHIPPED = readFileSync(join(import.meta.dirname, '../../config/default.toml'), 'utf8');
 const NODE = process.execPath;
@@ -76,7 +76,7 @@ describe('daqctl watch', () => {
 
   const TABLE_READY = (s: string) => /^INSTRUMENT\s+STATE\s+TIME\s+LAST READING$/m.test(s) && /^MODULE\s+TYPE\s+STATE\s+STATUS$/m.test(s) && s.includes('q or Ctrl-C to stop');
 
-  it.skipIf(!hasTmux())('on a terminal: fits 80 columns, redraws in place, Ctrl-C exits within 200 ms and restores the terminal', async () => {
+  it('on a terminal: fits 80 columns, redraws in place, Ctrl-C exits within 200 ms and restores the terminal', async () => {
     const exitFile = join(daqd.dir, 'ctrl-c');
     const t = Tmux.start('ctrlc', paneCommand('watch', exitFile));
     try {
@@ -113,7 +113,7 @@ describe('daqctl watch', () => {
     }
   });
 
-  it.skipIf(!hasTmux())('on a terminal: SIGTERM exits 0 and restores the cursor', async () => {
+  it('on a terminal: SIGTERM exits 0 and restores the cursor', async () => {
     const exitFile = join(daqd.dir, 'sigterm');
     const t = Tmux.start('sigterm', paneCommand('watch pm_sample', exitFile));
     try {
@@ -132,7 +132,7 @@ describe('daqctl watch', () => {
     }
   });
 
-  it.skipIf(!hasTmux())('on a terminal: a set that moves the stage shows a spinner; Ctrl-C aborts the move (exit 1, "aborted")', async () => {
+  it('on a terminal: a set that moves the stage shows a spinner; Ctrl-C aborts the move (exit 1, "aborted")', async () => {
     const exitFile = join(daqd.dir, 'set-abort');
     const before = (await daqd.call('instrument.get', { id: 'stage' })).device.axis2_position as number;
     const t = Tmux.start('setabort', paneCommand(`set stage axis2_position=${before + 40} --no-persist`, exitFile));
@@ -203,7 +203,7 @@ describe('daqctl watch', () => {
 });
 
 describe('daqctl watch when daqd goes away', () => {
-  it.skipIf(!hasTmux())('exits 1 with the reason and restores the terminal', async () => {
+  it('exits 1 with the reason and restores the terminal', async () => {
     const daqd = await startDaemon({ config: '[instruments.pm1]\ndriver = "newport_1830c"\nport = "sim"\npoll_interval_ms = 100\n' });
     const exitFile = join(daqd.dir, 'gone');
     const t = Tmux.start('gone', shellAround(`${NODE} ${DAQCTL_BIN} --socket ${daqd.socketPath} watch`, exitFile, false));
