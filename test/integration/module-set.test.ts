@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '../../src/client/client.js';
 import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { readText } from './reload-helpers.js';
+import { daqctl } from './modules-helpers.js';
 
 const CONFIG = `[application.dynamic_config]
 enable_persistence = true
@@ -74,5 +75,13 @@ describe('module.set', () => {
     expect(guard.status.tripped).toBe(true);
     const laser = await d.call('instrument.get', { id: 'laser' });
     expect(laser.holds).toEqual([{ param: 'shutter', value: false, holder: 'module:guard' }]);
+  });
+
+  it('daqctl module set converts the words and says what changed', async () => {
+    const r = await daqctl(d, 'module', 'set', 'watch', 'high=2e-7', 'hysteresis=');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/watch: set high/);
+    expect((await d.call('module.get', { id: 'watch' })).status.limits).toBeDefined();
+    expect(readText(d.configPath)).toMatch(/high = 2e-7/i);
   });
 });

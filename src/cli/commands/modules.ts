@@ -1,4 +1,4 @@
-/** daqctl module ls / add / rm / assign / unassign / reset */
+/** daqctl module ls / add / rm / assign / unassign / set / reset */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ModuleView } from '../../client/types.js';
@@ -63,6 +63,22 @@ export function registerModuleCommands(program: Command, ctl: Ctl): void {
     .command('unassign <id> <role>')
     .description('unassign a role')
     .action((id: string, role: string) => ctl.run('module.unassign', { id, role }, (r) => `${r.module}.${r.role} unassigned (was ${r.unassigned}); module ${r.state}`));
+
+  mod
+    .command('set <id> <k=v...>')
+    .description('change module settings (e.g. above=2e-3 hysteresis=0.5; k= with nothing removes a setting); the module is recreated, a latched interlock stays latched')
+    .option('--no-persist', 'change the running daemon only, not the file')
+    .action(async (id: string, words: string[], o: { persist: boolean }) => {
+      const { literalValue, splitAssignment } = await import('../convert.js');
+      const settings: Record<string, unknown> = {};
+      for (const word of words) {
+        const [key, text] = splitAssignment(word);
+        settings[key] = text === '' ? null : literalValue(text);
+      }
+      await ctl.run<{ module: string; changed: string[]; state?: string }>('module.set', { id, settings, ...(o.persist ? {} : { persist: false }) }, (r) =>
+        r.changed.length === 0 ? `${r.module}: no change` : `${r.module}: set ${r.changed.join(', ')}; module ${r.state ?? ''}`.trimEnd(),
+      );
+    });
 
   mod
     .command('reset <id>')
