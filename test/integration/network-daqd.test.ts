@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
+import { serveSimulatorTcp, type SimulatorTcpServer } from '../../src/sim/serve-tcp.js';
+import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
 import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import type { RpcError } from '../../src/client/client.js';
@@ -88,7 +90,7 @@ async function startSer2net(dir: string, ptyPath: string, port: number): Promise
   return { proc, exited, out: () => out };
 }
 
-function config(scpiPort: number, ser2netPort: number): string {
+function config(scpiPort: number, ser2netPort: number, busPort: number): string {
   return `[application.dynamic_config]
 enable_persistence = false
 enable_hot_reload = false
@@ -114,6 +116,19 @@ timeout_ms = 1000
 driver = "newport_1830c"
 port = "sim"
 poll_interval_ms = 40
+
+# Two rotation mounts on one RS-485 bus behind one TCP port (a device server).
+[instruments.hwp]
+driver = "ell14"
+port = "tcp://127.0.0.1:${busPort}"
+address = "2"
+poll_interval_ms = 100
+
+[instruments.qwp]
+driver = "ell14"
+port = "tcp://127.0.0.1:${busPort}"
+address = "3"
+poll_interval_ms = 100
 `;
 }
 
@@ -138,6 +153,8 @@ describe('daqd with instruments on TCP (loopback)', () => {
   let ser2netPort: number;
   let scpi: SimProcess;
   let daqd: DaemonHandle;
+  let mounts: Ell14Simulator[];
+  let bus: SimulatorTcpServer;
   const servers: Server[] = [];
 
   beforeAll(async () => {
@@ -148,7 +165,9 @@ describe('daqd with instruments on TCP (loopback)', () => {
     ser2netPort = await freePort();
     ser2net = await startSer2net(dir, pty.a, ser2netPort);
     scpi = await startScpiSim(0);
-    daqd = await startDaemon({ config: config(scpi.port, ser2netPort) });
+    mounts = [new Ell14Simulator({ address: '2', speedDegPerS: 5000 }), new Ell14Simulator({ address: '3', speedDegPerS: 5000 })];
+    bus = await serveSimulatorTcp({ simulators: mounts });
+    daqd = await startDaemon({ config: config(scpi.port, ser2netPort, bus.port) });
     await waitUntil(
       async () => (await daqd.call('instrument.list')).instruments.every((i: { state: string; lastReading: unknown }) => i.state === 'ready' && i.lastReading),
       20_000,
@@ -164,6 +183,8 @@ describe('daqd with instruments on TCP (loopback)', () => {
       await ser2net.exited;
     }
     await serial?.close();
+    await bus?.close();
+    for (const m of mounts ?? []) m.dispose();
     pmSim?.dispose();
     await pty?.dispose();
     for (const s of servers) s.close();
@@ -179,6 +200,18 @@ describe('daqd with instruments on TCP (loopback)', () => {
     const set = await daqd.call('instrument.set', { id: 'pm', params: { wavelength_nm: 1064 } });
     expect(set.params).toEqual({ wavelength_nm: 1064 });
     expect(pmSim.state.wavelengthNm).toBe(1064);
+  });
+
+  it('two multidrop ELL14 mounts share one TCP connection to a bus; a move reaches only its own mount', async () => {
+    expect(bus.connections).toBe(1);
+    const set = await daqd.call('instrument.set', { id: 'qwp', params: { position_deg: 45 } });
+    expect(set.params).toEqual({ position_deg: 45 });
+    expect(mounts[1]!.positionDeg).toBe(45);
+    expect(mounts[0]!.positionDeg).toBe(0);
+    expect(mounts[0]!.received.every((f) => f.startsWith('2'))).toBe(true);
+    expect(mounts[1]!.received.every((f) => f.startsWith('3'))).toBe(true);
+    const { ports } = await daqd.call('ports.list');
+    expect(ports.find((p: { path: string }) => p.path === `tcp://127.0.0.1:${bus.port}`).usedBy).toEqual(['hwp', 'qwp']);
   });
 
   it('the TCP instrument server killed (SIGKILL) and restarted: the meter recovers by itself, the others never stop polling', async () => {
@@ -203,8 +236,7 @@ describe('daqd with instruments on TCP (loopback)', () => {
       expect(statesOf(rec.events, 'dmm')).toContain('ready');
       expect((await daqd.call('instrument.get', { id: 'dmm' })).state).toBe('ready');
       // No error on the bystanders.
-      expect(statesOf(rec.events, 'steady')).toEqual([]);
-      expect(statesOf(rec.events, 'pm')).toEqual([]);
+      for (const id of ['steady', 'pm', 'hwp', 'qwp']) expect(statesOf(rec.events, id), id).toEqual([]);
     } finally {
       rec.close();
     }
