@@ -3,7 +3,8 @@
  * port, a server that refuses, one that accepts and never answers, one that drops us, is killed and
  * comes back, and two ELL14 mounts on one TCP bus (one connection).
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createServer, Socket, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
@@ -96,6 +97,28 @@ describe('TcpTransport', () => {
     await transport.open();
     expect(transport.isOpen).toBe(true);
     await transport.close();
+  });
+
+  it('a connect nobody completes fails after connectTimeoutMs with port_error', async () => {
+    // A listener that never accepts, its accept queue filled (backlog 0 holds one): the kernel drops
+    // further SYNs, so the next connect hangs, as to a host that is down. Loopback only.
+    const py = spawn('python3', ['-c', "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    cleanup.push(() => void py.kill());
+    const port = await new Promise<number>((resolve) => py.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString()))));
+    const filler = new Socket();
+    cleanup.push(() => void filler.destroy());
+    await new Promise<void>((resolve, reject) => filler.connect({ host: LOOPBACK, port }, resolve).once('error', reject));
+    const transport = new TcpTransport({ host: LOOPBACK, port, connectTimeoutMs: 300 });
+    const started = performance.now();
+    const err = await failure(transport.open());
+    const took = performance.now() - started;
+    expect(err.kind).toBe('port_error');
+    expect(err.message).toBe(`cannot connect to tcp://127.0.0.1:${port}: no answer within 300 ms (is the host up and the address right?)`);
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(2000);
+    expect(transport.isOpen).toBe(false);
   });
 
   it('a server that accepts and never answers: each exchange times out, the connection stays up', async () => {
