@@ -25,7 +25,7 @@ type Register = (program: Command, ctl: Ctl) => void;
 const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
   [['status', 'ls', 'list', 'get', 'add', 'rm', 'remove', 'set', 'abort', 'deps'], async () => (await import('./commands/instruments.js')).registerInstrumentCommands],
   [['enable', 'disable', 'restart'], async () => (await import('./commands/lifecycle.js')).registerLifecycleCommands],
-  [['drivers', 'driver', 'ports'], async () => (await import('./commands/drivers.js')).registerDriverCommands],
+  [['drivers', 'driver', 'ports', 'probe'], async () => (await import('./commands/drivers.js')).registerDriverCommands],
   [['module', 'modules'], async () => (await import('./commands/modules.js')).registerModuleCommands],
   [['reload', 'sync'], async () => (await import('./commands/config.js')).registerConfigCommands],
   [['watch'], async () => (await import('./commands/watch.js')).registerWatchCommand],

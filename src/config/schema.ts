@@ -125,7 +125,7 @@ export const applicationSchema = z
 /** Keys every instrument table may have; the driver's options schema checks the rest. */
 export const instrumentCommonShape = {
   driver: z.string().min(1).describe('Driver name, e.g. "newport_1830c".'),
-  port: z.string().min(1).describe('"sim" for the built-in simulator, "sim:<bus>" for a shared simulated bus, or a serial device path.'),
+  port: z.string().min(1).describe('"sim" for the built-in simulator, "sim:<bus>" for a shared simulated bus, a serial device path, or "tcp://host:port" (a network instrument or serial device server).'),
   description: z.string().optional(),
   enabled: z.boolean().optional().describe('false keeps the instrument in the file but does not run it.'),
   poll_interval_ms: z.number().int().min(10).max(86_400_000).optional().describe('Default 1000.'),

@@ -55,4 +55,6 @@ export const COMMON_INSTRUMENT_KEYS = new Set([
   'enabled',
   'description',
   'name',
+  'record',
+  'publish',
 ]);

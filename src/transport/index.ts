@@ -1,6 +1,7 @@
 export type * from './types.js';
 export { SerialTransport } from './serial-transport.js';
 export { SimTransport, type SimTransportOptions } from './sim-transport.js';
+export { TcpTransport } from './tcp-transport.js';
 export { QueuedLink, DEFAULT_TIMEOUT_MS, describeBytes, type LinkOptions } from './link.js';
 export { lineReply, fixedLengthReply, lengthPrefixedReply, frameText } from './framing.js';
 export { PortHub, type PortLease, type PortRequest, type PortHubOptions } from './port-hub.js';

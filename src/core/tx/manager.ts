@@ -17,7 +17,7 @@ import { v4 as uuidv4 } from 'uuid';
 import type { Logger } from 'pino';
 import { ownValue, setOwn, type ConfigModel, type ConfigView } from '../../config/model.js';
 import { validateConfig } from '../../config/validate.js';
-import { isSimPort, resolvePortPath } from '../../config/port-path.js';
+import { isSimPort, resolvePortPath, parsePortAddress } from '../../config/port-path.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { DaqError, describeError, toDaqError, type ErrorKind } from '../../errors.js';
 import type { ModuleSupervisor } from '../../modules/supervisor.js';
@@ -738,7 +738,8 @@ export class TxManager {
     const ports = new Map<string, string>(); // resolved path -> instrument id
     for (const [id, table] of Object.entries(staged.config.instruments ?? {})) {
       const port = table.port;
-      if (typeof port !== 'string' || isSimPort(port) || table.enabled === false) continue;
+      // Only serial paths can be held open by another process or probed by opening them here.
+      if (typeof port !== 'string' || isSimPort(port) || table.enabled === false || parsePortAddress(port).kind !== 'serial') continue;
       if (ownValue(running.instruments, id)?.port === port && ownValue(running.instruments, id)?.enabled !== false) continue; // daqd has it open already
       ports.set(resolvePortPath(port), id);
     }
