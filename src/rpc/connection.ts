@@ -7,16 +7,16 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { DaqError, toDaqError } from '../errors.js';
+import { DaqError } from '../errors.js';
 import type { Daemon } from '../core/daemon.js';
 import type { DaemonEvent } from '../core/events.js';
-import { findProtoKey, paramsProblem, pathText, preview } from './describe.js';
-import { errorResponse, notification, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
+import { Dispatcher } from './dispatcher.js';
+import { errorResponse, notification } from './jsonrpc.js';
 import type { MethodMap } from './methods/types.js';
-import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
+import { eventMatches, type Session, type SubscriptionFilter } from './session.js';
 
-/** Requests in one batch (docs/protocol.md, Limits). */
-export const MAX_BATCH = 1000;
+export { MAX_BATCH } from './dispatcher.js';
+export type { SubscriptionFilter } from './session.js';
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Bytes the kernel/socket may hold for a client before events start queueing on our side. */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -37,12 +37,10 @@ export interface ClientStats {
   droppedEvents: number;
 }
 
-export interface SubscriptionFilter {
-  types?: string[];
-  instruments?: string[];
-}
-
-export class Connection {
+/** A socket connection is a session of the one dispatcher (dispatcher.ts), framed as JSON lines. */
+export class Connection implements Session {
+  readonly origin = 'socket';
+  private readonly dispatcher: Dispatcher;
   private buffer = '';
   private discarding = false;
   private unsubscribeEvents: (() => void) | null = null;
@@ -64,8 +62,10 @@ export class Connection {
     private readonly daemon: Daemon,
     private readonly methods: MethodMap,
     private readonly log: Logger,
-    private readonly clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 }),
+    clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 }),
+    dispatcher?: Dispatcher,
   ) {
+    this.dispatcher = dispatcher ?? new Dispatcher(daemon, methods, log, clientStats);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
     socket.on('drain', () => {
@@ -131,70 +131,17 @@ export class Connection {
 
   private handleLine(line: string): void {
     if (line.trim() === '') return;
-    // Before JSON.parse: a deep value is refused unparsed, so nothing after can overflow on it.
-    if (nestingExceeds(line)) {
-      this.send(errorResponse(null, new DaqError('parse_error', `request nested deeper than ${MAX_NESTING_DEPTH} levels of arrays/objects; it was not parsed`)));
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      this.send(errorResponse(null, new DaqError('parse_error', 'invalid JSON: send one JSON-RPC 2.0 object per line')));
-      return;
-    }
-    if (Array.isArray(parsed)) {
-      if (parsed.length === 0) {
-        this.send(errorResponse(null, new DaqError('invalid_request', 'empty batch')));
-        return;
-      }
-      // A 1 MiB line of `[1,1,1,...]` is half a million requests, and one ~75 MB answer line.
-      if (parsed.length > MAX_BATCH) {
-        this.send(errorResponse(null, new DaqError('invalid_request', `a batch of ${parsed.length} requests is more than ${MAX_BATCH}; send them in smaller batches or one per line`)));
-        return;
-      }
-      this.pending++;
-      void Promise.all(parsed.map((r) => this.handleRequest(r))).then((responses) => {
-        this.pending--;
-        const out = responses.filter((r) => r !== undefined);
-        if (out.length > 0) this.send(out);
-        this.endIfDone();
-      });
+    const out = this.dispatcher.handleText(line, this);
+    if (!(out instanceof Promise)) {
+      this.send(out);
       return;
     }
     this.pending++;
-    void this.handleRequest(parsed).then((response) => {
+    void out.then((response) => {
       this.pending--;
       if (response !== undefined) this.send(response);
       this.endIfDone();
     });
-  }
-
-  private async handleRequest(raw: unknown): Promise<object | undefined> {
-    const req = requestSchema.safeParse(raw);
-    const rawId = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'id') ? (raw as { id?: unknown }).id : undefined;
-    const id: RpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
-    if (!req.success) {
-      return errorResponse(id, new DaqError('invalid_request', 'not a JSON-RPC 2.0 request: need {"jsonrpc":"2.0","method":"...","id":...}'));
-    }
-    const isNotification = !Object.hasOwn(raw as object, 'id');
-    const { method, params } = req.data;
-    try {
-      // A Map: a method named "constructor" or "__proto__" is just an unknown name, not a built-in.
-      const def = this.methods.get(method);
-      if (!def) throw new DaqError('method_not_found', `unknown method ${preview(method)} (see docs/protocol.md for the list)`);
-      const protoKey = findProtoKey(params, MAX_NESTING_DEPTH);
-      if (protoKey) {
-        throw new DaqError('invalid_params', `${method}: params.${pathText(protoKey)}: the key "__proto__" is not allowed (it is a built-in name of JavaScript objects)`);
-      }
-      const p = def.params.safeParse(params, { reportInput: true });
-      if (!p.success) throw new DaqError('invalid_params', paramsProblem(method, p.error.issues));
-      const result = await def.handler(p.data, { daemon: this.daemon, connection: this, clientStats: this.clientStats });
-      return isNotification ? undefined : resultResponse(id, result ?? null);
-    } catch (err) {
-      const e = toDaqError(err, (bug) => this.log.error({ err: bug, method: preview(method) }, 'bug: an error without a code'));
-      return isNotification ? undefined : errorResponse(id, e);
-    }
   }
 
   /**
@@ -249,12 +196,8 @@ export class Connection {
   subscribe(filter: SubscriptionFilter): { subscribed: true; filter: SubscriptionFilter } {
     if (this.inputEnded || this.closed) throw new DaqError('unavailable', 'this connection has ended its input; subscribe on a connection that stays open');
     this.unsubscribeEvents?.();
-    const types = filter.types;
-    const instruments = filter.instruments ? new Set(filter.instruments) : null;
     this.unsubscribeEvents = this.daemon.events.subscribe((event) => {
-      if (types && !types.some((t) => event.type.startsWith(t))) return;
-      if (instruments && 'instrument' in event && !instruments.has(event.instrument)) return;
-      this.pushEvent(event);
+      if (eventMatches(filter, event)) this.pushEvent(event);
     });
     return { subscribed: true, filter };
   }

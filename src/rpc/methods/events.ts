@@ -10,11 +10,11 @@ export const eventMethods: MethodTable = {
       .object({ types: z.array(z.string().min(1)).optional(), instruments: z.array(idSchema).optional() })
       .strict()
       .optional(),
-    handler: (p, { connection }) => connection.subscribe(p ?? {}),
+    handler: (p, { session }) => session.subscribe(p ?? {}),
   },
   'events.unsubscribe': {
     description: 'Stop receiving events on this connection.',
     params: z.object({}).strict().optional(),
-    handler: (_p, { connection }) => connection.unsubscribe(),
+    handler: (_p, { session }) => session.unsubscribe(),
   },
 };

@@ -1,10 +1,12 @@
 import type { z } from 'zod';
 import type { Daemon } from '../../core/daemon.js';
-import type { ClientStats, Connection } from '../connection.js';
+import type { ClientStats } from '../connection.js';
+import type { Session } from '../session.js';
 
 export interface MethodContext {
   daemon: Daemon;
-  connection: Connection;
+  /** What the request came in on (socket connection, HTTP, MQTT): events.subscribe talks to it. */
+  session: Session;
   /** Socket-wide counters (connections, subscribers, queued and dropped events). */
   clientStats: () => ClientStats;
 }

@@ -12,6 +12,8 @@
  * - Reacts to config changes: new settings reconnect; instruments added, removed or with
  *   `publish = false` get their discovery and retained topics updated.
  */
+import type { Dispatcher } from '../../rpc/dispatcher.js';
+import { oneShotSession } from '../../rpc/session.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -328,6 +330,16 @@ export class MqttService {
     }
   }
 
+  private dispatcherPromise: Promise<Dispatcher> | null = null;
+
+  private dispatcher(): Promise<Dispatcher> {
+    // Imported lazily: the method table imports the daemon, which imports this service.
+    this.dispatcherPromise ??= Promise.all([import('../../rpc/methods/index.js'), import('../../rpc/dispatcher.js')]).then(
+      ([{ methods }, { Dispatcher }]) => new Dispatcher(this.options.daemon, methods, this.options.log),
+    );
+    return this.dispatcherPromise;
+  }
+
   private async handleRequest(method: string, payload: Buffer, properties: Record<string, unknown> | undefined): Promise<void> {
     const topic = this.topics!.response(method);
     let transaction: unknown;
@@ -340,13 +352,8 @@ export class MqttService {
         params = Object.keys(rest).length ? rest : undefined;
       }
       if (method.startsWith('events.')) throw new DaqError('invalid_params', `${method} belongs to a socket connection; over MQTT, subscribe to the topics instead`);
-      const { methods } = await import('../../rpc/methods/index.js');
-      const def = methods.get(method);
-      if (!def) throw new DaqError('not_found', `no method "${method}"`);
-      const parsed = def.params.safeParse(params);
-      if (!parsed.success) throw new DaqError('invalid_params', parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; '));
-      const ctx = { daemon: this.options.daemon, connection: null as never, clientStats: () => ({}) as never };
-      const result = await def.handler(parsed.data, ctx);
+      // The one dispatcher (rpc/dispatcher.ts): the same methods, validation and errors as the socket.
+      const result = await (await this.dispatcher()).call(method, params, oneShotSession('mqtt', 'subscribe to the topics instead'));
       this.reply(topic, { result, ...(transaction !== undefined ? { transaction } : {}) }, properties);
     } catch (err) {
       const e = err instanceof SyntaxError ? new DaqError('invalid_params', `the payload is not JSON: ${err.message}`) : err;
