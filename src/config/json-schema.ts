@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { drivers } from '../drivers/registry.js';
 import { moduleTypes } from '../modules/registry.js';
+import { scheduleSpecSchema } from '../services/scheduler/spec.js';
 import type { ParamDecl } from '../drivers/types.js';
 import { applicationSchema, instrumentCommonShape, moduleSchema, ID_PATTERN } from './schema.js';
 
@@ -98,6 +99,12 @@ export function configJsonSchema(): Json {
         description: 'Modules by id: [modules.<id>]',
         propertyNames: { pattern: idKeys },
         additionalProperties: { oneOf: moduleVariants() },
+      },
+      schedules: {
+        type: 'object',
+        description: 'Standing schedules and triggers by id: [schedules.<id>] (docs/schedules.md)',
+        propertyNames: { pattern: idKeys },
+        additionalProperties: toJson(scheduleSpecSchema),
       },
     },
   };

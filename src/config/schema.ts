@@ -4,6 +4,7 @@
  * a second pass (validate.ts) against each driver's and module type's own declarations.
  */
 import { z } from 'zod';
+import { scheduleSpecSchema } from '../services/scheduler/spec.js';
 
 /** The id rule, for messages: every refusal of an id names it whole. */
 export const ID_RULE = 'ids are 1 to 64 letters, digits, "_" or "-", and never a built-in name of JavaScript objects (constructor, toString, __proto__, ...)';
@@ -158,6 +159,7 @@ export const configSchema = z
     application: applicationSchema.default(applicationSchema.parse({})),
     instruments: z.record(idSchema, instrumentSchema).default({}),
     modules: z.record(idSchema, moduleSchema).default({}),
+    schedules: z.record(idSchema, scheduleSpecSchema).optional().describe('Standing schedules and triggers (docs/schedules.md): [schedules.<id>], hot-reloaded.'),
   })
   .strict();
 

@@ -131,7 +131,18 @@ export function validateConfig(model: unknown, text?: string): { issues: ConfigI
   validateInstruments(config, list, specs);
   validatePorts(specs, list);
   validateModules(config, specs, list);
+  validateSchedules(config, list);
   return { issues: list.issues, specs };
+}
+
+/** [schedules.<id>] (docs/schedules.md): the instrument must be in the file (values are checked by the scheduler). */
+function validateSchedules(config: ConfigView, list: IssueList): void {
+  const schedules = (config as { schedules?: Record<string, { instrument?: string; source?: string }> }).schedules ?? {};
+  const instruments = (config.instruments ?? {}) as Record<string, unknown>;
+  for (const [id, s] of Object.entries(schedules)) {
+    if (s.instrument !== undefined && !Object.hasOwn(instruments, s.instrument)) list.add(['schedules', id, 'instrument'], `no instrument "${s.instrument}" in this file`);
+    if (s.source !== undefined && !Object.hasOwn(instruments, s.source)) list.add(['schedules', id, 'source'], `no instrument "${s.source}" in this file`);
+  }
 }
 
 const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -42,6 +42,25 @@ import { VersionManager } from './versions/manager.js';
 import { sameValue } from '../config/model.js';
 import { Recorder, type ParamChange } from '../services/recorder/recorder.js';
 import { MqttService } from '../services/mqtt/service.js';
+import { HistoryLog } from '../services/history/history.js';
+import { recordHistory } from '../services/history/wire.js';
+import { Scheduler } from '../services/scheduler/scheduler.js';
+
+/** A set that went through, as the history sees it: plus the revision and what hooks did. */
+export type SetChange = ParamChange & { revision: number; note?: string };
+/** A parameter changed by a config command (file reload, transaction, rollback): no device value before. */
+export interface ConfigParamChange {
+  instrument: string;
+  param: string;
+  old?: ParamValue;
+  new: ParamValue;
+}
+/**
+ * Told of an instrument.set once the device confirmed it, before the answer is sent: what it returns
+ * is added to the answer (the scheduler: ramps a manual set paused or cancelled) and, as `note`, to
+ * the history.
+ */
+export type SetHook = (id: string, params: Record<string, ParamValue>, origin: string) => { answer: Record<string, unknown>; note: string } | undefined;
 
 export interface DaemonOptions {
   configPath: string;
@@ -145,7 +164,13 @@ export class Daemon {
   /** The MQTT client ([application.mqtt], off by default). */
   mqtt?: MqttService;
   /** Listeners told of every set that went through (instrument, origin, old and new values). */
-  private readonly setListeners = new Set<(change: ParamChange) => void>();
+  private readonly setListeners = new Set<(change: SetChange) => void>();
+  private readonly setHooks = new Set<SetHook>();
+  private readonly configParamListeners = new Set<(changes: ConfigParamChange[], origin: string, revision: number) => void>();
+  /** The change history (issue #22, src/services/history/). */
+  history?: HistoryLog;
+  /** Schedules and triggers (issue #22, src/services/scheduler/). */
+  scheduler?: Scheduler;
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
@@ -213,6 +238,9 @@ export class Daemon {
     const recorder = new Recorder({ events: daemon.events, stateDir: options.stateDir, configPath: options.configPath, log: options.log.child({ service: 'recorder' }), ...(options.clock ? { clock: options.clock } : {}) });
     daemon.recorder = recorder;
     daemon.onParamsSet((change) => recorder.paramsSet(change));
+    const history = new HistoryLog({ stateDir: options.stateDir, log: options.log.child({ service: 'history' }), ...(options.clock ? { clock: options.clock } : {}) });
+    daemon.history = history;
+    recordHistory(daemon, history);
     daemon.manager.start();
     await daemon.submit({ type: 'config.reload', source: 'startup' }, 'startup');
     recorder.configure(daemon.config);
@@ -247,6 +275,12 @@ export class Daemon {
     await daemon.versions.start();
     daemon.services.versions = daemon.versions;
     await daemon.tx.start();
+    // Schedules start last: their sets go through everything above.
+    // An injected clock (tests, simulations) drives the scheduler through scheduler.tick(); no real timers.
+    daemon.scheduler = new Scheduler({ daemon, stateDir: options.stateDir, log: options.log.child({ service: 'scheduler' }), clock: options.clock ?? Date.now, timers: options.clock === undefined });
+    await daemon.scheduler.start(daemon.config);
+    daemon.onConfigChange((config) => daemon.scheduler?.configure(config));
+    daemon.addStatusSource('schedules', () => daemon.scheduler?.status());
     return daemon;
   }
 
@@ -285,7 +319,31 @@ export class Daemon {
       }
     }
     if (outcome.result) outcome = { ...outcome, result: { ...outcome.result, revision: this.rev } };
-    void job;
+    // Sets are told by tellSet (with the device's value before); other commands that changed a
+    // parameter (file reload, transaction, rollback) are told here, from the config before.
+    if (job.command.type !== 'instrument.record' && job.command.type !== 'instrument.set' && this.configParamListeners.size > 0 && before.instruments !== after.instruments) {
+      const changes: ConfigParamChange[] = [];
+      const a = (before.instruments ?? {}) as Record<string, { params?: Record<string, ParamValue> }>;
+      const b = (after.instruments ?? {}) as Record<string, { params?: Record<string, ParamValue> }>;
+      for (const id of Object.keys(b)) {
+        const pa = (Object.hasOwn(a, id) ? a[id]?.params : undefined) ?? {};
+        const pb = b[id]?.params ?? {};
+        if (pa === pb) continue;
+        for (const [param, value] of Object.entries(pb)) {
+          const old = Object.hasOwn(pa, param) ? pa[param] : undefined;
+          if (old === undefined || !sameValue(old, value)) changes.push({ instrument: id, param, ...(old !== undefined ? { old } : {}), new: value });
+        }
+      }
+      if (changes.length > 0) {
+        for (const listener of this.configParamListeners) {
+          try {
+            listener(changes, job.origin, this.rev);
+          } catch (err) {
+            this.options.log.warn({ err }, `config param listener: ${describeError(err)}`);
+          }
+        }
+      }
+    }
     return outcome;
   }
 
@@ -333,7 +391,7 @@ export class Daemon {
     }
     this.inFlight++;
     let run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
-    if (command.type === 'instrument.set' && this.setListeners.size > 0) run = this.tellSet(command.id, origin, run);
+    if (command.type === 'instrument.set' && (this.setListeners.size > 0 || this.setHooks.size > 0)) run = this.tellSet(command.id, origin, run);
     return run.finally(() => {
       this.inFlight--;
       if (this.inFlight === 0) this.onIdle?.();
@@ -409,10 +467,37 @@ export class Daemon {
     };
   }
 
-  /** Listen to every set that went through (the recorder's events file, MQTT). */
-  onParamsSet(listener: (change: ParamChange) => void): () => void {
+  /** Listen to every set that went through (the recorder's events file, MQTT, the history). */
+  onParamsSet(listener: (change: SetChange) => void): () => void {
     this.setListeners.add(listener);
     return () => this.setListeners.delete(listener);
+  }
+
+  /** See SetHook (the scheduler: a manual set under a ramp). */
+  onSetConfirmed(hook: SetHook): () => void {
+    this.setHooks.add(hook);
+    return () => this.setHooks.delete(hook);
+  }
+
+  /** Listen to parameters changed by config commands (reload, transaction, rollback), with the origin. */
+  onConfigParams(listener: (changes: ConfigParamChange[], origin: string, revision: number) => void): () => void {
+    this.configParamListeners.add(listener);
+    return () => this.configParamListeners.delete(listener);
+  }
+
+  /** The driver's declarations of an instrument's parameters (min, max, kind), with device values. */
+  parameterViews(id: string) {
+    return this.instruments.parameters(id);
+  }
+
+  /** What the device holds as far as daqd knows (confirmed, read back or in a reading). */
+  deviceValue(id: string, name: string): ParamValue | undefined {
+    return this.instruments.deviceValue(id, name);
+  }
+
+  /** Whether a stop has begun (services stop arming timers). */
+  get isStopping(): boolean {
+    return this.stopping;
   }
 
   /** Calls the set listeners once a set is done, with what the device (or config) held before. */
@@ -422,8 +507,19 @@ export class Daemon {
     const before: Record<string, ParamValue | undefined> = { ...(table?.params ?? {}), ...(view?.device ?? {}) };
     return run.then((result) => {
       const confirmed = (result as { params?: Record<string, ParamValue> }).params ?? {};
-      const change: ParamChange = { instrument: id, origin, old: {}, new: confirmed };
+      const change: SetChange = { instrument: id, origin, old: {}, new: confirmed, revision: this.rev };
       for (const name of Object.keys(confirmed)) change.old[name] = before[name];
+      for (const hook of this.setHooks) {
+        try {
+          const said = hook(id, confirmed, origin);
+          if (said) {
+            result = { ...result, ...said.answer };
+            change.note = change.note ? `${change.note}; ${said.note}` : said.note;
+          }
+        } catch (err) {
+          this.options.log.warn({ err }, `set hook: ${describeError(err)}`);
+        }
+      }
       for (const listener of this.setListeners) {
         try {
           listener(change);
@@ -754,6 +850,8 @@ export class Daemon {
       await Promise.race([new Promise<void>((r) => (this.onIdle = r)), new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     this.tx?.stop();
+    // Schedules arm no new step; a step in flight finished above (it is a queued set).
+    await this.scheduler?.stop();
     this.modules.disposeAll();
     await this.instruments.stopAll();
     await this.hub.closeAll();
@@ -762,6 +860,7 @@ export class Daemon {
       this.recorder?.stop().catch((err) => this.options.log.error({ err }, `recorder: ${describeError(err)}`)),
       this.mqtt?.stop().catch((err) => this.options.log.error({ err }, `mqtt: ${describeError(err)}`)),
     ]);
+    this.history?.close();
     this.manager.stop();
   }
 }

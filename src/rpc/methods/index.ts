@@ -8,6 +8,8 @@ import { driverMethods } from './drivers.js';
 import { txMethods } from './tx.js';
 import { dataMethods } from './data.js';
 import { versionMethods } from './version.js';
+import { historyMethods } from './history.js';
+import { scheduleMethods } from './schedule.js';
 
 function methodMap(...tables: MethodTable[]): MethodMap {
   const map = new Map<string, MethodDef>();
@@ -21,4 +23,4 @@ function methodMap(...tables: MethodTable[]): MethodMap {
   return map;
 }
 
-export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, txMethods, dataMethods, versionMethods, plannedMethods);
+export const methods: MethodMap = methodMap(daemonMethods, instrumentMethods, moduleMethods, configMethods, eventMethods, driverMethods, txMethods, dataMethods, versionMethods, historyMethods, scheduleMethods, plannedMethods);

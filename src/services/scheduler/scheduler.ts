@@ -1,0 +1,591 @@
+/**
+ * Schedules and triggers (issue #22, docs/schedules.md). A service with a lifecycle owned by the
+ * daemon: start (load persisted state, apply misfire policies), configure (the config's
+ * `[schedules.<id>]`, hot-reloaded through Daemon.onConfigChange), stop. Every decision is made
+ * from the injected clock: one timer only wakes `tick()` at the next due time (capped at 60 s, so a
+ * wall-clock jump is noticed within a minute, and far below setTimeout's 2^31-1 ms limit); tests
+ * call `tick()` after moving their clock. Every set goes through Daemon.submit with origin
+ * `schedule:<id>`; state is persisted (atomic writes) in `<state dir>/schedules/<id>.json` with the
+ * next due time in UTC.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ConfigView } from '../../config/model.js';
+import type { Daemon } from '../../core/daemon.js';
+import type { ParamValue } from '../../drivers/types.js';
+import { DaqError, describeError, toDaqError } from '../../errors.js';
+import { atomicWriteFile } from '../../persistence/atomic-write.js';
+import { nextRun, scheduleSpecSchema, type ScheduleSpec } from './spec.js';
+
+export type ScheduleState = 'active' | 'paused' | 'done' | 'cancelled' | 'failed';
+
+export interface ScheduleRecord {
+  id: string;
+  spec: ScheduleSpec;
+  /** "config" ([schedules.<id>] in the file) or who added it ("socket"). */
+  owner: string;
+  state: ScheduleState;
+  addedAt: number;
+  /** Next due time (ms UTC); persisted as ISO UTC. */
+  due?: number;
+  /** Ramp: resolved start time, start value, duration; pausedAt while paused. */
+  rampStart?: number;
+  rampFrom?: number;
+  rampDuration?: number;
+  pausedAt?: number;
+  /** The due time of the last fire begun (at-most-once: written before the set is sent). */
+  firedDue?: number;
+  lastValue?: ParamValue;
+  lastRunAt?: number;
+  lastError?: string;
+  fires: number;
+  errors: number;
+  note?: string;
+  /** when: armed (waiting for a crossing), crossing since (hold), queue of pending fires. */
+  armed?: boolean;
+  crossingSince?: number;
+}
+
+export interface SchedulerOptions {
+  daemon: Daemon;
+  stateDir: string;
+  log: Logger;
+  clock: () => number;
+  /** Real timers (default true); tests drive tick() themselves. */
+  timers?: boolean;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const WAKE_CAP_MS = 60_000;
+const JUMP_MS = 2_000;
+
+interface Runtime {
+  rec: ScheduleRecord;
+  busy: boolean;
+  queued: number;
+}
+
+export class Scheduler {
+  private readonly items = new Map<string, Runtime>();
+  private readonly dir: string;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private lastTick: { wall: number; mono: number } | null = null;
+  private jumps = 0;
+  private seq = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private writes: Promise<unknown> = Promise.resolve();
+  private configSpecs = new Map<string, string>();
+  private readonly offs: (() => void)[] = [];
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.dir = join(options.stateDir, 'schedules');
+  }
+
+  private get now(): number {
+    return this.options.clock();
+  }
+
+  // ---- lifecycle ----
+
+  async start(config: ConfigView): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o750 });
+    for (const file of readdirSync(this.dir)) {
+      if (!file.endsWith('.json')) continue;
+      try {
+        const raw = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as ScheduleRecord & { due?: number | string };
+        const spec = scheduleSpecSchema.parse(raw.spec);
+        const rec: ScheduleRecord = { ...raw, spec, ...(typeof raw.due === 'string' ? { due: Date.parse(raw.due) } : {}) } as ScheduleRecord;
+        this.items.set(rec.id, { rec, busy: false, queued: 0 });
+      } catch (err) {
+        this.options.log.warn({ file }, `schedules: skipped ${file}: ${describeError(err)}`);
+      }
+    }
+    for (const r of this.items.values()) this.recover(r.rec);
+    this.offs.push(this.options.daemon.onSetConfirmed((id, params, origin) => this.manualSet(id, params, origin)));
+    this.offs.push(this.options.daemon.events.subscribe((e) => {
+      if (e.type === 'reading') this.reading(e.instrument, e.values);
+    }));
+    this.configure(config);
+    await this.tick();
+  }
+
+  /** After a restart: misfire policies for what fell due while daqd was down; ramps resume closed-form. */
+  private recover(rec: ScheduleRecord): void {
+    if (rec.state !== 'active' || rec.due === undefined) return;
+    const now = this.now;
+    if (rec.spec.type === 'at' && rec.firedDue === rec.due) {
+      // Begun before the stop: at most once, never again.
+      rec.state = 'done';
+      rec.note = 'fired before the restart; not run again';
+      this.persist(rec);
+      return;
+    }
+    if (rec.due < now && (rec.spec.type === 'at' || rec.spec.type === 'every')) {
+      if (rec.spec.misfire === 'skip') {
+        rec.note = `missed ${new Date(rec.due).toISOString()} while daqd was down; skipped (misfire = "skip")`;
+        if (rec.spec.type === 'at') rec.state = 'done';
+        else this.arm(rec, now);
+      } else {
+        rec.note = `missed ${new Date(rec.due).toISOString()} while daqd was down; run late (misfire = "run")`;
+        rec.due = now; // once, however many were missed
+      }
+      this.persist(rec);
+    }
+  }
+
+  /** The config's [schedules.<id>]: start new ones, stop removed ones, restart changed ones. */
+  configure(config: ConfigView): void {
+    if (this.stopped) return;
+    const tables = ((config as Record<string, unknown>).schedules ?? {}) as Record<string, unknown>;
+    const next = new Map<string, string>();
+    for (const [id, table] of Object.entries(tables)) next.set(id, JSON.stringify(table));
+    for (const [id] of this.configSpecs) {
+      if (next.has(id)) continue;
+      const r = this.items.get(id);
+      if (r && r.rec.owner === 'config') this.remove(id);
+    }
+    for (const [id, text] of next) {
+      const existing = this.items.get(id);
+      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === text && existing.rec.state !== 'cancelled') continue;
+      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === undefined && JSON.stringify(existing.rec.spec) === JSON.stringify(scheduleSpecSchema.parse(JSON.parse(text)))) continue; // persisted state of the same table (restart)
+      if (existing) this.remove(id);
+      try {
+        this.add(id, JSON.parse(text), 'config');
+      } catch (err) {
+        this.options.log.error({ schedule: id }, `schedules.${id}: ${describeError(err)}`);
+      }
+    }
+    this.configSpecs = next;
+    this.rearm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const off of this.offs) off();
+    // Graceful: an in-flight step finishes (its set is already on the lane).
+    await Promise.allSettled([...this.inFlight]);
+    await this.writes;
+  }
+
+  // ---- commands ----
+
+  add(id: string | undefined, input: unknown, owner: string): ScheduleRecord {
+    const parsed = scheduleSpecSchema.safeParse(input);
+    if (!parsed.success) throw new DaqError('invalid_params', parsed.error.issues.map((i) => `${i.path.join('.') || 'schedule'}: ${i.message}`).join('; '));
+    const spec = parsed.data;
+    const sid = id ?? `s${this.now.toString(36)}${(this.seq++).toString(36)}`;
+    if (this.items.has(sid) && this.live(this.items.get(sid)!.rec)) throw new DaqError('already_exists', `schedule "${sid}" exists (schedule.cancel it first)`);
+    this.validate(spec);
+    for (const other of this.items.values()) {
+      const o = other.rec;
+      if (o.id !== sid && this.live(o) && o.spec.instrument === spec.instrument && o.spec.param === spec.param) {
+        throw new DaqError('conflict', `${spec.instrument}.${spec.param} is already under schedule "${o.id}" (${o.spec.type}); two schedules cannot hold one parameter: cancel it first`, { details: { schedule: o.id } });
+      }
+    }
+    const now = this.now;
+    const rec: ScheduleRecord = { id: sid, spec, owner, state: spec.enabled ? 'active' : 'paused', addedAt: now, fires: 0, errors: 0 };
+    if (spec.type === 'at') rec.due = spec.at !== undefined ? Date.parse(spec.at) : now + spec.after_ms!;
+    else if (spec.type === 'ramp') rec.due = spec.start !== undefined ? Date.parse(spec.start) : now;
+    else if (spec.type === 'every') this.arm(rec, now);
+    else rec.armed = true;
+    if (spec.type === 'at' && rec.due! < now && spec.misfire === 'skip') throw new DaqError('invalid_params', `at: ${spec.at} is in the past (misfire = "skip")`);
+    if (!spec.enabled) rec.pausedAt = now;
+    this.items.set(sid, { rec, busy: false, queued: 0 });
+    this.persist(rec);
+    this.rearm();
+    return rec;
+  }
+
+  private live(rec: ScheduleRecord): boolean {
+    return rec.state === 'active' || rec.state === 'paused';
+  }
+
+  /** Refuse what the driver's declaration refuses (when the instrument is running; else at each step). */
+  private validate(spec: ScheduleSpec): void {
+    const daemon = this.options.daemon;
+    const instruments = (daemon.config.instruments ?? {}) as Record<string, unknown>;
+    if (!Object.hasOwn(instruments, spec.instrument)) throw new DaqError('not_found', `no instrument "${spec.instrument}"`);
+    if (spec.type === 'when' && spec.source !== undefined && !Object.hasOwn(instruments, spec.source)) throw new DaqError('not_found', `no instrument "${spec.source}" (source)`);
+    if (spec.param === 'poll_interval_ms') {
+      if (spec.type === 'ramp') throw new DaqError('invalid_params', 'poll_interval_ms cannot be ramped');
+      return;
+    }
+    const decls = daemon.parameterViews(spec.instrument);
+    if (decls.length === 0) return; // not connected yet: checked at each step
+    const decl = decls.find((d) => d.name === spec.param);
+    if (!decl) throw new DaqError('invalid_params', `${spec.instrument} has no settable parameter "${spec.param}" (have: ${decls.map((d) => d.name).join(', ')})`);
+    if (spec.type === 'ramp') {
+      if (decl.type !== 'number' && decl.type !== 'integer') throw new DaqError('invalid_params', `${spec.param} is ${decl.type}: only numbers can be ramped`);
+      if (decl.kind === 'action') throw new DaqError('invalid_params', `${spec.param} is an action: it cannot be ramped`);
+      return;
+    }
+    this.checkValue(decl, spec.value!);
+  }
+
+  private checkValue(decl: { name: string; type: string; min?: number; max?: number; values?: readonly (string | number)[] }, v: ParamValue): void {
+    if (decl.type === 'number' || decl.type === 'integer') {
+      if (typeof v !== 'number' || (decl.type === 'integer' && !Number.isInteger(v))) throw new DaqError('out_of_range', `${decl.name} takes ${decl.type === 'integer' ? 'an integer' : 'a number'}, not ${JSON.stringify(v)}`);
+      if ((decl.min !== undefined && v < decl.min) || (decl.max !== undefined && v > decl.max)) throw new DaqError('out_of_range', `${decl.name} = ${v} is outside ${decl.min ?? '-inf'}..${decl.max ?? 'inf'}`);
+    } else if (decl.type === 'boolean' && typeof v !== 'boolean') throw new DaqError('out_of_range', `${decl.name} takes true or false`);
+    else if (decl.type === 'enum' && !decl.values?.includes(v as string | number)) throw new DaqError('out_of_range', `${decl.name} takes one of ${decl.values?.join(', ')}`);
+  }
+
+  private require(id: string): Runtime {
+    const r = this.items.get(id);
+    if (!r) throw new DaqError('not_found', `no schedule "${id}"`);
+    return r;
+  }
+
+  cancel(id: string, why = 'cancelled'): ScheduleRecord {
+    const r = this.require(id);
+    if (r.rec.owner === 'config' && why === 'cancelled') throw new DaqError('conflict', `schedule "${id}" is in the config file ([schedules.${id}]): remove it there (or schedule.pause it)`);
+    r.rec.state = 'cancelled';
+    r.rec.note = why;
+    r.rec.due = undefined;
+    this.persist(r.rec);
+    this.rearm();
+    return r.rec;
+  }
+
+  pause(id: string, why = 'paused'): ScheduleRecord {
+    const r = this.require(id);
+    if (r.rec.state !== 'active') throw new DaqError('conflict', `schedule "${id}" is ${r.rec.state}`);
+    r.rec.state = 'paused';
+    r.rec.pausedAt = this.now;
+    r.rec.note = why;
+    this.persist(r.rec);
+    this.rearm();
+    return r.rec;
+  }
+
+  resume(id: string): ScheduleRecord {
+    const r = this.require(id);
+    if (r.rec.state !== 'paused') throw new DaqError('conflict', `schedule "${id}" is ${r.rec.state}, not paused`);
+    const now = this.now;
+    const rec = r.rec;
+    const paused = now - (rec.pausedAt ?? now);
+    if (rec.spec.type === 'ramp' && rec.rampStart !== undefined) {
+      // The ramp goes on from where it stopped, from the device's value now (a manual set may have moved it).
+      const done = Math.min(1, (rec.pausedAt! - rec.rampStart) / rec.rampDuration!);
+      const dev = this.options.daemon.deviceValue(rec.spec.instrument, rec.spec.param);
+      rec.rampFrom = typeof dev === 'number' ? dev : rec.rampFrom! + (rec.spec.to! - rec.rampFrom!) * done;
+      rec.rampDuration = Math.max(rec.spec.step_ms, rec.rampDuration! * (1 - done));
+      rec.rampStart = now;
+      rec.due = now;
+    } else if (rec.spec.type === 'every') this.arm(rec, now);
+    else if (rec.spec.type === 'ramp' && rec.due !== undefined) rec.due += paused;
+    rec.state = 'active';
+    delete rec.pausedAt;
+    rec.note = 'resumed';
+    this.persist(rec);
+    this.rearm();
+    return rec;
+  }
+
+  private remove(id: string): void {
+    this.items.delete(id);
+    rmSync(join(this.dir, `${id}.json`), { force: true });
+  }
+
+  list(): ReturnType<Scheduler['view']>[] {
+    return [...this.items.values()].map((r) => this.view(r.rec));
+  }
+
+  get(id: string) {
+    return this.view(this.require(id).rec);
+  }
+
+  view(rec: ScheduleRecord) {
+    const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+    return {
+      id: rec.id,
+      type: rec.spec.type,
+      instrument: rec.spec.instrument,
+      param: rec.spec.param,
+      state: rec.state,
+      owner: rec.owner,
+      ...(rec.due !== undefined && this.live(rec) ? { nextDue: iso(rec.due) } : {}),
+      ...(rec.lastValue !== undefined ? { lastValue: rec.lastValue } : {}),
+      ...(rec.lastRunAt !== undefined ? { lastRunAt: iso(rec.lastRunAt) } : {}),
+      ...(rec.lastError ? { lastError: rec.lastError } : {}),
+      fires: rec.fires,
+      errors: rec.errors,
+      ...(rec.note ? { note: rec.note } : {}),
+      spec: rec.spec,
+    };
+  }
+
+  status() {
+    const byState: Record<string, number> = {};
+    for (const r of this.items.values()) byState[r.rec.state] = (byState[r.rec.state] ?? 0) + 1;
+    return { total: this.items.size, ...byState, clockJumps: this.jumps };
+  }
+
+  // ---- the manual-set rule ----
+
+  private manualSet(instrument: string, params: Record<string, ParamValue>, origin: string) {
+    const said: { id: string; action: string }[] = [];
+    for (const r of this.items.values()) {
+      const rec = r.rec;
+      if (rec.state !== 'active' || rec.spec.type !== 'ramp' || rec.spec.instrument !== instrument || !Object.hasOwn(params, rec.spec.param)) continue;
+      if (origin === `schedule:${rec.id}`) continue;
+      const why = `${rec.spec.param} was set by ${origin} (on_manual = "${rec.spec.on_manual}")`;
+      if (rec.spec.on_manual === 'pause') {
+        this.pause(rec.id, why);
+        said.push({ id: rec.id, action: 'paused' });
+      } else {
+        rec.state = 'cancelled';
+        rec.note = why;
+        rec.due = undefined;
+        this.persist(rec);
+        said.push({ id: rec.id, action: 'cancelled' });
+      }
+    }
+    if (said.length === 0) return undefined;
+    this.rearm();
+    return { answer: { schedules: said }, note: said.map((s) => `${s.action} schedule ${s.id}`).join('; ') };
+  }
+
+  // ---- triggers ----
+
+  private reading(instrument: string, values: Record<string, ParamValue>): void {
+    if (this.stopped) return;
+    const now = this.now;
+    for (const r of this.items.values()) {
+      const rec = r.rec;
+      const s = rec.spec;
+      if (s.type !== 'when' || rec.state !== 'active' || (s.source ?? s.instrument) !== instrument || !Object.hasOwn(values, s.reading!)) continue;
+      const v = values[s.reading!];
+      if (typeof v !== 'number') continue;
+      const crossed = s.above !== undefined ? v > s.above : v < s.below!;
+      const reset = s.above !== undefined ? v <= s.above - s.hysteresis : v >= s.below! + s.hysteresis;
+      if (!rec.armed) {
+        if (reset) {
+          rec.armed = true;
+          delete rec.crossingSince;
+          this.persist(rec);
+        }
+        continue;
+      }
+      if (!crossed) {
+        delete rec.crossingSince;
+        continue;
+      }
+      rec.crossingSince ??= now;
+      if (now - rec.crossingSince < s.hold_ms) {
+        rec.due = rec.crossingSince + s.hold_ms; // fires at the next reading after, or the tick
+        this.rearm();
+        continue;
+      }
+      this.fireTrigger(r, now);
+    }
+  }
+
+  private fireTrigger(r: Runtime, now: number): void {
+    const rec = r.rec;
+    rec.armed = false;
+    delete rec.crossingSince;
+    rec.due = undefined;
+    if (r.busy) {
+      if (rec.spec.retrigger === 'queued') r.queued++;
+      // restart: the set in flight is the one that counts; a new one follows it only if queued
+      return;
+    }
+    this.run(r, now, rec.spec.value!);
+  }
+
+  // ---- time ----
+
+  /** Run what is due as of the clock now; re-arm the timer. Tests call it after moving the clock. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    const wall = this.now;
+    const mono = performance.now();
+    if (this.lastTick && this.options.timers !== false) {
+      const drift = wall - this.lastTick.wall - (mono - this.lastTick.mono);
+      if (Math.abs(drift) > JUMP_MS) this.clockJumped(drift, wall);
+    }
+    this.lastTick = { wall, mono };
+    const runs: Promise<unknown>[] = [];
+    for (const r of this.items.values()) {
+      const rec = r.rec;
+      if (rec.state !== 'active' || r.busy || rec.due === undefined || rec.due > wall) continue;
+      if (rec.spec.type === 'when') {
+        if (rec.armed && rec.crossingSince !== undefined && wall - rec.crossingSince >= rec.spec.hold_ms) {
+          // hold met with no new reading: the crossing still stands (the last reading said so)
+          this.fireTrigger(r, wall);
+          runs.push(...this.inFlight);
+        } else rec.due = undefined;
+        continue;
+      }
+      runs.push(this.step(r, wall));
+    }
+    await Promise.allSettled(runs);
+    this.rearm();
+  }
+
+  /** Call when the wall clock jumped (detected, or told by a test): every/at times are recomputed. */
+  clockJumped(driftMs: number, now = this.now): void {
+    this.jumps++;
+    this.options.log.warn({ driftMs }, `schedules: the wall clock jumped by ${Math.round(driftMs / 1000)} s; next times recomputed`);
+    for (const r of this.items.values()) {
+      if (r.rec.state === 'active' && r.rec.spec.type === 'every' && r.rec.due !== undefined && (driftMs < 0 || r.rec.due < now - JUMP_MS)) {
+        // backwards: the next time after now (nothing runs twice); forwards: misfire policy once
+        if (driftMs > 0 && r.rec.spec.misfire === 'run') r.rec.due = now;
+        else this.arm(r.rec, now);
+        this.persist(r.rec);
+      }
+    }
+  }
+
+  private arm(rec: ScheduleRecord, after: number): void {
+    const next = nextRun(rec.spec, after);
+    if (next === undefined) {
+      rec.due = undefined;
+      rec.state = 'done';
+      rec.note = 'no further run (windows and holidays leave none)';
+    } else rec.due = next;
+  }
+
+  private rearm(): void {
+    if (this.stopped || this.options.timers === false) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    let due = Infinity;
+    for (const r of this.items.values()) if (r.rec.state === 'active' && r.rec.due !== undefined && !r.busy) due = Math.min(due, r.rec.due);
+    const delay = Math.min(Math.max(0, (Number.isFinite(due) ? due : this.now + WAKE_CAP_MS) - this.now), WAKE_CAP_MS, MAX_TIMER_MS);
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref?.();
+  }
+
+  /** The value a ramp should have at `t` (closed form), before clamping and rate limits. */
+  rampValue(rec: ScheduleRecord, t: number): number {
+    const k = Math.min(1, Math.max(0, (t - rec.rampStart!) / rec.rampDuration!));
+    return rec.rampFrom! + (rec.spec.to! - rec.rampFrom!) * k;
+  }
+
+  private async step(r: Runtime, now: number): Promise<void> {
+    const rec = r.rec;
+    const s = rec.spec;
+    if (s.type === 'ramp') {
+      const first = rec.rampStart === undefined;
+      if (rec.rampStart === undefined) {
+        const dev = this.options.daemon.deviceValue(s.instrument, s.param);
+        const configured = ((this.options.daemon.config.instruments?.[s.instrument]?.params ?? {}) as Record<string, ParamValue>)[s.param];
+        const from = s.from ?? (typeof dev === 'number' ? dev : typeof configured === 'number' ? configured : undefined);
+        if (from === undefined) return this.failed(rec, `no start value: ${s.instrument}.${s.param} is not known yet (give from)`, now);
+        rec.rampFrom = from;
+        rec.rampStart = rec.due ?? now;
+        rec.rampDuration = s.duration_ms ?? Math.max(1, (Math.abs(s.to! - from) / s.rate_per_min!) * 60_000);
+      }
+      let value = this.rampValue(rec, now);
+      const final = now >= rec.rampStart + rec.rampDuration!;
+      const decl = this.options.daemon.parameterViews(s.instrument).find((d) => d.name === s.param);
+      let limited = false;
+      if (s.max_rate_per_min !== undefined && typeof rec.lastValue === 'number' && rec.lastRunAt !== undefined) {
+        const maxStep = (s.max_rate_per_min * (now - rec.lastRunAt)) / 60_000;
+        const delta = value - rec.lastValue;
+        if (Math.abs(delta) > maxStep) {
+          value = rec.lastValue + Math.sign(delta) * maxStep;
+          limited = true;
+        }
+      }
+      if (decl?.min !== undefined && value < decl.min) value = decl.min;
+      if (decl?.max !== undefined && value > decl.max) value = decl.max;
+      if (decl?.type === 'integer') value = Math.round(value);
+      value = Math.round(value * 1e9) / 1e9;
+      const reached = final && !limited;
+      await this.run(r, now, value, !reached);
+      if (rec.state !== 'active') return;
+      if (reached || (final && decl && value === (s.to! < (decl.min ?? -Infinity) ? decl.min : s.to! > (decl.max ?? Infinity) ? decl.max : s.to))) {
+        rec.state = 'done';
+        rec.due = undefined;
+      } else rec.due = Math.min(rec.rampStart + rec.rampDuration!, (Math.floor((now - rec.rampStart) / s.step_ms) + 1) * s.step_ms + rec.rampStart);
+      if (final && limited) rec.due = now + s.step_ms;
+      // A ramp is closed-form: its start, start value and duration are what a restart needs; the
+      // steps in between are not written (1000 ramps would be 1000 writes a second).
+      if (first || rec.state !== 'active') this.persist(rec);
+      return;
+    }
+    // at, every
+    rec.firedDue = rec.due;
+    this.persist(rec); // at most once: recorded before the set is sent
+    await this.run(r, now, s.value!);
+    if (s.type === 'at') {
+      if (rec.state === 'active') rec.state = rec.lastError && rec.errors > 0 && rec.lastRunAt === now ? 'failed' : 'done';
+      rec.due = undefined;
+    } else if (rec.state === 'active') this.arm(rec, Math.max(now, rec.firedDue ?? now));
+    this.persist(rec);
+  }
+
+  /** One set through the normal path; a failure keeps the last good value and follows on_error. */
+  private run(r: Runtime, now: number, value: ParamValue, intermediate = false): Promise<void> {
+    const rec = r.rec;
+    const s = rec.spec;
+    r.busy = true;
+    const p = (async () => {
+      try {
+        const decl = this.options.daemon.parameterViews(s.instrument).find((d) => d.name === s.param);
+        if (decl) this.checkValue(decl, value);
+        await this.options.daemon.submit({ type: 'instrument.set', id: s.instrument, params: { [s.param]: value }, ...(intermediate ? { persist: false } : {}) }, `schedule:${rec.id}`);
+        rec.lastValue = value;
+        rec.lastRunAt = now;
+        rec.fires++;
+        delete rec.lastError;
+      } catch (err) {
+        if (this.stopped || this.options.daemon.isStopping) return;
+        const e = toDaqError(err);
+        rec.errors++;
+        rec.lastRunAt = now;
+        rec.lastError = `${e.kind}: ${e.message}`;
+        this.options.log.warn({ schedule: rec.id, value, kind: e.kind }, `schedule ${rec.id}: ${s.instrument}.${s.param} = ${JSON.stringify(value)} failed (${e.message}); the last good value stays${s.on_error === 'stop' ? '; stopped (on_error = "stop")' : ''}`);
+        this.options.daemon.events.emit({ type: 'command.applied', command: 'schedule.error', summary: `schedule ${rec.id}: ${rec.lastError}`, at: new Date(now).toISOString() });
+        if (s.on_error === 'stop') {
+          rec.state = 'failed';
+          rec.due = undefined;
+        }
+      } finally {
+        r.busy = false;
+        if (r.queued > 0 && s.type === 'when' && rec.state === 'active') {
+          r.queued--;
+          void this.run(r, this.now, s.value!);
+        } else if (s.type === 'when' && s.retrigger === 'single' && rec.fires > 0) {
+          rec.state = 'done';
+        }
+        if (s.type !== 'ramp' || rec.state !== 'active') this.persist(rec);
+      }
+    })();
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  private failed(rec: ScheduleRecord, why: string, now: number): void {
+    rec.errors++;
+    rec.lastError = why;
+    rec.lastRunAt = now;
+    if (rec.spec.on_error === 'stop') {
+      rec.state = 'failed';
+      rec.due = undefined;
+    } else rec.due = now + rec.spec.step_ms;
+    this.persist(rec);
+  }
+
+  /** Persist one schedule (atomic write; writes are serialised so the last state wins). */
+  private persist(rec: ScheduleRecord): void {
+    const text = `${JSON.stringify({ ...rec, ...(rec.due !== undefined ? { due: new Date(rec.due).toISOString() } : {}) }, null, 1)}\n`;
+    const path = join(this.dir, `${rec.id}.json`);
+    this.writes = this.writes.then(
+      () => atomicWriteFile(path, text).catch((err) => this.options.log.error({ err }, `schedules: could not write ${path}: ${describeError(err)}`)),
+    );
+  }
+
+  /** Resolves once every state write queued so far is on disk (tests, stop). */
+  flushed(): Promise<unknown> {
+    return this.writes;
+  }
+}
