@@ -140,3 +140,186 @@ describe('ramps', () => {
     expect(r2.daemon.scheduler!.get('r1').state).toBe('active');
   });
 });
+
+describe('at and misfire', () => {
+  it('sets at its time, once; a one-shot missed while down runs late (misfire run) and never twice', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('a1', { type: 'at', instrument: 'pm', param: 'wavelength_nm', value: 850, after_ms: 60_000 }, 'socket');
+    s.add('a2', { type: 'at', instrument: 'pm', param: 'filter', value: 'fast', at: '2026-12-01T10:05:00Z', misfire: 'skip' }, 'socket');
+    await advance(r, 59_999);
+    expect(dev(r)).toBe(800);
+    await advance(r, 1);
+    expect(dev(r)).toBe(850);
+    expect(s.get('a1').state).toBe('done');
+    const filterBefore = dev(r, 'filter');
+    s.add('a3', { type: 'at', instrument: 'pm', param: 'units', value: 'dBm', at: '2026-12-01T10:04:00Z', misfire: 'run' }, 'socket');
+    await stop(r);
+    r.clock.now = Date.parse('2026-12-01T10:10:00Z'); // both were due while down
+    const r2 = await start(r);
+    const s2 = r2.daemon.scheduler!;
+    expect(s2.get('a2')).toMatchObject({ state: 'done', fires: 0 });
+    expect(s2.get('a2').note).toMatch(/skipped/);
+    expect(dev(r2, 'filter')).toBe(filterBefore);
+    expect(s2.get('a3')).toMatchObject({ state: 'done', fires: 1 });
+    expect(dev(r2, 'units')).toBe('dBm');
+    expect(s2.get('a1')).toMatchObject({ state: 'done', fires: 1 });
+    await stop(r2);
+    const r3 = await start(r2);
+    expect(r3.daemon.scheduler!.get('a3').fires).toBe(1); // nothing runs twice
+  });
+
+  it('every: runs at aligned times and re-arms; skip after downtime goes to the next time', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('e1', { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000, misfire: 'skip' }, 'socket');
+    expect(s.get('e1').nextDue).toBe('2026-12-01T10:10:00.000Z');
+    await advance(r, 600_000);
+    expect(dev(r)).toBe(900);
+    expect(s.get('e1').nextDue).toBe('2026-12-01T10:20:00.000Z');
+    await stop(r);
+    r.clock.now = Date.parse('2026-12-01T10:45:00Z');
+    const r2 = await start(r);
+    expect(r2.daemon.scheduler!.get('e1')).toMatchObject({ fires: 1, nextDue: '2026-12-01T10:50:00.000Z' });
+  });
+});
+
+describe('conflicts and validation', () => {
+  it('refuses a second schedule on one parameter, values outside the range, unknown parameters, ramps of actions', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('r1', { type: 'ramp', instrument: 'pm', param: 'wavelength_nm', to: 900, duration_ms: 60_000 }, 'socket');
+    expect(() => s.add('r2', { type: 'at', instrument: 'pm', param: 'wavelength_nm', value: 700, after_ms: 5 }, 'socket')).toThrow(expect.objectContaining({ kind: 'conflict' }));
+    expect(() => s.add('x', { type: 'at', instrument: 'pm', param: 'filter', value: 'Z', after_ms: 5 }, 'socket')).toThrow(expect.objectContaining({ kind: 'out_of_range' }));
+    expect(() => s.add('x', { type: 'at', instrument: 'pm', param: 'nope', value: 1, after_ms: 5 }, 'socket')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
+    expect(() => s.add('x', { type: 'ramp', instrument: 'laser', param: 'shutter', to: 1, duration_ms: 5 }, 'socket')).toThrow(/boolean|action/);
+    expect(() => s.add('x', { type: 'at', instrument: 'ghost', param: 'x', value: 1, after_ms: 5 }, 'socket')).toThrow(expect.objectContaining({ kind: 'not_found' }));
+    expect(() => s.add('x', { type: 'ramp', instrument: 'pm', param: 'attenuator', to: 1 }, 'socket')).toThrow(expect.objectContaining({ kind: 'invalid_params' }));
+  });
+
+  it('a step that fails keeps the last good value; on_error stop stops', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    // 1200 passes add (the driver is asked at each step too), and is refused at the step
+    s.add('e1', { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 60_000, on_error: 'stop' }, 'socket');
+    (s.get('e1').spec as { value: number }).value = 1200; // as if the range had changed since
+    await advance(r, 60_000);
+    expect(dev(r)).toBe(800);
+    expect(s.get('e1')).toMatchObject({ state: 'failed', errors: 1 });
+    expect(s.get('e1').lastError).toMatch(/out_of_range/);
+  });
+
+  it('a manual set under a ramp cancels it (default) or pauses it, and says so in the answer and the history', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('r1', { type: 'ramp', instrument: 'pm', param: 'wavelength_nm', from: 500, to: 600, duration_ms: 100_000, step_ms: 10_000 }, 'socket');
+    await s.tick();
+    await advance(r, 10_000);
+    const answer = await r.daemon.submit({ type: 'instrument.set', id: 'pm', params: { wavelength_nm: 700 } }, 'socket');
+    expect(answer.schedules).toEqual([{ id: 'r1', action: 'cancelled' }]);
+    expect(s.get('r1').state).toBe('cancelled');
+    await advance(r, 10_000);
+    expect(dev(r)).toBe(700);
+    const last = r.daemon.history!.list({ instrument: 'pm', param: 'wavelength_nm', limit: 1 }).entries[0]!;
+    expect(last).toMatchObject({ source: 'socket', old: 510, new: 700, note: 'cancelled schedule r1' });
+
+    s.add('r2', { type: 'ramp', instrument: 'pm', param: 'wavelength_nm', from: 500, to: 600, duration_ms: 100_000, step_ms: 10_000, on_manual: 'pause' }, 'socket');
+    await s.tick();
+    const a2 = await r.daemon.submit({ type: 'instrument.set', id: 'pm', params: { wavelength_nm: 550 } }, 'module:x');
+    expect(a2.schedules).toEqual([{ id: 'r2', action: 'paused' }]);
+    await advance(r, 20_000);
+    expect(dev(r)).toBe(550);
+    s.resume('r2'); // goes on from 550 over the rest of the time
+    await s.tick();
+    expect(dev(r)).toBe(550);
+  });
+});
+
+describe('when triggers', () => {
+  const reading = (r: Running, power: number) => r.daemon.events.emit({ type: 'reading', instrument: 'pm', seq: 0, ts: new Date(r.clock.now).toISOString(), values: { probe: power } });
+
+  it('fires on a crossing held long enough, re-arms only past the hysteresis', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('t1', { type: 'when', instrument: 'pm', param: 'wavelength_nm', value: 1000, reading: 'probe', above: 1, hysteresis: 0.2, hold_ms: 5_000 }, 'socket');
+    reading(r, 1.5);
+    await advance(r, 4_000);
+    reading(r, 1.5);
+    await s.tick();
+    expect(s.get('t1').fires).toBe(0); // held 4 s of 5
+    reading(r, 0.5); // dropped below: the hold starts again
+    await advance(r, 2_000);
+    reading(r, 1.5);
+    await advance(r, 5_000);
+    await s.idle();
+    expect(s.get('t1').fires).toBe(1);
+    expect(dev(r)).toBe(1000);
+    // back under the threshold but not by the hysteresis: no re-arm
+    reading(r, 0.9);
+    reading(r, 1.5);
+    await advance(r, 6_000);
+    reading(r, 1.5);
+    expect(s.get('t1').fires).toBe(1);
+    reading(r, 0.7); // re-armed
+    reading(r, 1.5);
+    await advance(r, 5_000);
+    await s.idle();
+    expect(s.get('t1').fires).toBe(2);
+  });
+
+  it('single fires once', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('t1', { type: 'when', instrument: 'pm', param: 'wavelength_nm', value: 1000, reading: 'probe', below: 1, retrigger: 'single' }, 'socket');
+    reading(r, 0.5);
+    await s.idle();
+    reading(r, 2);
+    reading(r, 0.5);
+    await s.idle();
+    expect(s.get('t1')).toMatchObject({ fires: 1, state: 'done' });
+  });
+});
+
+describe('history', () => {
+  it('records every set with source and old value; revert puts the old value back and is itself recorded', async () => {
+    const r = await start();
+    await r.daemon.submit({ type: 'instrument.set', id: 'pm', params: { wavelength_nm: 900 } }, 'socket');
+    await r.daemon.submit({ type: 'instrument.set', id: 'pm', params: { wavelength_nm: 950 } }, 'module:mon');
+    const h = r.daemon.history!;
+    const { entries } = h.list({ instrument: 'pm' });
+    expect(entries.map((e) => [e.old, e.new, e.source, e.sourceId])).toEqual([
+      [900, 950, 'module', 'mon'],
+      [800, 900, 'socket', undefined],
+    ]);
+    expect(h.list({ source: 'module' }).entries).toHaveLength(1);
+    expect(h.list({ limit: 1 }).next).toBe(entries[0]!.id);
+    expect(h.list({ limit: 1, before: entries[0]!.id }).entries[0]!.id).toBe(entries[1]!.id);
+    const { methods } = await import('../../src/rpc/methods/index.js');
+    const revert = methods.get('history.revert')!;
+    const res = (await revert.handler({ change: entries[1]!.id }, { daemon: r.daemon } as never)) as Record<string, unknown>;
+    expect(res.reverted).toBe(entries[1]!.id);
+    expect(dev(r)).toBe(800);
+    expect(h.list({ limit: 1 }).entries[0]).toMatchObject({ source: 'history', sourceId: entries[1]!.id, old: 950, new: 800 });
+    // actions are refused unless asked
+    await r.daemon.submit({ type: 'instrument.set', id: 'laser', params: { shutter: true } }, 'socket');
+    const act = h.list({ instrument: 'laser', param: 'shutter' }).entries[0]!;
+    expect(act.kind).toBe('action');
+    if (act.old !== undefined) await expect(Promise.resolve().then(() => revert.handler({ change: act.id }, { daemon: r.daemon } as never))).rejects.toThrow(/action/);
+  });
+
+  it('skips a torn last line, rotates by size and stays bounded', async () => {
+    const { HistoryLog } = await import('../../src/services/history/history.js');
+    const dir = mkdtempSync(join(tmpdir(), 'daqd-hist-'));
+    const h = new HistoryLog({ stateDir: dir, log: pino({ level: 'silent' }), maxBytes: 2_000, keepFiles: 2 });
+    for (let i = 0; i < 100; i++) h.append([{ revision: i, instrument: 'pm', param: 'wavelength_nm', old: i, new: i + 1, source: 'socket' }]);
+    h.close();
+    const { appendFileSync, readdirSync } = await import('node:fs');
+    expect(readdirSync(join(dir, 'history')).sort()).toEqual(['history.1.jsonl', 'history.2.jsonl', 'history.jsonl']);
+    appendFileSync(join(dir, 'history', 'history.jsonl'), '{"id":"99999999999999-0","instrument":"pm","par');
+    const all = new HistoryLog({ stateDir: dir, log: pino({ level: 'silent' }) }).all();
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.length).toBeLessThan(100);
+    expect(all.at(-1)!.new).toBe(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -31,6 +31,7 @@ export function recordHistory(daemon: Daemon, history: HistoryLog): void {
     );
   });
   daemon.onConfigParams((changes, origin, revision) => {
+    if (origin === 'startup') return; // the start-up load is not a change (the file is the state)
     const { source, sourceId } = splitOrigin(origin);
     history.append(
       changes.map((c) => ({

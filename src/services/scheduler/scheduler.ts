@@ -584,6 +584,12 @@ export class Scheduler {
     );
   }
 
+  /** Resolves once every set in flight is done and its state written (tests). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.writes;
+  }
+
   /** Resolves once every state write queued so far is on disk (tests, stop). */
   flushed(): Promise<unknown> {
     return this.writes;
