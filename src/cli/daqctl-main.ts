@@ -33,6 +33,8 @@ const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
   [['plot'], async () => (await import('./commands/plot.js')).registerPlotCommand],
   [['tx', 'apply'], async () => (await import('./commands/tx.js')).registerTxCommands],
   [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/versions.js')).registerVersionCommands],
+  [['history', 'revert'], async () => (await import('./commands/history.js')).registerHistoryCommands],
+  [['schedule', 'schedules'], async () => (await import('./commands/schedule.js')).registerScheduleCommands],
 ];
 
 /** Global options that take a value (their value is not the command word). */
