@@ -35,6 +35,7 @@ const FAMILIES: readonly [readonly string[], () => Promise<Register>][] = [
   [['snapshot', 'versions', 'rollback', 'diff'], async () => (await import('./commands/versions.js')).registerVersionCommands],
   [['history', 'revert'], async () => (await import('./commands/history.js')).registerHistoryCommands],
   [['schedule', 'schedules'], async () => (await import('./commands/schedule.js')).registerScheduleCommands],
+  [['http', 'http-token'], async () => (await import('./commands/http.js')).registerHttpCommands],
 ];
 
 /** Global options that take a value (their value is not the command word). */

@@ -4,6 +4,8 @@
  * answers, RELOADING=1/READY=1 around every reload, WATCHDOG=1 from the event loop, STOPPING=1,
  * STATUS= one line; journal log lines; socket activation; `--safe`.
  */
+import { HttpService, type HttpSettings } from '../services/http/server.js';
+import { methods } from '../rpc/methods/index.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve, join } from 'node:path';
@@ -213,6 +215,7 @@ async function run(opts: Options): Promise<void> {
 
   // Signals are handled before the socket answers: a SIGTERM right after ready still stops cleanly.
   let stopping = false;
+  let http: HttpService | null = null;
   let watchdog: WatchdogPinger | null = null;
   const shutdown = async (signal: string, code = 0) => {
     if (stopping) return;
@@ -227,6 +230,7 @@ async function run(opts: Options): Promise<void> {
     force.unref();
     status.stop();
     await watcher.stop();
+    await http?.close();
     await server.close();
     await daemon.stop();
     watchdog?.stop();
@@ -254,6 +258,19 @@ async function run(opts: Options): Promise<void> {
     process.exit(1);
   }
 
+  // The HTTP framing (dashboard, POST /rpc, GET /events): after the socket, so ready still means the
+  // socket answers; a port that is taken means a free one, never a failed start.
+  const httpSettings = (daemon.config.application as { http?: Partial<HttpSettings> } | undefined)?.http;
+  if (httpSettings?.enabled !== false) {
+    const service = new HttpService({ daemon, methods, log: log.child({ service: 'http' }), stateDir, settings: httpSettings, clientStats: () => server.clientStats(), heartbeatMs: opts.heartbeatMs });
+    try {
+      await service.start();
+      http = service;
+    } catch (err) {
+      log.error({ err }, `HTTP: cannot listen: ${describeError(err)} (the socket still works)`);
+    }
+  }
+  daemon.addStatusSource('http', () => http?.status() ?? { enabled: false });
   log.info({ version: VERSION, config: configPath, socket: socketPath, pid: process.pid, ...(server.activated ? { activated: true } : {}), ...(opts.safe ? { safe: true } : {}) }, `daqd ready on ${socketPath}${opts.safe ? ' in safe mode: every instrument stopped, modules idle (daqctl enable ID brings one up)' : ''}`);
   if (notify.enabled) {
     const ready = await notify.send({ READY: 1, STATUS: status.current() });

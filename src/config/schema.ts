@@ -112,6 +112,19 @@ export const mqttSchema = z
   })
   .strict();
 
+/** `[application.http]`: the dashboard and HTTP API (docs/http.md). On by default, loopback only; read at start. */
+export const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Serve the dashboard, POST /rpc and GET /events.'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on. Anything but loopback requires the token (state dir, daqctl http-token).'),
+    port: z.number().int().min(0).max(65535).default(8480).describe('TCP port; 0 picks a free one. When it is taken, a free one is chosen and logged (daemon.status shows it).'),
+    require_token: z.boolean().default(false).describe('Require the token on loopback too (on a shared machine every local user can reach loopback, while the socket is limited to a group).'),
+    max_body_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Largest POST /rpc body.'),
+    event_ring: z.number().int().min(0).max(1_000_000).default(4096).describe('Events kept for Last-Event-ID resume.'),
+    allowed_origins: z.array(z.string().url()).default([]).describe('Other origins whose pages may call the API (default: none but the dashboard itself).'),
+  })
+  .strict();
+
 export const applicationSchema = z
   .object({
     name: z.string().default('daqd'),
@@ -120,6 +133,7 @@ export const applicationSchema = z
     dynamic_config: dynamicConfigSchema.default(dynamicConfigSchema.parse({})),
     storage: storageSchema.optional().describe('The recorder: readings to CSV, changes to the events file (on by default).'),
     mqtt: mqttSchema.optional().describe('Publish to an MQTT broker (off by default).'),
+    http: httpSchema.optional().describe('The dashboard and HTTP API (on by default on 127.0.0.1:8480); read at start.'),
   })
   .strict();
 
