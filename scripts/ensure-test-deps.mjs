@@ -3,12 +3,13 @@
 // device (Debian's python3-pymodbus); the service tests verify the systemd unit offline
 // (systemd-analyze, and systemd-notify, from Debian's systemd); the network tests serve a pty as raw TCP
 // through Debian's ser2net (an independent serial device server); the MQTT tests start Debian's
-// mosquitto broker; daqctl watch runs under tmux. Install them when missing and
+// mosquitto broker; daqctl watch runs under tmux; the Python client runs under Debian's pytest and the
+// dashboard in Debian's chromium. Install them when missing and
 // allowed (root on Debian);
 // otherwise stop with the exact command to run.
 import { spawnSync } from 'node:child_process';
 
-const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd', 'ser2net', 'mosquitto', 'mosquitto-clients', 'tmux'];
+const APT_PACKAGES = ['socat', 'python3-pymodbus', 'systemd', 'ser2net', 'mosquitto', 'mosquitto-clients', 'tmux', 'python3-pytest', 'chromium'];
 
 function has(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });
@@ -26,6 +27,10 @@ function missing() {
   // The MQTT tests start a real broker (MQTT 5); mosquitto has no exit-0 version flag: look for it.
   if (!has('sh', ['-c', 'test -x /usr/sbin/mosquitto'])) out.push('mosquitto');
   if (!has('sh', ['-c', 'command -v mosquitto_sub'])) out.push('mosquitto-clients');
+  // The Python client is tested with Debian's python3 and pytest; the dashboard in Debian's chromium
+  // driven by playwright-core (nothing downloads a browser).
+  if (!has('/usr/bin/python3', ['-c', 'import pytest'])) out.push('python3-pytest');
+  if (!has('sh', ['-c', 'test -x /usr/bin/chromium'])) out.push('chromium');
   return out;
 }
 
