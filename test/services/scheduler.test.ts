@@ -43,6 +43,9 @@ async function start(reuse?: Running, config = CONFIG): Promise<Running> {
   const daemon = await Daemon.start({ configPath: join(dir, 'default.toml'), stateDir: join(dir, 'state'), log: pino({ level: 'silent' }), simPacing: false, clock: () => clock.now });
   await daemon.waitForConnection('pm', 5000);
   await daemon.waitForConnection('laser', 5000);
+  // Steps due at start-up wait for their instrument; let them run before the test looks.
+  await daemon.scheduler!.tick();
+  await daemon.scheduler!.idle();
   const r = { daemon, dir, clock };
   opened.push(r);
   return r;
@@ -136,6 +139,8 @@ describe('ramps', () => {
     await stop(r);
     r.clock.now += 43_000; // down for 43 s: 63 s into the ramp
     const r2 = await start(r);
+    await r2.daemon.scheduler!.tick(); // the step waited for pm to be ready (it may have run already)
+    await r2.daemon.scheduler!.idle();
     expect(dev(r2)).toBe(563);
     expect(r2.daemon.scheduler!.get('r1').state).toBe('active');
   });
@@ -321,5 +326,32 @@ describe('history', () => {
     expect(all.length).toBeLessThan(100);
     expect(all.at(-1)!.new).toBe(100);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('clock jumps and config changes in the history', () => {
+  it('after a backwards jump an every schedule takes the next time after now (nothing runs twice)', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('e1', { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000 }, 'socket');
+    await advance(r, 600_000); // 10:10 ran
+    expect(s.get('e1').fires).toBe(1);
+    r.clock.now -= 300_000; // back to 10:05
+    s.clockJumped(-300_000);
+    expect(s.get('e1').nextDue).toBe('2026-12-01T10:20:00.000Z'); // not 10:10 again
+    await advance(r, 300_000); // 10:10 again on the wall clock
+    expect(s.get('e1').fires).toBe(1);
+    await advance(r, 600_000);
+    expect(s.get('e1').fires).toBe(2);
+    expect(s.status().clockJumps).toBe(1);
+  });
+
+  it('a file reload that changes a parameter is in the history with its source and the config value before', async () => {
+    const r = await start();
+    writeFileSync(join(r.dir, 'default.toml'), CONFIG.replace('wavelength_nm = 800', 'wavelength_nm = 700'));
+    await r.daemon.submit({ type: 'config.reload', source: 'watcher' }, 'watcher');
+    const e = r.daemon.history!.list({ instrument: 'pm' }).entries[0]!;
+    expect(e).toMatchObject({ source: 'watcher', param: 'wavelength_nm', old: 800, new: 700 });
+    expect(e.revision).toBe(r.daemon.revision);
   });
 });

@@ -77,6 +77,7 @@ export class Scheduler {
   private readonly inFlight = new Set<Promise<unknown>>();
   private writes: Promise<unknown> = Promise.resolve();
   private configSpecs = new Map<string, string>();
+  private lastTables: unknown = undefined;
   private readonly offs: (() => void)[] = [];
 
   constructor(private readonly options: SchedulerOptions) {
@@ -106,6 +107,7 @@ export class Scheduler {
     this.offs.push(this.options.daemon.onSetConfirmed((id, params, origin) => this.manualSet(id, params, origin)));
     this.offs.push(this.options.daemon.events.subscribe((e) => {
       if (e.type === 'reading') this.reading(e.instrument, e.values);
+      else if (e.type === 'instrument.state' && e.state === 'ready') queueMicrotask(() => void this.tick());
     }));
     this.configure(config);
     await this.tick();
@@ -139,6 +141,9 @@ export class Scheduler {
   configure(config: ConfigView): void {
     if (this.stopped) return;
     const tables = ((config as Record<string, unknown>).schedules ?? {}) as Record<string, unknown>;
+    // Most config changes (every recorded set) leave [schedules] as it was: the same object.
+    if (tables === this.lastTables) return;
+    this.lastTables = tables;
     const next = new Map<string, string>();
     for (const [id, table] of Object.entries(tables)) next.set(id, JSON.stringify(table));
     for (const [id] of this.configSpecs) {
@@ -148,7 +153,8 @@ export class Scheduler {
     }
     for (const [id, text] of next) {
       const existing = this.items.get(id);
-      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === text && existing.rec.state !== 'cancelled') continue;
+      // Unchanged table: left alone, whatever its state (a ramp a person's set cancelled stays cancelled until the table changes).
+      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === text) continue;
       if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === undefined && JSON.stringify(existing.rec.spec) === JSON.stringify(scheduleSpecSchema.parse(JSON.parse(text)))) continue; // persisted state of the same table (restart)
       if (existing) this.remove(id);
       try {
@@ -198,6 +204,14 @@ export class Scheduler {
     this.persist(rec);
     this.rearm();
     return rec;
+  }
+
+  private ready(instrument: string): boolean {
+    try {
+      return this.options.daemon.getInstrument(instrument).state === 'ready';
+    } catch {
+      return true; // removed: the step fails and is reported
+    }
   }
 
   private live(rec: ScheduleRecord): boolean {
@@ -422,6 +436,9 @@ export class Scheduler {
         } else rec.due = undefined;
         continue;
       }
+      // An instrument still connecting (start-up, a reconnect) is waited for: the step runs when it
+      // is ready (the instrument.state event ticks), after its setpoints were restored.
+      if (!this.ready(rec.spec.instrument)) continue;
       runs.push(this.step(r, wall));
     }
     await Promise.allSettled(runs);
@@ -436,7 +453,7 @@ export class Scheduler {
       if (r.rec.state === 'active' && r.rec.spec.type === 'every' && r.rec.due !== undefined && (driftMs < 0 || r.rec.due < now - JUMP_MS)) {
         // backwards: the next time after now (nothing runs twice); forwards: misfire policy once
         if (driftMs > 0 && r.rec.spec.misfire === 'run') r.rec.due = now;
-        else this.arm(r.rec, now);
+        else this.arm(r.rec, Math.max(now, r.rec.firedDue ?? now)); // never a time already run
         this.persist(r.rec);
       }
     }
@@ -456,7 +473,7 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     let due = Infinity;
-    for (const r of this.items.values()) if (r.rec.state === 'active' && r.rec.due !== undefined && !r.busy) due = Math.min(due, r.rec.due);
+    for (const r of this.items.values()) if (r.rec.state === 'active' && r.rec.due !== undefined && !r.busy && (r.rec.due > this.now || this.ready(r.rec.spec.instrument))) due = Math.min(due, r.rec.due);
     const delay = Math.min(Math.max(0, (Number.isFinite(due) ? due : this.now + WAKE_CAP_MS) - this.now), WAKE_CAP_MS, MAX_TIMER_MS);
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref?.();
