@@ -495,6 +495,11 @@ export class Daemon {
     return this.instruments.deviceValue(id, name);
   }
 
+  /** Whether an instrument is connected and ready (cheap: no view is built). */
+  isInstrumentReady(id: string): boolean {
+    return this.instruments.isReady(id);
+  }
+
   /** Whether a stop has begun (services stop arming timers). */
   get isStopping(): boolean {
     return this.stopping;

@@ -207,11 +207,9 @@ export class Scheduler {
   }
 
   private ready(instrument: string): boolean {
-    try {
-      return this.options.daemon.getInstrument(instrument).state === 'ready';
-    } catch {
-      return true; // removed: the step fails and is reported
-    }
+    const instruments = this.options.daemon.config.instruments ?? {};
+    // removed from the config: the step runs, fails and is reported
+    return !Object.hasOwn(instruments, instrument) || this.options.daemon.isInstrumentReady(instrument);
   }
 
   private live(rec: ScheduleRecord): boolean {
@@ -343,6 +341,7 @@ export class Scheduler {
 
   private manualSet(instrument: string, params: Record<string, ParamValue>, origin: string) {
     const said: { id: string; action: string }[] = [];
+    if (origin.startsWith('schedule:') && this.items.get(origin.slice(9))?.rec.spec.instrument === instrument && Object.keys(params).length === 1) return undefined; // a schedule's own step
     for (const r of this.items.values()) {
       const rec = r.rec;
       if (rec.state !== 'active' || rec.spec.type !== 'ramp' || rec.spec.instrument !== instrument || !Object.hasOwn(params, rec.spec.param)) continue;
