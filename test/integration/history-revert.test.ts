@@ -3,10 +3,22 @@
  * device's value before; `daqctl`'s history.revert puts that value back on the device at the far end
  * of a pty, and the revert is itself in the history.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driver as newport1830cDriver } from '../../src/drivers/newport_1830c/index.js';
 import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
-import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+
+function daqctl(socket: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 import { serveOnPty, type ServedDevice } from './device-truth-helpers.js';
 
 describe('history.revert through a real daqd (pty device)', () => {
@@ -40,5 +52,20 @@ describe('history.revert through a real daqd (pty device)', () => {
     const after = await d.call('history.list', { limit: 1 });
     expect(after.entries[0]).toMatchObject({ source: 'history', sourceId: entries[0].id, old: 1000, new: 820 });
     await expect(d.call('history.revert', { change: 'nope' })).rejects.toMatchObject({ message: expect.stringMatching(/no change/) });
+  });
+
+  it('daqctl history lists and daqctl revert reverts; schedule add/list/cancel', async () => {
+    await d.call('instrument.set', { id: 'pm', params: { wavelength_nm: 700 } });
+    const list = await daqctl(d.socketPath, 'history', '--instrument', 'pm', '--limit', '1');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/pm\.wavelength_nm\s+820 -> 700\s+socket/);
+    const id = /^(\d+-\d+)/m.exec(list.stdout.split('\n')[1] ?? '')![1]!;
+    const rev = await daqctl(d.socketPath, 'revert', id);
+    expect(rev.code, rev.stderr).toBe(0);
+    expect(meter.sim.state.wavelengthNm).toBe(820);
+    const add = await daqctl(d.socketPath, 'schedule', 'add', '--id', 'later', 'type=at', 'instrument=pm', 'param=wavelength_nm', 'value=900', 'at=2099-01-01T00:00:00Z');
+    expect(add.code, add.stderr).toBe(0);
+    expect((await daqctl(d.socketPath, 'schedule')).stdout).toMatch(/later\s+at\s+pm\.wavelength_nm\s+active/);
+    expect((await daqctl(d.socketPath, 'schedule', 'cancel', 'later')).code).toBe(0);
   });
 });
