@@ -312,7 +312,12 @@ export class Daemon {
       const a = (before[kind] ?? {}) as Record<string, unknown>;
       const b = (after[kind] ?? {}) as Record<string, unknown>;
       if (a === b) continue;
-      for (const id of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      // A recorded set changes its own instrument's table only (unless a person's edit of the file
+      // was applied first: reloadedFirst); with 1000 instruments ramping, a scan of all per set is
+      // O(n^2) a second.
+      const cmd = job.command;
+      const only = cmd.type === 'instrument.record' && kind === 'instruments' && !(outcome.result && 'reloadedFirst' in outcome.result) ? [cmd.id] : undefined;
+      for (const id of only ?? new Set([...Object.keys(a), ...Object.keys(b)])) {
         const x = Object.hasOwn(a, id) ? a[id] : undefined;
         const y = Object.hasOwn(b, id) ? b[id] : undefined;
         if (x !== y && !sameValue(x, y)) this.itemRevs[kind].set(id, this.rev);
