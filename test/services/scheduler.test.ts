@@ -285,6 +285,22 @@ describe('when triggers', () => {
   });
 });
 
+describe('re-trigger modes', () => {
+  const reading = (r: Running, v: number) => r.daemon.events.emit({ type: 'reading', instrument: 'pm', seq: 0, ts: new Date(r.clock.now).toISOString(), values: { probe: v } });
+  for (const [mode, fires] of [['queued', 2], ['restart', 1]] as const) {
+    it(`${mode}: a crossing while the set is in flight ${mode === 'queued' ? 'runs once more after it' : 'counts as that set'}`, async () => {
+      const r = await start();
+      const s = r.daemon.scheduler!;
+      s.add('t1', { type: 'when', instrument: 'pm', param: 'wavelength_nm', value: 1000, reading: 'probe', above: 1, retrigger: mode }, 'socket');
+      reading(r, 2); // fires: the set is in flight now
+      reading(r, 0); // re-armed
+      reading(r, 2); // crosses again while the first set is in flight
+      await s.idle();
+      expect(s.get('t1').fires).toBe(fires);
+    });
+  }
+});
+
 describe('history', () => {
   it('records every set with source and old value; revert puts the old value back and is itself recorded', async () => {
     const r = await start();
