@@ -128,6 +128,8 @@ describe('daqd over HTTP', () => {
     await waitUntil(async () => (await h.call('daemon.status')).trouble.interlocks.length > 0, 10_000, 'the trip');
     const refused = await rpc('instrument.set', { id: 'laser', params: { shutter: true } });
     expect(refused.json.error.data.kind).toBe('unsafe');
+    // The audit line says where the refused set came from.
+    await waitUntil(() => /"origin":"http","instrument":"laser"[^\n]*"refused":"unsafe"/.test(h.output()), 5000, 'the audit line with origin http');
     expect((await h.call('instrument.get', { id: 'laser' })).device.shutter).toBe(false);
     await rpc('instrument.set', { id: 'pm', params: { units: 'W' }, persist: false });
   });

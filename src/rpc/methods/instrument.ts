@@ -22,28 +22,28 @@ export const instrumentMethods: MethodTable = {
   'instrument.enable': {
     description: 'Enable an instrument (enabled = true in the config): its port opens and it connects. wait: answer once it is ready or failed.',
     params: z.object({ id: idSchema, persist: z.boolean().optional(), wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional(), ifRev }).strict(),
-    handler: async (p, { daemon }) => {
-      const r = await daemon.submit({ type: 'instrument.enable', id: p.id, persist: p.persist, ifRev: p.ifRev }, 'socket');
+    handler: async (p, { daemon, session }) => {
+      const r = await daemon.submit({ type: 'instrument.enable', id: p.id, persist: p.persist, ifRev: p.ifRev }, session.origin);
       return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
     },
   },
   'instrument.disable': {
     description: 'Disable an instrument (enabled = false in the config): it stays configured, its port is closed and it is not polled.',
     params: z.object({ id: idSchema, persist: z.boolean().optional(), ifRev }).strict(),
-    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.disable', id: p.id, persist: p.persist, ifRev: p.ifRev }, 'socket'),
+    handler: (p, { daemon, session }) => daemon.submit({ type: 'instrument.disable', id: p.id, persist: p.persist, ifRev: p.ifRev }, session.origin),
   },
   'instrument.restart': {
     description: 'Close the port and connect again with the same settings (setpoints restored, no action performed). wait: answer once it is ready or failed.',
     params: z.object({ id: idSchema, wait: z.boolean().optional(), timeoutMs: z.number().int().min(0).max(600_000).optional(), ifRev }).strict(),
-    handler: async (p, { daemon }) => {
-      const r = await daemon.submit({ type: 'instrument.restart', id: p.id, ifRev: p.ifRev }, 'socket');
+    handler: async (p, { daemon, session }) => {
+      const r = await daemon.submit({ type: 'instrument.restart', id: p.id, ifRev: p.ifRev }, session.origin);
       return p.wait ? { ...r, ...(await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000)) } : r;
     },
   },
   'instrument.abort': {
     description: "Stop the instrument's operation in flight (the driver's stop: ESP300 ST, ELL14 st); its queued sets fail with kind aborted. The instrument stays ready.",
     params: id,
-    handler: (p, { daemon }) => daemon.abortInstrument(p.id, 'socket'),
+    handler: (p, { daemon, session }) => daemon.abortInstrument(p.id, session.origin),
   },
   'instrument.add': {
     description: 'Add and start an instrument from an inline config: {id, config: {...}} or {id, toml: "..."}.',
@@ -59,8 +59,8 @@ export const instrumentMethods: MethodTable = {
         ifRev,
       })
       .strict(),
-    handler: async (p, { daemon }) => {
-      const added = await daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist, ifRev: p.ifRev }, 'socket');
+    handler: async (p, { daemon, session }) => {
+      const added = await daemon.submit({ type: 'instrument.add', id: p.id, config: inlineTable(p.id, 'instruments', p.config, p.toml), persist: p.persist, ifRev: p.ifRev }, session.origin);
       if (!p.wait) return added;
       const outcome = await daemon.waitForConnection(p.id, p.timeoutMs ?? 10_000);
       return { ...added, ...outcome, instrument: daemon.getInstrument(p.id) };
@@ -71,13 +71,13 @@ export const instrumentMethods: MethodTable = {
     params: z
       .object({ id: idSchema, force: z.boolean().optional(), cascade: z.boolean().optional(), persist: z.boolean().optional(), ifRev })
       .strict(),
-    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.remove', ...p }, 'socket'),
+    handler: (p, { daemon, session }) => daemon.submit({ type: 'instrument.remove', ...p }, session.origin),
   },
   'instrument.set': {
     description:
       'Set one or more parameters (and/or poll_interval_ms) on a running instrument: always sent to the device and confirmed by read-back, even when the config already holds the value; the config (and file) take the setpoints that changed (never actions). Refused with kind unsafe while an interlock holds the parameter.',
     params: z.object({ id: idSchema, params: z.record(z.string(), paramValue), persist: z.boolean().optional(), ifRev }).strict(),
-    handler: (p, { daemon }) => daemon.submit({ type: 'instrument.set', ...p }, 'socket'),
+    handler: (p, { daemon, session }) => daemon.submit({ type: 'instrument.set', ...p }, session.origin),
   },
   'instrument.dependencies': {
     description: 'Which modules use the instrument, in which roles.',

@@ -19,7 +19,7 @@ export const txMethods: MethodTable = {
   'tx.begin': {
     description: 'Begin a transaction: {id, baseRevision, expiresAt}. Staged changes are invisible to everyone else until tx.commit.',
     params: z.object({}).strict().optional(),
-    handler: (_p, { daemon }) => daemon.tx.begin('socket'),
+    handler: (_p, { daemon, session }) => daemon.tx.begin(session.origin),
   },
   'tx.stageAdd': {
     description: 'Stage an instrument.add: {tx, id, config | toml}. Checked on its own now (same errors as instrument.add).',
@@ -88,9 +88,9 @@ export const txMethods: MethodTable = {
         ifRev: ifRevSchema,
       })
       .strict(),
-    handler: (p, { daemon }) => {
+    handler: (p, { daemon, session }) => {
       const { tx: id, ...req } = p;
-      return daemon.tx.commit(id, req, 'socket');
+      return daemon.tx.commit(id, req, session.origin);
     },
   },
   'tx.confirm': {

@@ -15,7 +15,7 @@ export const versionMethods: MethodTable = {
   'version.create': {
     description: 'Snapshot the config file now: {label?} (1 to 64 of A-Z a-z 0-9 . _ -; a labelled snapshot is never removed by retention). Unlabelled and unchanged since the newest snapshot: that one is returned (created: false).',
     params: z.object({ label: z.string().max(256).optional() }).strict().optional(),
-    handler: (p, { daemon }) => daemon.versions.create(p?.label, 'socket'),
+    handler: (p, { daemon, session }) => daemon.versions.create(p?.label, session.origin),
   },
   'version.list': {
     description: 'Every config version, newest first: {versions: [{id, time, label?, revision, cause, summary?, origin, auto, hash, bytes, problems?}]}. A corrupt or hand-edited one is listed with its problems.',
@@ -25,7 +25,7 @@ export const versionMethods: MethodTable = {
   'version.delete': {
     description: 'Delete a config version: {id}.',
     params: z.object({ id: versionId }).strict(),
-    handler: (p, { daemon }) => daemon.versions.remove(p.id, 'socket'),
+    handler: (p, { daemon, session }) => daemon.versions.remove(p.id, session.origin),
   },
   'version.diff': {
     description: 'A unified line diff from a to b: {a, b?} (b defaults to "current"); each a version id, "current", "running" or "previous".',
@@ -44,6 +44,6 @@ export const versionMethods: MethodTable = {
         ifRev: ifRevSchema,
       })
       .strict(),
-    handler: (p, { daemon }) => daemon.versions.rollback(p, 'socket'),
+    handler: (p, { daemon, session }) => daemon.versions.rollback(p, session.origin),
   },
 };
