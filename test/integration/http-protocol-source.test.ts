@@ -1,0 +1,25 @@
+/**
+ * One protocol source: docs/protocol.schema.json and docs/protocol-methods.md are generated from the
+ * method table's zod declarations (npm run protocol) and must be current; every method is in both.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expect, it } from 'vitest';
+import { methods } from '../../src/rpc/methods/index.js';
+import { protocolJsonSchema, protocolMarkdown } from '../../src/rpc/protocol-schema.js';
+
+const DOCS = resolve(import.meta.dirname, '../../docs');
+
+it('docs/protocol.schema.json and docs/protocol-methods.md are current (npm run protocol)', () => {
+  expect(readFileSync(resolve(DOCS, 'protocol.schema.json'), 'utf8')).toBe(JSON.stringify(protocolJsonSchema(), null, 2) + '\n');
+  expect(readFileSync(resolve(DOCS, 'protocol-methods.md'), 'utf8')).toBe(protocolMarkdown());
+});
+
+it('every method of the dispatcher is in the schema and the reference', () => {
+  const schema = protocolJsonSchema() as { $defs: { methods: Record<string, unknown> } };
+  const md = protocolMarkdown();
+  for (const name of methods.keys()) {
+    expect(schema.$defs.methods[name], name).toBeDefined();
+    expect(md).toContain(`## \`${name}\``);
+  }
+});
