@@ -47,7 +47,7 @@ import { recordHistory } from '../services/history/wire.js';
 import { Scheduler } from '../services/scheduler/scheduler.js';
 
 /** A set that went through, as the history sees it: plus the revision and what hooks did. */
-export type SetChange = ParamChange & { revision: number; note?: string };
+export type SetChange = ParamChange & { revision: number; note?: string; pollIntervalMs?: { old?: number; new: number } };
 /** A parameter changed by a config command (file reload, transaction, rollback): no device value before. */
 export interface ConfigParamChange {
   instrument: string;
@@ -518,6 +518,8 @@ export class Daemon {
     return run.then((result) => {
       const confirmed = (result as { params?: Record<string, ParamValue> }).params ?? {};
       const change: SetChange = { instrument: id, origin, old: {}, new: confirmed, revision: this.rev };
+      const poll = (result as { poll_interval_ms?: number }).poll_interval_ms;
+      if (poll !== undefined) change.pollIntervalMs = { ...(view ? { old: view.pollIntervalMs } : {}), new: poll };
       for (const name of Object.keys(confirmed)) change.old[name] = before[name];
       for (const hook of this.setHooks) {
         try {

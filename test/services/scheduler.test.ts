@@ -285,6 +285,17 @@ describe('when triggers', () => {
   });
 });
 
+describe('rates', () => {
+  it('a schedule can change poll_interval_ms (next cycle, no reconnect)', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    s.add('fast', { type: 'at', instrument: 'pm', param: 'poll_interval_ms', value: 200, after_ms: 1000 }, 'socket');
+    await advance(r, 1000);
+    expect(r.daemon.getInstrument('pm')).toMatchObject({ pollIntervalMs: 200, state: 'ready' });
+    expect(r.daemon.history!.list({ param: 'poll_interval_ms' }).entries[0]).toMatchObject({ source: 'schedule', sourceId: 'fast', new: 200 });
+  });
+});
+
 describe('re-trigger modes', () => {
   const reading = (r: Running, v: number) => r.daemon.events.emit({ type: 'reading', instrument: 'pm', seq: 0, ts: new Date(r.clock.now).toISOString(), values: { probe: v } });
   for (const [mode, fires] of [['queued', 2], ['restart', 1]] as const) {

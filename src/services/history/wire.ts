@@ -12,16 +12,23 @@ export function recordHistory(daemon: Daemon, history: HistoryLog): void {
   const kindOf = (instrument: string, param: string): HistoryEntry['kind'] | undefined => daemon.parameterViews(instrument).find((p) => p.name === param)?.kind;
   daemon.onParamsSet((change) => {
     const { source, sourceId } = splitOrigin(change.origin);
+    const values: [string, unknown][] = Object.entries(change.new);
+    const olds: Record<string, unknown> = { ...change.old };
+    if (change.pollIntervalMs) {
+      // poll_interval_ms is a common key, answered apart from the device's params
+      values.push(['poll_interval_ms', change.pollIntervalMs.new]);
+      olds.poll_interval_ms = change.pollIntervalMs.old;
+    }
     history.append(
-      Object.entries(change.new).map(([param, value]) => {
-        const old = change.old[param];
-        const kind = kindOf(change.instrument, param);
+      values.map(([param, value]) => {
+        const old = olds[param] as HistoryEntry['old'];
+        const kind = param === 'poll_interval_ms' ? undefined : kindOf(change.instrument, param);
         return {
           revision: change.revision,
           instrument: change.instrument,
           param,
           ...(old !== undefined ? { old } : {}),
-          new: value,
+          new: value as HistoryEntry['new'],
           source,
           ...(sourceId !== undefined ? { sourceId } : {}),
           ...(kind ? { kind } : {}),
