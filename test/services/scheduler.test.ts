@@ -373,6 +373,24 @@ describe('clock jumps and config changes in the history', () => {
     expect(s.status().clockJumps).toBe(1);
   });
 
+  it('detects a wall-clock jump against the monotonic clock (real timers)', async () => {
+    const { Scheduler } = await import('../../src/services/scheduler/scheduler.js');
+    const dir = mkdtempSync(join(tmpdir(), 'daqd-jump-'));
+    const clock = { now: Date.parse('2026-12-01T10:00:00Z') };
+    const s = new Scheduler({ daemon: {} as Daemon, stateDir: dir, log: pino({ level: 'silent' }), clock: () => clock.now, timers: true });
+    await s.tick();
+    clock.now += 500; // within the tolerance
+    await s.tick();
+    expect(s.status().clockJumps).toBe(0);
+    clock.now += 3_600_000; // an hour forward in no time
+    await s.tick();
+    clock.now -= 7_200_000; // two hours back
+    await s.tick();
+    expect(s.status().clockJumps).toBe(2);
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a file reload that changes a parameter is in the history with its source and the config value before', async () => {
     const r = await start();
     writeFileSync(join(r.dir, 'default.toml'), CONFIG.replace('wavelength_nm = 800', 'wavelength_nm = 700'));
