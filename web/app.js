@@ -57,7 +57,7 @@ function Plot({ id }) {
   const el = useRef(null);
   useEffect(() => {
     const s = series.get(id);
-    const width = Math.max(280, el.current.clientWidth || 320);
+    const width = Math.max(200, el.current.clientWidth || 320);
     const u = new uPlot(
       { width, height: 160, legend: { show: false }, scales: { x: { time: true } }, series: [{}, { label: id, stroke: '#1f5fbf', width: 1.5, points: { show: false } }], axes: [{}, { size: 70 }] },
       [[], []],
@@ -74,9 +74,12 @@ function Plot({ id }) {
       el.current?.setAttribute('data-points', String(s.t.length - i));
     };
     const on = () => { if (!raf) raf = requestAnimationFrame(draw); };
+    // Follow the page's width (a phone turned, a window resized).
+    const ro = new ResizeObserver(() => { const w = el.current?.clientWidth; if (w) u.setSize({ width: w, height: 160 }); });
+    ro.observe(el.current);
     listeners.add(on);
     on();
-    return () => { listeners.delete(on); cancelAnimationFrame(raf); u.destroy(); };
+    return () => { listeners.delete(on); cancelAnimationFrame(raf); ro.disconnect(); u.destroy(); };
   }, [id]);
   const s = series.get(id);
   return html`<figure class="plot" style="margin:0"><figcaption class="muted">${id}${s?.unit ? ` (${s.unit})` : ''}</figcaption><div ref=${el} class="plot-area" data-series=${id}></div></figure>`;
@@ -265,8 +268,9 @@ function App() {
           for (const l of listeners) l();
           setInstruments((list) => list.map((i) => (i.id === ev.instrument ? { ...i, lastReading: { seq: ev.seq, ts: ev.ts, values: ev.values, units: ev.units } } : i)));
         } else if (ev.type === 'stream.open') {
+          // A new stream (first load, or daqd restarted): everything may have changed.
           setConnected(true);
-          void refresh();
+          soon();
         } else if (ev.type !== 'daemon.heartbeat') soon();
       };
     };

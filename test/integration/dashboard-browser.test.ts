@@ -137,5 +137,9 @@ describe.skipIf(!haveChromium)('dashboard in chromium', () => {
     await page.waitForSelector('.conn.up', { timeout: 20_000 });
     await page.waitForFunction(() => document.querySelector('[data-instrument="pm"] .state')?.textContent === 'ready', null, { timeout: 10_000 });
     await page.screenshot({ path: join(ARTEFACTS, 'dashboard.png'), fullPage: true });
+    // Readable on a phone: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTEFACTS, 'dashboard-phone.png') });
   });
 });
