@@ -342,7 +342,7 @@ export class Daemon {
       if (changes.length > 0) {
         for (const listener of this.configParamListeners) {
           try {
-            listener(changes, job.origin, this.rev);
+            listener(changes, job.command.type === 'version.rollback' ? `rollback:${job.command.id}` : job.origin, this.rev);
           } catch (err) {
             this.options.log.warn({ err }, `config param listener: ${describeError(err)}`);
           }

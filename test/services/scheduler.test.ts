@@ -391,6 +391,15 @@ describe('clock jumps and config changes in the history', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a version rollback is in the history as source rollback', async () => {
+    const r = await start();
+    await r.daemon.submit({ type: 'instrument.set', id: 'pm', params: { wavelength_nm: 900 } }, 'socket');
+    await r.daemon.submit({ type: 'version.rollback', id: 'previous' }, 'socket');
+    const e = r.daemon.history!.list({ instrument: 'pm', param: 'wavelength_nm' }).entries[0]!;
+    expect(e).toMatchObject({ source: 'rollback', old: 900, new: 800 });
+    expect(dev(r)).toBe(800);
+  });
+
   it('a file reload that changes a parameter is in the history with its source and the config value before', async () => {
     const r = await start();
     writeFileSync(join(r.dir, 'default.toml'), CONFIG.replace('wavelength_nm = 800', 'wavelength_nm = 700'));
