@@ -342,7 +342,10 @@ export class Daemon {
       if (changes.length > 0) {
         for (const listener of this.configParamListeners) {
           try {
-            listener(changes, job.command.type === 'version.rollback' ? `rollback:${job.command.id}` : job.origin, this.rev);
+            const cmd = job.command;
+            // The history's source: the transaction or version, not the socket that asked for it.
+            const origin = cmd.type === 'version.rollback' ? `rollback:${cmd.id}` : cmd.type === 'tx.apply' ? `tx:${cmd.txId}` : job.origin;
+            listener(changes, origin, this.rev);
           } catch (err) {
             this.options.log.warn({ err }, `config param listener: ${describeError(err)}`);
           }

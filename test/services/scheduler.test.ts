@@ -400,6 +400,16 @@ describe('clock jumps and config changes in the history', () => {
     expect(dev(r)).toBe(800);
   });
 
+  it('a transaction commit is in the history as source tx with its id', async () => {
+    const r = await start();
+    const { id } = await r.daemon.tx.begin('socket');
+    await r.daemon.tx.stage(id, { type: 'instrument.set', id: 'pm', params: { wavelength_nm: 650 } });
+    await r.daemon.tx.commit(id, {} as never, 'socket');
+    const e = r.daemon.history!.list({ instrument: 'pm', param: 'wavelength_nm' }).entries[0]!;
+    expect(e).toMatchObject({ source: 'tx', sourceId: id, old: 800, new: 650 });
+    expect(r.daemon.history!.list({ instrument: 'pm' }).entries.filter((x) => x.new === 650)).toHaveLength(1); // once
+  });
+
   it('a file reload that changes a parameter is in the history with its source and the config value before', async () => {
     const r = await start();
     writeFileSync(join(r.dir, 'default.toml'), CONFIG.replace('wavelength_nm = 800', 'wavelength_nm = 700'));
