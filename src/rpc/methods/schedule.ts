@@ -18,9 +18,9 @@ export const scheduleMethods: MethodTable = {
   'schedule.add': {
     description: 'Add a schedule (kept across restarts in the state dir, not in the config file): {id?, schedule: {type: at|ramp|every|when, instrument, param, ...}} -> the schedule.',
     params: z.object({ id: idSchema.optional(), schedule: z.record(z.string(), z.unknown()) }).strict(),
-    handler: (p, { daemon }) => {
+    handler: (p, { daemon, session }) => {
       const s = schedulerOf(daemon);
-      return s.view(s.add(p.id, p.schedule, 'socket'));
+      return s.view(s.add(p.id, p.schedule, session.origin));
     },
   },
   'schedule.list': {
