@@ -4,8 +4,7 @@
  * answers, RELOADING=1/READY=1 around every reload, WATCHDOG=1 from the event loop, STOPPING=1,
  * STATUS= one line; journal log lines; socket activation; `--safe`.
  */
-import { HttpService, type HttpSettings } from '../services/http/server.js';
-import { methods } from '../rpc/methods/index.js';
+import type { HttpService, HttpSettings } from '../services/http/server.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve, join } from 'node:path';
@@ -262,6 +261,8 @@ async function run(opts: Options): Promise<void> {
   // socket answers; a port that is taken means a free one, never a failed start.
   const httpSettings = (daemon.config.application as { http?: Partial<HttpSettings> } | undefined)?.http;
   if (httpSettings?.enabled !== false) {
+    // Loaded only now: nothing of it is on the path to the instance lock and the socket.
+    const [{ HttpService }, { methods }] = await Promise.all([import('../services/http/server.js'), import('../rpc/methods/index.js')]);
     const service = new HttpService({ daemon, methods, log: log.child({ service: 'http' }), stateDir, settings: httpSettings, clientStats: () => server.clientStats(), heartbeatMs: opts.heartbeatMs });
     try {
       await service.start();
