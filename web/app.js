@@ -34,23 +34,28 @@ const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 1e5 || (Math.abs(v) 
 
 // ---- live data: one EventSource for the page; plots read from these buffers ------------------
 const series = new Map(); // "inst/reading" -> { t: [], y: [], unit }
-const listeners = new Set();
+const listeners = new Map(); // series key -> Set of redraw callbacks
+const notify = (key) => { for (const l of listeners.get(key) ?? []) l(); };
+const notifyAll = () => { for (const set of listeners.values()) for (const l of set) l(); };
 let paused = false;
 let windowS = 60;
 
 function pushReading(ev) {
+  const changed = [];
   const t = Date.parse(ev.ts) / 1000;
   for (const [k, v] of Object.entries(ev.values ?? {})) {
     if (typeof v !== 'number') continue;
     const key = `${ev.instrument}/${k}`;
     let s = series.get(key);
     if (!s) series.set(key, (s = { t: [], y: [], unit: ev.units?.[k] ?? '' }));
+    changed.push(key);
     s.t.push(t);
     s.y.push(v);
     s.unit = ev.units?.[k] ?? s.unit;
     const cut = t - 600;
     while (s.t.length && s.t[0] < cut) { s.t.shift(); s.y.shift(); }
   }
+  return changed;
 }
 
 function Plot({ id }) {
@@ -71,15 +76,20 @@ function Plot({ id }) {
       let i = 0;
       while (i < s.t.length && s.t[i] < now - windowS) i++;
       u.setData([s.t.slice(i), s.y.slice(i)]);
+      // Reading timestamp -> plotted, for the benchmark (bench/dashboard-latency.ts); the last 1000.
+      const lat = (globalThis.__daqdPlotLatencyMs ??= []);
+      lat.push(Date.now() - now * 1000);
+      if (lat.length > 1000) lat.shift();
       el.current?.setAttribute('data-points', String(s.t.length - i));
     };
     const on = () => { if (!raf) raf = requestAnimationFrame(draw); };
     // Follow the page's width (a phone turned, a window resized).
     const ro = new ResizeObserver(() => { const w = el.current?.clientWidth; if (w) u.setSize({ width: w, height: 160 }); });
     ro.observe(el.current);
-    listeners.add(on);
+    if (!listeners.has(id)) listeners.set(id, new Set());
+    listeners.get(id).add(on);
     on();
-    return () => { listeners.delete(on); cancelAnimationFrame(raf); ro.disconnect(); u.destroy(); };
+    return () => { listeners.get(id)?.delete(on); cancelAnimationFrame(raf); ro.disconnect(); u.destroy(); };
   }, [id]);
   const s = series.get(id);
   return html`<figure class="plot" style="margin:0"><figcaption class="muted">${id}${s?.unit ? ` (${s.unit})` : ''}</figcaption><div ref=${el} class="plot-area" data-series=${id}></div></figure>`;
@@ -254,6 +264,8 @@ function App() {
     let es;
     let timer;
     let pending = 0;
+    let flush = 0;
+    const latest = new Map();
     const soon = () => { if (!pending) pending = setTimeout(() => { pending = 0; void refresh(); setTick((t) => t + 1); }, 250); };
     const open = () => {
       es = new EventSource('/events' + QS);
@@ -263,10 +275,16 @@ function App() {
         const ev = JSON.parse(m.data);
         if (ev.type === 'reading') {
           const had = series.size;
-          pushReading(ev);
+          for (const key of pushReading(ev)) notify(key);
           if (series.size !== had) setPlots(series.size);
-          for (const l of listeners) l();
-          setInstruments((list) => list.map((i) => (i.id === ev.instrument ? { ...i, lastReading: { seq: ev.seq, ts: ev.ts, values: ev.values, units: ev.units } } : i)));
+          // The cards' last readings: at most 4 renders a second, however many readings arrive.
+          latest.set(ev.instrument, { seq: ev.seq, ts: ev.ts, values: ev.values, units: ev.units });
+          if (!flush) flush = setTimeout(() => {
+            flush = 0;
+            const got = new Map(latest);
+            latest.clear();
+            setInstruments((list) => list.map((i) => (got.has(i.id) ? { ...i, lastReading: got.get(i.id) } : i)));
+          }, 250);
         } else if (ev.type === 'stream.open') {
           // A new stream (first load, or daqd restarted): everything may have changed.
           setConnected(true);
@@ -278,7 +296,7 @@ function App() {
     timer = setInterval(refresh, 3000);
     return () => { es?.close(); clearInterval(timer); };
   }, []);
-  useEffect(() => { paused = isPaused; windowS = win; for (const l of listeners) l(); }, [isPaused, win]);
+  useEffect(() => { paused = isPaused; windowS = win; notifyAll(); }, [isPaused, win]);
   const trouble = status?.trouble;
   return html`<header>
       <h1>daqd</h1>
