@@ -241,6 +241,24 @@ function History() {
     ${msg ? html`<div class="muted">${msg}</div>` : ''}</section>`;
 }
 
+function PlanView() {
+  // The dry run of `daqctl apply FILE --dry-run`: what a config fragment would change, touching nothing.
+  const [toml, setToml] = useState('');
+  const [out, setOut] = useState(null);
+  const plan = async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await rpc('tx.plan', { toml });
+      setOut(r.ok ? `${r.plan?.summary ?? 'no change'}\n\n${JSON.stringify(r.plan, null, 2)}` : `problems:\n${(r.problems ?? []).map((p) => (typeof p === 'string' ? p : `${p.line ? `line ${p.line}: ` : ''}${p.path ? `${Array.isArray(p.path) ? p.path.join('.') : p.path}: ` : ''}${p.message ?? JSON.stringify(p)}`)).join('\n')}`);
+    } catch (e) { setOut(`${e.kind}: ${e.message}`); }
+  };
+  return html`<section class="card"><h2>Plan a change (dry run)</h2>
+    <form onSubmit=${plan}><label for="plan-toml" class="muted">a config fragment (TOML), as for daqctl apply --dry-run</label>
+      <textarea id="plan-toml" rows="4" style="width:100%;font-family:monospace" value=${toml} onInput=${(e) => setToml(e.currentTarget.value)}></textarea>
+      <button id="plan-go" type="submit">Plan</button></form>
+    ${out ? html`<pre class="diff">${out}</pre>` : ''}</section>`;
+}
+
 function App() {
   const [connected, setConnected] = useState(false);
   const [instruments, setInstruments] = useState([]);
@@ -320,6 +338,7 @@ function App() {
         <${Reload} status=${status} />
         <${Versions} />
         <${History} />
+        <${PlanView} />
       </div>
     </main>`;
 }

@@ -130,6 +130,14 @@ describe.skipIf(!haveChromium)('dashboard in chromium', () => {
     await page.screenshot({ path: join(ARTEFACTS, 'dashboard-tripped.png'), fullPage: false });
   });
 
+  it('plans a config fragment (tx.plan, the dry run of daqctl apply) without touching anything', async () => {
+    await page.fill('#plan-toml', '[instruments.pm3]\ndriver = "newport_1830c"\nport = "sim"\n');
+    await page.click('#plan-go');
+    const out = page.locator('section:has(#plan-toml) pre');
+    await expect.poll(() => out.textContent(), { timeout: 5000 }).toMatch(/pm3/);
+    expect((await h.call('instrument.list')).instruments.map((i: any) => i.id)).not.toContain('pm3');
+  });
+
   it('reconnects after a daemon restart', async () => {
     await h.stop();
     await page.waitForSelector('.conn.down', { timeout: 10_000 });
