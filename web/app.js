@@ -120,7 +120,10 @@ function ParamRow({ inst, p, held, onDone }) {
   const inputId = `in-${inst}-${p.name}`;
   // Follow the device while the person is not typing here.
   useEffect(() => {
-    if (document.activeElement?.id !== inputId && p.device !== undefined) setText(String(p.device));
+    if (document.activeElement?.id !== inputId && p.device !== undefined) {
+      setText(String(p.device));
+      setError(null);
+    }
   }, [p.device]);
   const send = async (value) => {
     setConfirming(null);
@@ -343,4 +346,6 @@ function App() {
     </main>`;
 }
 
-render(h(App, null), document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the no-JavaScript note
+render(h(App, null), root);

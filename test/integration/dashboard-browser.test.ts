@@ -101,6 +101,7 @@ describe.skipIf(!haveChromium)('dashboard in chromium', () => {
     await row.locator('button[type=submit]').click();
     await waitUntil(async () => (await h.call('instrument.get', { id: 'pm' })).device.wavelength_nm === 820, 5000, 'the device at 820');
     await row.locator('.okmsg').waitFor({ timeout: 5000 });
+    await expect.poll(() => row.locator('td').nth(1).textContent(), { timeout: 5000 }).toMatch(/^820/);
 
     const before = (await h.call('daemon.status')).http.requests;
     await row.locator('input').fill('99999');
@@ -144,6 +145,7 @@ describe.skipIf(!haveChromium)('dashboard in chromium', () => {
     h = await startDaemon({ config: config(port), dir: h.dir });
     await page.waitForSelector('.conn.up', { timeout: 20_000 });
     await page.waitForFunction(() => document.querySelector('[data-instrument="pm"] .state')?.textContent === 'ready', null, { timeout: 10_000 });
+    expect(await page.locator('#app .loading').count()).toBe(0);
     await page.screenshot({ path: join(ARTEFACTS, 'dashboard.png'), fullPage: true });
     // Readable on a phone: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
