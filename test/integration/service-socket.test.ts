@@ -147,7 +147,8 @@ describe.runIf(spawnSync('systemd-socket-activate', ['--version']).status === 0)
     const status = await c.call<any>('daemon.status');
     c.close();
     expect(status.pid).toBe(proc.pid);
-    expect(out).toMatch(/"activated":true/);
+    // The ready line is logged right after listen(); the request above may be answered first.
+    await waitUntil(() => /"activated":true/.test(out), 5000, 'the ready line saying it was socket-activated');
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(statSync(p.socketPath).isSocket()).toBe(true);
