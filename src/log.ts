@@ -4,14 +4,14 @@
  *   terminal, else `json`;
  * - `json`: one JSON object per line (files, log shippers; also available under systemd);
  * - `journal`: one line per entry with a syslog priority prefix (`<3>` error ... `<7>` debug), so
- *   `journalctl -p warning -u daqd` filters by level (src/service/journal.ts);
+ *   `journalctl -p warning -u daqd` filters by level (src/services/systemd/journal.ts);
  * - `pretty`: readable coloured lines.
  * Instruments and modules get child loggers (`instrument`, `module` fields).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import { journalDestination, resolveLogFormat, type LogFormat } from './service/journal.js';
+import { journalDestination, resolveLogFormat, type LogFormat } from './services/systemd/journal.js';
 
-export type { LogFormat } from './service/journal.js';
+export type { LogFormat } from './services/systemd/journal.js';
 
 export function createLogger(level: LevelWithSilent = 'info', format: LogFormat | boolean = 'auto'): Logger {
   const resolved = typeof format === 'boolean' ? (format ? 'pretty' : 'json') : resolveLogFormat(format);

@@ -20,10 +20,10 @@ import { createLogger } from '../log.js';
 import { ConfigWatcher } from '../reload/watcher.js';
 import { activationFd, claimSocketPath, DEFAULT_HEARTBEAT_MS, RpcServer } from '../rpc/server.js';
 import { DIR_MODE, resolveGroup } from '../rpc/socket-file.js';
-import { LOG_FORMATS, type LogFormat } from '../service/journal.js';
-import { EXIT_NOTIFY_FAILED, monotonicUsec, SdNotify } from '../service/notify.js';
-import { statusLine, StatusReporter } from '../service/status-line.js';
-import { watchdogIntervalMs, WatchdogPinger } from '../service/watchdog.js';
+import { LOG_FORMATS, type LogFormat } from '../services/systemd/journal.js';
+import { EXIT_NOTIFY_FAILED, monotonicUsec, SdNotify } from '../services/systemd/notify.js';
+import { statusLine, StatusReporter } from '../services/systemd/status-line.js';
+import { watchdogIntervalMs, WatchdogPinger } from '../services/systemd/watchdog.js';
 import { VERSION } from '../version.js';
 
 const STOP_TIMEOUT_MS = 5000;

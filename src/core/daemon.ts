@@ -83,7 +83,7 @@ type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
 /**
  * Around every reload of the file after start-up (SIGHUP, config.reload, the watcher, a person's
  * edit applied before a command): `begin` when it starts applying, `end` when it was applied or
- * failed. systemd's RELOADING=1 / READY=1 (src/service/). A watcher reload of daqd's own write is
+ * failed. systemd's RELOADING=1 / READY=1 (src/services/systemd/). A watcher reload of daqd's own write is
  * skipped before it begins, so it sends neither.
  */
 export interface ReloadPhase {

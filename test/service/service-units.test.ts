@@ -2,9 +2,9 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { journalLine, priorityOf } from '../../src/service/journal.js';
-import { statusLine } from '../../src/service/status-line.js';
-import { watchdogIntervalMs } from '../../src/service/watchdog.js';
+import { journalLine, priorityOf } from '../../src/services/systemd/journal.js';
+import { statusLine } from '../../src/services/systemd/status-line.js';
+import { watchdogIntervalMs } from '../../src/services/systemd/watchdog.js';
 import { activationFd } from '../../src/rpc/server.js';
 import { waitUntil } from '../helpers/daemon.js';
 import { DAQD_BIN, METER, project } from './helpers.js';
