@@ -93,9 +93,12 @@ export async function launch(name, { sourceMaps = false } = {}) {
  * TypeScript (an install without dev dependencies): npm install must not fail over either, and the
  * bins then run the sources.
  */
-function build() {
+function build(force = false) {
   // Taken before tsc reads anything: a source saved while it runs makes the build stale at once.
   const signature = sourceSignature();
+  // Already built from exactly these sources: nothing to do. `npx daqctl` in a fresh clone installs
+  // the project into npx's cache and runs prepare again; it must not recompile for 20 s each time.
+  if (!force && freshBuild('cli/daqctl-main') && freshBuild('cli/daqd-main')) return 0;
   rmSync(STAMP, { force: true });
   let tsc;
   try {
@@ -117,5 +120,5 @@ function build() {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'build') {
-  process.exit(build());
+  process.exit(build(process.argv.includes('--force')));
 }
