@@ -11,6 +11,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { driver as newportDriver } from '../../src/drivers/newport_1830c/index.js';
+import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
+import { serveOnPty, type ServedDevice } from './device-truth-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTEFACTS = resolve(import.meta.dirname, '../../.vitest-tmp/dashboard');
@@ -151,5 +154,58 @@ describe.skipIf(!haveChromium)('dashboard in chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(ARTEFACTS, 'dashboard-phone.png') });
+  });
+});
+
+/** The set from the page on the wire itself: the meter is a simulator on a pty, every line it received is logged. */
+describe.skipIf(!haveChromium)('dashboard set reaches the device wire (pty)', () => {
+  let h: DaemonHandle;
+  let meter: ServedDevice<Newport1830cSimulator>;
+  let browser: import('playwright-core').Browser;
+  let page: import('playwright-core').Page;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    meter = await serveOnPty(newportDriver, new Newport1830cSimulator({ noise: 0 }));
+    h = await startDaemon({
+      config: `[application.dynamic_config]
+enable_persistence = false
+enable_hot_reload = false
+
+[application.storage]
+enabled = false
+
+[application.http]
+port = ${port}
+
+[instruments.meter]
+driver = "newport_1830c"
+port = "${meter.pty.a}"
+poll_interval_ms = 100
+`,
+    });
+    await waitUntil(async () => (await h.call('instrument.get', { id: 'meter' })).state === 'ready', 15_000, 'the meter ready');
+    const url = await waitUntil(async () => (await h.call('daemon.status')).http?.url as string | undefined, 10_000, 'the HTTP url');
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(url);
+    await page.waitForSelector('.conn.up', { timeout: 10_000 });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await h?.dispose();
+    await meter?.close();
+  });
+
+  it('setting wavelength_nm from the page puts W0<nnn> on the wire', async () => {
+    const mark = meter.wire.length;
+    const row = page.locator('[data-instrument="meter"] tr[data-param="wavelength_nm"]');
+    await row.locator('input').fill('835');
+    await row.locator('button[type=submit]').click();
+    await waitUntil(() => meter.since(mark, /^W0835$/).length > 0 || undefined, 5000, 'W0835 on the wire');
+    await row.locator('.okmsg').waitFor({ timeout: 5000 });
+    expect(meter.sim.state.wavelengthNm).toBe(835);
+    expect(meter.since(mark, /^W\d{4}$/).map((w) => w.line)).toEqual(['W0835']);
   });
 });
