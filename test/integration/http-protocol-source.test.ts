@@ -23,3 +23,16 @@ it('every method of the dispatcher is in the schema and the reference', () => {
     expect(md).toContain(`## \`${name}\``);
   }
 });
+
+it('every declared result is in the schema and the reference', () => {
+  const schema = protocolJsonSchema() as { $defs: { results: Record<string, unknown> } };
+  const md = protocolMarkdown();
+  const declared = [...methods].filter(([, def]) => def.result).map(([name]) => name);
+  expect(declared.length).toBeGreaterThan(20);
+  for (const name of declared) {
+    expect(schema.$defs.results[name], name).toBeDefined();
+    const section = md.slice(md.indexOf(`## \`${name}\``)).split('\n## ')[0]!;
+    expect(section, name).toMatch(/\nResult( \(or null\))?:\n/);
+  }
+  expect(Object.keys(schema.$defs.results).sort()).toEqual([...declared].sort());
+});

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { DaqError } from '../../errors.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 export const daemonMethods: MethodTable = {
   'daemon.status': {
     description: 'Version, uptime, config path, counts, persistence, last reload status and socket clients.',
     params: z.object({}).strict().optional(),
+    result: R.daemonStatus,
     handler: (_p, { daemon, clientStats }) => ({ ...daemon.status(), clients: clientStats() }),
   },
 };

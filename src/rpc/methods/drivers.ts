@@ -5,6 +5,7 @@ import { listPorts } from '../../transport/port-listing.js';
 import { canonicalPort, parsePortAddress } from '../../config/port-path.js';
 import { DaqError } from '../../errors.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 const isSim = (port: string) => port === 'sim' || port.startsWith('sim:');
 
@@ -12,17 +13,20 @@ export const driverMethods: MethodTable = {
   'drivers.list': {
     description: 'The drivers daqd knows: name, description, serial defaults, multidrop.',
     params: z.object({}).strict().optional(),
+    result: z.looseObject({ drivers: z.array(R.driverSummary) }),
     handler: () => ({ drivers: listDrivers() }),
   },
   'drivers.get': {
     description: 'One driver: its parameters (type, unit, range, setpoint or action, read back) and readings (type, unit).',
     params: z.object({ name: z.string().min(1).max(64) }).strict(),
+    result: R.driverDetail,
     handler: (p) => describeDriver(p.name),
   },
   'ports.list': {
     description:
       'Serial ports: path, /dev/serial/by-id name, USB vendor/product id, serial number, manufacturer, and which instrument uses it (configured ports that are not hardware ttys, e.g. ptys, are listed too; so are configured tcp://host:port ports, kind "tcp").',
     params: z.object({}).strict().optional(),
+    result: z.looseObject({ ports: z.array(R.portEntry) }),
     handler: (_p, { daemon }) => {
       const configured = new Map<string, string>();
       for (const i of daemon.listInstruments()) if (!isSim(i.port)) configured.set(i.id, i.port);

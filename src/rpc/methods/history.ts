@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DaqError } from '../../errors.js';
 import type { Daemon } from '../../core/daemon.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 const time = z.union([z.string(), z.number()]);
 
@@ -20,6 +21,7 @@ export const historyMethods: MethodTable = {
       .object({ instrument: z.string().optional(), param: z.string().optional(), source: z.string().optional(), from: time.optional(), to: time.optional(), before: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() })
       .strict()
       .optional(),
+    result: z.looseObject({ entries: z.array(R.historyEntry).describe('newest first'), next: z.string().optional().describe('pass as before for the next page') }),
     handler: (p, { daemon }) => historyOf(daemon).list(p ?? {}),
   },
   'history.revert': {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { idSchema } from '../../config/schema.js';
 import { ifRevSchema as ifRev } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 import { inlineTable } from './inline-config.js';
 
 const persist = z.boolean().optional();
@@ -10,11 +11,13 @@ export const moduleMethods: MethodTable = {
   'module.list': {
     description: 'All modules with type, state, roles and status.',
     params: z.object({}).strict().optional(),
+    result: z.looseObject({ revision: z.number().describe('config revision'), modules: z.array(R.moduleView) }),
     handler: (_p, { daemon }) => ({ revision: daemon.revision, modules: daemon.listModules() }),
   },
   'module.get': {
     description: 'One module.',
     params: z.object({ id: idSchema }).strict(),
+    result: R.moduleView.extend({ configRevision: z.number() }),
     handler: (p, { daemon }) => ({ ...daemon.getModule(p.id), configRevision: daemon.revision }),
   },
   'module.add': {
@@ -41,11 +44,13 @@ export const moduleMethods: MethodTable = {
   'module.set': {
     description: "Change a module's settings: {id, settings: {name: value, ...}} (null removes a setting). The module is recreated; an interlock's latch is kept.",
     params: z.object({ id: idSchema, settings: z.record(z.string(), z.unknown()), persist, ifRev }).strict(),
+    result: R.moduleStatusResult,
     handler: (p, { daemon, session }) => daemon.submit({ type: 'module.set', ...p }, session.origin),
   },
   'module.reset': {
     description: 'Reset a latched module (interlock) or clear its alarm.',
     params: z.object({ id: idSchema }).strict(),
+    result: R.moduleStatusResult,
     handler: (p, { daemon, session }) => daemon.submit({ type: 'module.reset', ...p }, session.origin),
   },
 };

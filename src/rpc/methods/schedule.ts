@@ -7,6 +7,7 @@ import { idSchema } from '../../config/schema.js';
 import { DaqError } from '../../errors.js';
 import type { Daemon } from '../../core/daemon.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 function schedulerOf(daemon: Daemon) {
   if (!daemon.scheduler) throw new DaqError('unavailable', 'the scheduler is not running');
@@ -26,6 +27,7 @@ export const scheduleMethods: MethodTable = {
   'schedule.list': {
     description: 'Every schedule with its state and next due time (UTC).',
     params: z.object({}).strict().optional(),
+    result: z.looseObject({ schedules: z.array(R.scheduleView) }),
     handler: (_p, { daemon }) => ({ schedules: schedulerOf(daemon).list() }),
   },
   'schedule.get': { description: 'One schedule: {id}.', params: byId, handler: (p, { daemon }) => schedulerOf(daemon).get(p.id) },

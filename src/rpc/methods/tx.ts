@@ -9,6 +9,7 @@ import type { StagedCommand } from '../../core/tx/types.js';
 import type { Daemon } from '../../core/daemon.js';
 import { inlineTable } from './inline-config.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 const tx = z.string().min(1).max(64);
 const paramValue = z.union([z.number(), z.boolean(), z.string()]);
@@ -19,6 +20,7 @@ export const txMethods: MethodTable = {
   'tx.begin': {
     description: 'Begin a transaction: {id, baseRevision, expiresAt}. Staged changes are invisible to everyone else until tx.commit.',
     params: z.object({}).strict().optional(),
+    result: R.txBegin,
     handler: (_p, { daemon, session }) => daemon.tx.begin(session.origin),
   },
   'tx.stageAdd': {
@@ -88,6 +90,7 @@ export const txMethods: MethodTable = {
         ifRev: ifRevSchema,
       })
       .strict(),
+    result: R.commitResult,
     handler: (p, { daemon, session }) => {
       const { tx: id, ...req } = p;
       return daemon.tx.commit(id, req, session.origin);

@@ -15,6 +15,11 @@ export interface MethodContext {
 export interface MethodDef<P = any> {
   description: string;
   params: z.ZodType<P>;
+  /**
+   * The shape of a successful answer, for the docs and the JSON Schema (npm run protocol) and for
+   * test/integration/protocol-results.test.ts; never checked at run time (no cost per call).
+   */
+  result?: z.ZodType;
   handler(params: P, ctx: MethodContext): unknown | Promise<unknown>;
   /** Mutating methods are logged as audit lines by the manager; reads are not. */
 }

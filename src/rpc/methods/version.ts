@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ifRevSchema } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
+import * as R from './results.js';
 
 /** Any text: what is not a listed version answers not_found (never invalid_params, never a path). */
 const versionId = z.string().min(1).max(1024);
@@ -15,11 +16,13 @@ export const versionMethods: MethodTable = {
   'version.create': {
     description: 'Snapshot the config file now: {label?} (1 to 64 of A-Z a-z 0-9 . _ -; a labelled snapshot is never removed by retention). Unlabelled and unchanged since the newest snapshot: that one is returned (created: false).',
     params: z.object({ label: z.string().max(256).optional() }).strict().optional(),
+    result: R.versionCreate,
     handler: (p, { daemon, session }) => daemon.versions.create(p?.label, session.origin),
   },
   'version.list': {
     description: 'Every config version, newest first: {versions: [{id, time, label?, revision, cause, summary?, origin, auto, hash, bytes, problems?}]}. A corrupt or hand-edited one is listed with its problems.',
     params: z.object({}).strict().optional(),
+    result: R.versionList,
     handler: (_p, { daemon }) => daemon.versions.list(),
   },
   'version.delete': {
@@ -30,6 +33,7 @@ export const versionMethods: MethodTable = {
   'version.diff': {
     description: 'A unified line diff from a to b: {a, b?} (b defaults to "current"); each a version id, "current", "running" or "previous".',
     params: z.object({ a: side, b: side.optional() }).strict(),
+    result: R.versionDiff,
     handler: (p, { daemon }) => daemon.versions.diff(p.a, p.b ?? 'current'),
   },
   'version.rollback': {
@@ -44,6 +48,7 @@ export const versionMethods: MethodTable = {
         ifRev: ifRevSchema,
       })
       .strict(),
+    result: R.versionRollback,
     handler: (p, { daemon, session }) => daemon.versions.rollback(p, session.origin),
   },
 };
