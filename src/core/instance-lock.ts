@@ -6,7 +6,8 @@
  * Two lock files, each created exclusively (O_EXCL) and holding `{pid, socket, config, stateDir}`:
  * `<state dir>/daqd.pid`, and one per config file under the system temp dir (named by the hash of
  * the file's real path: nothing is written beside the config, which may be in a git checkout). A
- * lock whose pid is gone (or is no longer a daqd: pids are reused) is stale and taken over.
+ * lock whose process is gone (its pid not running, or running a different process: the start time
+ * recorded in the lock differs, pids are reused) is stale and taken over.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -16,23 +17,37 @@ import { DaqError } from '../errors.js';
 
 export interface LockOwner {
   pid: number;
+  /** The process's start time (/proc/<pid>/stat field 22): tells a reused pid from the owner. */
+  startTime?: string;
   socket: string;
   config: string;
   stateDir: string;
 }
 
-function alive(pid: number): boolean {
+/** Field 22 of /proc/<pid>/stat (after the parenthesised command, which may hold spaces). */
+function startTimeOf(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A reused pid belongs to some other program: only a daqd holds the lock.
-  try {
-    return /daqd/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
-    return true; // no /proc: trust the pid
+    return undefined;
   }
+}
+
+/**
+ * Whether the lock's owner still runs. A killed daqd (kill -9) leaves its lock behind, and its pid
+ * is reused sooner or later, often by another daqd: the start time says whether it is the same
+ * process. Without /proc, the pid alone decides.
+ */
+function alive(owner: LockOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTimeOf(owner.pid);
+  if (now === undefined || owner.startTime === undefined) return true;
+  return now === owner.startTime;
 }
 
 function readOwner(path: string): LockOwner | undefined {
@@ -53,7 +68,7 @@ function take(path: string, me: LockOwner, what: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = readOwner(path);
-    if (owner && owner.pid !== me.pid && alive(owner.pid)) {
+    if (owner && owner.pid !== me.pid && alive(owner)) {
       throw new DaqError(
         'conflict',
         `another daqd (pid ${owner.pid}) already runs on ${what}; its socket is ${owner.socket} (config ${owner.config}, state dir ${owner.stateDir}). Use that one (daqctl --socket ${owner.socket} status), stop it, or give this one its own --config and --state-dir`,
@@ -86,7 +101,8 @@ export class InstanceLock {
 
   /** Throws `conflict` naming the running daqd when the state dir or the config file is taken. */
   static acquire(configPath: string, stateDir: string, socket: string): InstanceLock {
-    const me: LockOwner = { pid: process.pid, socket, config: configPath, stateDir };
+    const startTime = startTimeOf(process.pid);
+    const me: LockOwner = { pid: process.pid, ...(startTime ? { startTime } : {}), socket, config: configPath, stateDir };
     const statePath = join(stateDir, 'daqd.pid');
     take(statePath, me, `the state dir ${stateDir}`);
     const configLock = configLockPath(configPath);
