@@ -76,6 +76,14 @@ export async function startDaemon(options: StartOptions): Promise<DaemonHandle> 
       const c = await DaqClient.connect(socketPath);
       try {
         return await c.call(method, params);
+      } catch (err) {
+        // daqd went away mid-call: say how it ended and what it logged last, or the test only
+        // sees "closed the connection".
+        if (err instanceof Error && /closed the connection/.test(err.message)) {
+          const how = exitCode !== undefined ? `daqd exited with ${exitCode}` : `daqd still running (pid ${proc.pid})`;
+          err.message += ` (${how}; last output:\n${out.slice(-3000)})`;
+        }
+        throw err;
       } finally {
         c.close();
       }
