@@ -76,6 +76,14 @@ export class PortHub {
     const key = resolveKey(address, request.instrumentId);
     await this.closing.get(key);
     const existing = this.entries.get(key);
+    // An instrument never holds two leases. One of its own still here belongs to a connect that was
+    // superseded (a restart or reconfigure while it was connecting) and has not unwound yet: it goes
+    // now (its exchanges fail as disconnected) instead of making this one a port conflict.
+    const superseded = existing ? [...existing.leases].filter((l) => l.claim.instrumentId === request.instrumentId) : [];
+    if (superseded.length > 0) {
+      for (const lease of superseded) await lease.release();
+      return this.acquire(request);
+    }
     const claim: PortClaim = {
       instrumentId: request.instrumentId,
       port: key,

@@ -58,6 +58,14 @@ describe('instrument lifecycle over the socket', () => {
     expect(readText(d.configPath)).toBe(before);
   });
 
+  it('two restarts in a row (the second while the first is still connecting) end ready, never in a port conflict', async () => {
+    const mark = rec.events.length;
+    await d.call('instrument.restart', { id: 'pm' });
+    const r = await d.call('instrument.restart', { id: 'pm', wait: true });
+    expect(r.state).toBe('ready');
+    expect(rec.events.slice(mark).filter((e) => e.params.instrument === 'pm' && e.params.state === 'error')).toEqual([]);
+  });
+
   it('connection settings change over the socket and reconnect only that instrument; mixed with parameters they are refused', async () => {
     const mark = rec.events.length;
     const r = await d.call('instrument.set', { id: 'pm', params: { timeout_ms: 500 } });
