@@ -4,8 +4,6 @@
  * go through `submit` (queued, one at a time), reads go through the view methods (never queued,
  * never waiting on a device).
  */
-import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setPortBaseDir } from '../config/port-path.js';
 import { createActor, type Actor } from 'xstate';
@@ -30,6 +28,8 @@ import { planSet } from './handlers/instrument.js';
 import { deviceCheckpoint } from './apply/apply.js';
 import { confirmedBeforeFailure } from './instrument/session.js';
 import { SafetyHolds } from './safety.js';
+import { ConfigFileCheck, troubleOf, warnIfNotWritable } from './trouble.js';
+import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
 import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
 import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
@@ -48,13 +48,7 @@ import { Scheduler } from '../services/scheduler/scheduler.js';
 
 /** A set that went through, as the history sees it: plus the revision and what hooks did. */
 export type SetChange = ParamChange & { revision: number; note?: string; pollIntervalMs?: { old?: number; new: number } };
-/** A parameter changed by a config command (file reload, transaction, rollback): no device value before. */
-export interface ConfigParamChange {
-  instrument: string;
-  param: string;
-  old?: ParamValue;
-  new: ParamValue;
-}
+export type { ConfigParamChange } from './revisions.js';
 /**
  * Told of an instrument.set once the device confirmed it, before the answer is sent: what it returns
  * is added to the answer (the scheduler: ramps a manual set paused or cancelled) and, as `note`, to
@@ -99,34 +93,6 @@ type DynamicConfig = z.output<typeof dynamicConfigSchema>;
 const dynamicConfigCache = new WeakMap<object, DynamicConfig>();
 const NO_APPLICATION: Record<string, unknown> = {};
 
-/** One line for an active monitor alarm in status: what is wrong, from the module's status. */
-function alarmText(status: Record<string, unknown>): string {
-  const parts: string[] = [];
-  if (status.alarm === true) parts.push(`${typeof status.side === 'string' ? `${status.side} ` : ''}limit crossed (last value ${String(status.lastValue)}${typeof status.unit === 'string' ? ` ${status.unit}` : ''})`);
-  if (status.stale === true) parts.push(`no reading since ${String(status.lastReadingAt ?? 'start-up')}`);
-  if (status.unitMismatch !== undefined) parts.push(`wrong unit: ${String(status.unitMismatch)}`);
-  if (status.invalid !== undefined) parts.push(`invalid reading: ${String(status.invalid)}`);
-  return parts.join('; ') || 'alarm';
-}
-
-/**
- * Changes are written back to the config file by replacing it (temp file + rename in its
- * directory): say at start-up, not at the first change, when that cannot work.
- */
-function warnIfNotWritable(configPath: string, log: Logger): void {
-  for (const [path, what] of [
-    [configPath, 'the config file'],
-    [dirname(resolve(configPath)), "the config file's directory (changes are written by replacing the file)"],
-  ] as const) {
-    try {
-      accessSync(path, constants.W_OK);
-    } catch {
-      log.warn({ path }, `${what} ${path} is not writable: changes made while daqd runs will stay in memory only (daqctl status says so); fix the permissions, or set enable_persistence = false`);
-      return;
-    }
-  }
-}
-
 export class Daemon {
   readonly events = new EventBus();
   readonly startedAt = Date.now();
@@ -153,8 +119,8 @@ export class Daemon {
    * instrument and module keeps the revision that last changed its table (removed ones too, so a
    * transaction that staged against them sees the change).
    */
-  private rev = 0;
-  private readonly itemRevs = { instruments: new Map<string, number>(), modules: new Map<string, number>() };
+  private readonly revisions = new Revisions();
+  private readonly fileCheck: ConfigFileCheck;
   /** Transactions (tx.*); set once the start-up config is loaded. */
   tx!: TxManager;
   /** Config versions (version.*); set once the start-up config is loaded. */
@@ -195,6 +161,7 @@ export class Daemon {
     );
     const file = new ConfigFile(options.configPath);
     this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
+    this.fileCheck = new ConfigFileCheck(options.configPath, () => this.persister.knownHash);
     if (options.safe) {
       this.modules.useSafeMode((ids) => {
         if (!this.instruments.safeMode) return undefined;
@@ -286,66 +253,33 @@ export class Daemon {
 
   /** The running config's revision (+1 per change). */
   get revision(): number {
-    return this.rev;
+    return this.revisions.current;
   }
 
   /** The revision that last changed an instrument's (or module's) table; 0 if never since start. */
   itemRevision(kind: 'instruments' | 'modules', id: string): number {
-    return this.itemRevs[kind].get(id) ?? 0;
-  }
-
-  /** `ifRev`: refuse a change made against a config that has changed since. */
-  private checkIfRev(command: Command): void {
-    const ifRev = (command as { ifRev?: number }).ifRev;
-    if (ifRev === undefined || ifRev === this.rev) return;
-    throw new DaqError('conflict', `the config is at revision ${this.rev}, not ${ifRev} (ifRev): it changed since you read it; read it again and retry`, {
-      details: { ifRev, revision: this.rev },
-    });
+    return this.revisions.item(kind, id);
   }
 
   /** A job that changed the running config is one revision; the tables it changed take that number. */
   private countRevision(job: Job, before: ConfigModel, outcome: JobOutcome): JobOutcome {
     const after = outcome.config;
     if (!after || after === before) return outcome;
-    this.rev++;
-    for (const kind of ['instruments', 'modules'] as const) {
-      const a = (before[kind] ?? {}) as Record<string, unknown>;
-      const b = (after[kind] ?? {}) as Record<string, unknown>;
-      if (a === b) continue;
-      // A recorded set changes its own instrument's table only (unless a person's edit of the file
-      // was applied first: reloadedFirst); with 1000 instruments ramping, a scan of all per set is
-      // O(n^2) a second.
-      const cmd = job.command;
-      const only = cmd.type === 'instrument.record' && kind === 'instruments' && !(outcome.result && 'reloadedFirst' in outcome.result) ? [cmd.id] : undefined;
-      for (const id of only ?? new Set([...Object.keys(a), ...Object.keys(b)])) {
-        const x = Object.hasOwn(a, id) ? a[id] : undefined;
-        const y = Object.hasOwn(b, id) ? b[id] : undefined;
-        if (x !== y && !sameValue(x, y)) this.itemRevs[kind].set(id, this.rev);
-      }
-    }
-    if (outcome.result) outcome = { ...outcome, result: { ...outcome.result, revision: this.rev } };
+    const cmd = job.command;
+    // A recorded set changes its own instrument only, unless a person's edit was applied first.
+    const only = cmd.type === 'instrument.record' && !(outcome.result && 'reloadedFirst' in outcome.result) ? [cmd.id] : undefined;
+    const revision = this.revisions.count(before, after, only);
+    if (outcome.result) outcome = { ...outcome, result: { ...outcome.result, revision } };
     // Sets are told by tellSet (with the device's value before); other commands that changed a
     // parameter (file reload, transaction, rollback) are told here, from the config before.
-    if (job.command.type !== 'instrument.record' && job.command.type !== 'instrument.set' && this.configParamListeners.size > 0 && before.instruments !== after.instruments) {
-      const changes: ConfigParamChange[] = [];
-      const a = (before.instruments ?? {}) as Record<string, { params?: Record<string, ParamValue> }>;
-      const b = (after.instruments ?? {}) as Record<string, { params?: Record<string, ParamValue> }>;
-      for (const id of Object.keys(b)) {
-        const pa = (Object.hasOwn(a, id) ? a[id]?.params : undefined) ?? {};
-        const pb = b[id]?.params ?? {};
-        if (pa === pb) continue;
-        for (const [param, value] of Object.entries(pb)) {
-          const old = Object.hasOwn(pa, param) ? pa[param] : undefined;
-          if (old === undefined || !sameValue(old, value)) changes.push({ instrument: id, param, ...(old !== undefined ? { old } : {}), new: value });
-        }
-      }
+    if (cmd.type !== 'instrument.record' && cmd.type !== 'instrument.set' && this.configParamListeners.size > 0 && before.instruments !== after.instruments) {
+      const changes = paramChanges(before, after);
+      // The history's source: the transaction or version, not the socket that asked for it.
+      const origin = cmd.type === 'version.rollback' ? `rollback:${cmd.id}` : cmd.type === 'tx.apply' ? `tx:${cmd.txId}` : job.origin;
       if (changes.length > 0) {
         for (const listener of this.configParamListeners) {
           try {
-            const cmd = job.command;
-            // The history's source: the transaction or version, not the socket that asked for it.
-            const origin = cmd.type === 'version.rollback' ? `rollback:${cmd.id}` : cmd.type === 'tx.apply' ? `tx:${cmd.txId}` : job.origin;
-            listener(changes, origin, this.rev);
+            listener(changes, origin, revision);
           } catch (err) {
             this.options.log.warn({ err }, `config param listener: ${describeError(err)}`);
           }
@@ -392,7 +326,7 @@ export class Daemon {
     if (command.type === 'instrument.set') {
       // The lane path sends before it queues: check ifRev before a byte is sent.
       try {
-        this.checkIfRev(command);
+        this.revisions.check(command);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -469,7 +403,7 @@ export class Daemon {
       changed,
       ...(plan.pollIntervalMs !== undefined ? { poll_interval_ms: plan.pollIntervalMs } : {}),
       persisted: record.persisted,
-      revision: this.rev,
+      revision: this.revisions.current,
       ms: Math.round((performance.now() - started) * 100) / 100,
       ...(reloadedFirst ? { reloadedFirst } : {}),
     };
@@ -520,7 +454,7 @@ export class Daemon {
     const before: Record<string, ParamValue | undefined> = { ...(table?.params ?? {}), ...(view?.device ?? {}) };
     return run.then((result) => {
       const confirmed = (result as { params?: Record<string, ParamValue> }).params ?? {};
-      const change: SetChange = { instrument: id, origin, old: {}, new: confirmed, revision: this.rev };
+      const change: SetChange = { instrument: id, origin, old: {}, new: confirmed, revision: this.revisions.current };
       const poll = (result as { poll_interval_ms?: number }).poll_interval_ms;
       if (poll !== undefined) change.pollIntervalMs = { ...(view ? { old: view.pollIntervalMs } : {}), new: poll };
       for (const name of Object.keys(confirmed)) change.old[name] = before[name];
@@ -644,7 +578,7 @@ export class Daemon {
     let reloadedFirst: Record<string, unknown> | undefined;
     try {
       const cmd = job.command;
-      if (cmd.type !== 'instrument.record') this.checkIfRev(cmd);
+      if (cmd.type !== 'instrument.record') this.revisions.check(cmd);
       const persists = WRITES_CONFIG.has(cmd.type) && (cmd as { persist?: boolean }).persist !== false && this.persister.isEnabled();
       if (persists && (await this.persister.changedOnDisk())) {
         // A person edited the file and daqd has not loaded it yet: apply their edit first, so
@@ -720,7 +654,7 @@ export class Daemon {
       const names = this.instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
       if (names.length > 0) await this.instruments.readDevice(id, names);
     }
-    return { ...this.getInstrument(id), configRevision: this.rev, parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
+    return { ...this.getInstrument(id), configRevision: this.revisions.current, parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
   }
 
   listModules(): ModuleView[] {
@@ -765,13 +699,14 @@ export class Daemon {
     const byState: Record<string, number> = {};
     for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
     const snapshot = this.manager.getSnapshot();
+    const txAlarm = this.tx?.status().pendingConfirm;
     return {
       version: VERSION,
       pid: process.pid,
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       configPath: this.options.configPath,
       stateDir: this.options.stateDir,
-      revision: this.rev,
+      revision: this.revisions.current,
       instruments: { total: instruments.length, ...byState },
       modules: { total: this.modules.ids().length },
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
@@ -779,47 +714,15 @@ export class Daemon {
       lastReload: this.services.reloads.last,
       safeMode: { active: this.instruments.safeMode, held: this.instruments.heldIds() },
       overrides: this.overrides(),
-      trouble: this.trouble(instruments),
+      trouble: troubleOf({
+        instruments,
+        modules: this.listModules(),
+        lastReload: this.services.reloads.last,
+        file: this.fileCheck.now(),
+        ...(txAlarm?.alarm ? { txAlarm: { tx: txAlarm.tx, message: txAlarm.alarm.message } } : {}),
+      }),
       ports: this.hub.ports(),
       ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
-    };
-  }
-
-  /**
-   * What a person must know about now, in one place (daemon.status, daqctl status): tripped
-   * interlocks, active alarms, degraded modules, instruments in error, drift, and a config file
-   * that is missing, holds an edit daqd has not loaded, or failed to reload.
-   */
-  private trouble(instruments: InstrumentView[]) {
-    const modules = this.listModules();
-    const interlocks = modules
-      .filter((m) => m.type === 'interlock' && m.status.tripped === true)
-      .map((m) => ({ module: m.id, since: m.status.since, ...(m.status.cause ? { cause: m.status.cause } : {}), ...(m.status.message ? { message: m.status.message } : {}) }));
-    const alarms = modules
-      .filter((m) => m.status.alarm === true || m.status.stale === true || m.status.unitMismatch !== undefined || m.status.invalid !== undefined)
-      .map((m) => ({ module: m.id, message: alarmText(m.status) }));
-    const pending = this.tx?.status().pendingConfirm;
-    if (pending?.alarm) alarms.push({ module: `tx:${pending.tx}`, message: pending.alarm.message });
-    const degradedModules = modules.filter((m) => m.state === 'degraded').map((m) => ({ module: m.id, reason: m.reason ?? '' }));
-    const instrumentsInError = instruments
-      .filter((i) => i.state === 'error')
-      .map((i) => ({ id: i.id, kind: i.lastError?.kind ?? 'unknown', message: i.lastError?.message ?? '' }));
-    const drift = instruments.flatMap((i) => Object.entries(i.drift).map(([param, d]) => ({ instrument: i.id, param, ...d })));
-    const last = this.services.reloads.last;
-    const { missing, unloadedEdit } = this.fileCheck();
-    const reloadFailed = last.outcome === 'failed';
-    return {
-      interlocks,
-      alarms,
-      degradedModules,
-      instrumentsInError,
-      drift,
-      configFile: {
-        missing,
-        unloadedEdit,
-        reloadFailed,
-        ...(reloadFailed && last.message ? { message: last.message } : {}),
-      },
     };
   }
 
@@ -828,30 +731,6 @@ export class Daemon {
     const ops = overridesOf(this.persister.desiredModel, this.config);
     const mine = instrument === undefined ? ops : ops.filter((op) => op.path[0] === 'instruments' && op.path[1] === instrument);
     return describeOverrides(mine);
-  }
-
-  private fileChecked = { at: 0, missing: false, unloadedEdit: false };
-
-  /**
-   * Whether the config file is missing or holds text daqd has not loaded (or written). Read at
-   * most once a second: daemon.status is asked in loops by scripts and must stay cheap.
-   */
-  private fileCheck(): { missing: boolean; unloadedEdit: boolean } {
-    const now = Date.now();
-    if (now - this.fileChecked.at < 1000) return this.fileChecked;
-    let text: string | undefined;
-    try {
-      text = readFileSync(this.options.configPath, 'utf8');
-    } catch {
-      text = undefined;
-    }
-    const known = this.persister.knownHash;
-    this.fileChecked = {
-      at: now,
-      missing: text === undefined,
-      unloadedEdit: text !== undefined && known !== undefined && createHash('sha256').update(text).digest('hex') !== known,
-    };
-    return this.fileChecked;
   }
 
   /** Stop accepting commands, abort long operations, let queued ones finish, close every port. */
