@@ -188,7 +188,6 @@ export class Daemon {
       createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
       { input: { config: {} } },
     );
-    this.instruments.attach(this.manager);
   }
 
   /** Load the config (throws validation_failed with every issue), start every instrument. */

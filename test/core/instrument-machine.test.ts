@@ -11,7 +11,7 @@ import { EventBus } from '../../src/core/events.js';
 import { DaqError } from '../../src/errors.js';
 import { resolveInstrument } from '../../src/config/resolve.js';
 import type { PortHub } from '../../src/transport/port-hub.js';
-import type { Poll, Session } from '../../src/core/instrument/session.js';
+import type { Session } from '../../src/core/instrument/session.js';
 import type { Readings } from '../../src/drivers/types.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -25,15 +25,15 @@ function rig(opts: { connect: () => Promise<unknown>; poll: () => Promise<Record
   });
   const machine = instrumentMachine.provide({
     actors: {
-      connect: fromPromise(async () => ({ initial: {}, ...((await opts.connect()) as object) }) as Session),
-      poll: fromPromise(async (): Promise<Poll> => ({ values: await opts.poll(), meta: undefined })),
+      // The hardware edge: a session whose driver answers polls as the test says.
+      connect: fromPromise(async () => ({ initial: {}, driver: { poll: opts.poll }, ...((await opts.connect()) as object) }) as unknown as Session),
       close: fromPromise(async () => {}),
     },
   });
   const spec = resolveInstrument('pm1', { driver: 'newport_1830c', port: 'sim', poll_interval_ms: opts.pollIntervalMs ?? 1000 });
   const actor = createActor(machine, {
     clock,
-    input: { spec, deps: { hub: {} as PortHub, events, log: pino({ level: 'silent' }), now: () => clock.now() } },
+    input: { spec, deps: { hub: {} as PortHub, events, log: pino({ level: 'silent' }), now: () => clock.now(), timers: clock } },
   });
   const state = () => {
     const v = actor.getSnapshot().value;
@@ -90,7 +90,7 @@ describe('instrument machine timing (SimulatedClock)', () => {
     failing = true;
     for (let i = 0; i < MAX_CONSECUTIVE_FAILURES; i++) await advance(r.clock, 100);
     expect(r.state()).toBe('error');
-    expect(r.actor.getSnapshot().context.lastError?.kind).toBe('timeout');
+    expect(r.actor.getSnapshot().context.counters.lastError?.kind).toBe('timeout');
     failing = false;
     await advance(r.clock, BACKOFF_BASE_MS);
     expect(r.state()).toBe('ready');

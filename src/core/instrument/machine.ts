@@ -1,24 +1,25 @@
 /**
  * One instrument's life: connecting -> ready (polling; sets run through the set queue) -> error
- * (reconnect with capped backoff) -> stopping -> stopped. All I/O is invoked from session.ts;
- * this file only decides when. Events that arrive in a state that cannot act on them are
+ * (reconnect with capped backoff) -> stopping -> stopped. This file only decides when: connect
+ * and close I/O is in session.ts, and steady-state polling is a plain loop (poll-loop.ts) that
+ * runs while the machine is `ready` and hands back to it when the connection fails. Events that arrive in a state that cannot act on them are
  * answered, never lost: a set while not ready is refused with `not_ready`, a poll interval change
  * is stored.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import type { Logger } from 'pino';
-import type { ParamValue, ReadingFlag, Readings } from '../../drivers/types.js';
+import type { ParamValue } from '../../drivers/types.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import type { PortHub } from '../../transport/port-hub.js';
-import { DaqError, describeError, isDaqError } from '../../errors.js';
+import { DaqError } from '../../errors.js';
 import type { EventBus } from '../events.js';
-import { closeSession, openSession, pollSession, type Poll, type Session } from './session.js';
+import { closeSession, openSession, type Session } from './session.js';
 import { SetQueue, type SetJob } from './set-queue.js';
 import { FailureLog } from './failure-log.js';
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+import { PollLoop, errorInfo, logFailure, newCounters, realTimers, type ErrorInfo, type PollCounters, type ReadingEvent, type TimerClock } from './poll-loop.js';
 
 export type { Reply, SetJob } from './set-queue.js';
+export { MAX_CONSECUTIVE_FAILURES, type ErrorInfo, type PollCounters } from './poll-loop.js';
 
 export interface InstrumentDeps {
   hub: PortHub;
@@ -26,32 +27,18 @@ export interface InstrumentDeps {
   log: Logger;
   /** The clock poll timing is measured on (tests pass xstate's SimulatedClock's). */
   now?: () => number;
+  /** The timers the poll loop waits on (tests pass the same SimulatedClock). */
+  timers?: TimerClock;
 }
 
-export interface ErrorInfo {
-  kind: string;
-  message: string;
-  at: string;
-}
-
-export interface LastReading {
-  seq: number;
-  ts: string;
-  values: Readings;
-  units?: Record<string, string>;
-  flags?: Record<string, ReadingFlag>;
-}
+/** What `lastReading` shows: the reading event without its routing fields. */
+export type LastReading = Omit<ReadingEvent, 'type' | 'instrument'>;
 
 export interface InstrumentContext {
   spec: InstrumentSpec;
   deps: InstrumentDeps;
   session: Session | null;
-  seq: number;
-  lastReading: LastReading | null;
-  lastError: ErrorInfo | null;
-  consecutiveFailures: number;
   reconnectAttempt: number;
-  lastPollStartedAt: number;
   /**
    * The running config's parameter values for this instrument: what a reconnect restores (its
    * setpoints) and what `params` shows. A box, replaced in place by the supervisor when a set or a
@@ -66,35 +53,25 @@ export interface InstrumentContext {
   /** Declared reading units, and the readings that report a settable parameter's device value. */
   readingUnits: Record<string, string>;
   paramReadings: ReadonlySet<string>;
-  /** Counters for status: polls that succeeded / failed since spawn. */
-  polls: number;
-  pollErrors: number;
+  /** Sequence, last reading, last error and counts: written in place by the poll loop (poll-loop.ts). */
+  counters: PollCounters;
 }
 
 export type InstrumentEvent =
   | { type: 'params.set'; job: SetJob }
   | { type: 'poll.interval'; ms: number }
   | { type: 'reconfigure'; spec: InstrumentSpec }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** From the poll loop: the connection is gone, or polls kept failing. */
+  | { type: 'poll.lost'; error: unknown };
 
-/** Errors that mean the connection itself is gone: reconnect at once rather than retry the poll. */
-const FATAL_KINDS = new Set(['disconnected', 'port_error', 'port_not_found']);
-/** Consecutive failed polls (timeouts, garbage, device errors) before a reconnect. */
-export const MAX_CONSECUTIVE_FAILURES = 3;
 export const BACKOFF_BASE_MS = 250;
 export const BACKOFF_MAX_MS = 5000;
 
-function errorInfo(err: unknown): ErrorInfo {
-  return {
-    kind: isDaqError(err) ? err.kind : 'internal_error',
-    message: describeError(err),
-    at: new Date().toISOString(),
-  };
-}
-
 /** The answer to a set while the instrument is not ready (with the reason, if there was one). */
-export function notReady(context: Pick<InstrumentContext, 'spec' | 'lastError'>): DaqError {
-  const why = context.lastError ? ` (last error: ${context.lastError.message})` : '';
+export function notReady(context: Pick<InstrumentContext, 'spec' | 'counters'>): DaqError {
+  const last = context.counters.lastError;
+  const why = last ? ` (last error: ${last.message})` : '';
   return new DaqError('not_ready', `${context.spec.id} is not connected${why}; try again when it is ready`);
 }
 
@@ -111,26 +88,29 @@ function paramReadingsOf(spec: InstrumentSpec): ReadonlySet<string> {
   return new Set(spec.driver.params(spec.options).filter((p) => p.settable !== 'never' && readings.has(p.name)).map((p) => p.name));
 }
 
-function readingOf(context: InstrumentContext, poll: Poll): LastReading {
-  const meta = poll.meta;
-  const units = meta?.units ? { ...context.readingUnits, ...meta.units } : context.readingUnits;
-  const flags = meta?.flags && Object.keys(meta.flags).length > 0 ? meta.flags : undefined;
-  return {
-    seq: context.seq + 1,
-    ts: new Date().toISOString(),
-    values: poll.values,
-    ...(Object.keys(units).length > 0 ? { units } : {}),
-    ...(flags ? { flags } : {}),
-  };
-}
-
-function noteParamReadings(context: InstrumentContext, reading: LastReading): void {
-  if (context.paramReadings.size === 0) return;
-  for (const name of context.paramReadings) {
-    const value = reading.values[name];
-    if (value !== undefined) context.sets.noteDevice({ [name]: value }, reading.ts);
-  }
-}
+/** The ready state's poll loop, as a callback actor: stopped when the machine leaves `ready`. */
+const poller = fromCallback<InstrumentEvent, { context: InstrumentContext }>(({ input, sendBack, receive }) => {
+  const c = input.context;
+  const loop = new PollLoop({
+    instrumentId: c.spec.id,
+    driver: c.session!.driver,
+    intervalMs: c.spec.pollIntervalMs,
+    counters: c.counters,
+    events: c.deps.events,
+    failures: c.failures,
+    readingUnits: c.readingUnits,
+    paramReadings: c.paramReadings,
+    noteDevice: (name, value, at) => c.sets.noteDeviceValue(name, value, at),
+    onLost: (error) => sendBack({ type: 'poll.lost', error }),
+    now: c.deps.now ?? Date.now,
+    timers: c.deps.timers ?? realTimers,
+  });
+  receive((event) => {
+    if (event.type === 'poll.interval') loop.setInterval(event.ms);
+  });
+  loop.start();
+  return () => loop.stop();
+});
 
 export const instrumentMachine = setup({
   types: {
@@ -142,23 +122,14 @@ export const instrumentMachine = setup({
     connect: fromPromise<Session, { spec: InstrumentSpec; previous: Session | null; deps: InstrumentDeps }>(
       ({ input, signal }) => openSession(input.spec, input.previous, input.deps, signal),
     ),
-    poll: fromPromise<Poll, { session: Session }>(({ input }) => pollSession(input.session)),
+    poller,
     close: fromPromise<void, { session: Session | null; deps: InstrumentDeps }>(({ input }) =>
       closeSession(input.session, input.deps.log),
     ),
   },
   delays: {
-    pollDelay: ({ context }) =>
-      Math.max(0, context.lastPollStartedAt + context.spec.pollIntervalMs - (context.deps.now ?? Date.now)()),
     backoff: ({ context }) =>
       Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, context.reconnectAttempt - 1)),
-  },
-  guards: {
-    connectionLost: ({ event }) => {
-      const err = (event as { error?: unknown }).error;
-      return isDaqError(err) && FATAL_KINDS.has(err.kind);
-    },
-    tooManyFailures: ({ context }) => context.consecutiveFailures + 1 >= MAX_CONSECUTIVE_FAILURES,
   },
   actions: {
     openSets: ({ context }) => {
@@ -167,11 +138,10 @@ export const instrumentMachine = setup({
       context.sets.open(context.session!);
     },
     closeSets: ({ context }) => context.sets.close(),
-    logError: ({ context, event }) => {
-      // The logger already carries the instrument id, and most messages start with it too.
-      const err = (event as { error?: unknown }).error;
-      const message = describeError(err).replace(new RegExp(`^${escapeRegExp(context.spec.id)}: `), '');
-      context.failures.failed(isDaqError(err) ? err.kind : 'internal_error', message, isDaqError(err) && err.details ? { details: err.details } : {});
+    logError: ({ context, event }) => logFailure(context.failures, context.spec.id, (event as { error?: unknown }).error),
+    /** The counters are a shared box (poll-loop.ts): written in place, like the poll loop does. */
+    noteError: ({ context, event }) => {
+      context.counters.lastError = errorInfo((event as { error?: unknown }).error);
     },
     rejectSetsNotReady: ({ context, event }) => {
       if (event.type === 'params.set') event.job.reply.reject(notReady(context));
@@ -183,19 +153,13 @@ export const instrumentMachine = setup({
     spec: input.spec,
     deps: input.deps,
     session: null,
-    seq: 0,
-    lastReading: null,
-    lastError: null,
-    consecutiveFailures: 0,
     reconnectAttempt: 0,
-    lastPollStartedAt: 0,
     sets: new SetQueue(input.spec.id),
     configured: { params: input.spec.params },
     failures: new FailureLog(input.deps.log, input.deps.now),
     readingUnits: declaredUnits(input.spec),
     paramReadings: paramReadingsOf(input.spec),
-    polls: 0,
-    pollErrors: 0,
+    counters: newCounters(),
   }),
   initial: 'connecting',
   on: {
@@ -230,103 +194,33 @@ export const instrumentMachine = setup({
         onDone: {
           target: 'ready',
           actions: [
-            assign({
-              session: ({ event }) => event.output,
-              consecutiveFailures: 0,
-              reconnectAttempt: 0,
-              lastError: null,
-            }),
-            ({ context }) => context.failures.recovered('connected'),
+            assign({ session: ({ event }) => event.output, reconnectAttempt: 0 }),
+            ({ context }) => {
+              context.counters.consecutiveFailures = 0;
+              context.counters.lastError = null;
+              context.failures.recovered('connected');
+            },
           ],
         },
         onError: {
           target: 'error',
-          actions: [
-            'logError',
-            assign({
-              session: null,
-              lastError: ({ event }) => errorInfo(event.error),
-              reconnectAttempt: ({ context }) => context.reconnectAttempt + 1,
-            }),
-          ],
+          actions: ['logError', 'noteError', assign({ session: null, reconnectAttempt: ({ context }) => context.reconnectAttempt + 1 })],
         },
       },
     },
+    // Polling runs in the poll loop (poll-loop.ts) until the machine leaves this state; the loop
+    // reports back only when the connection is lost or polls keep failing.
     ready: {
       entry: 'openSets',
       exit: 'closeSets',
-      initial: 'polling',
+      invoke: { id: 'poller', src: 'poller', input: ({ context }) => ({ context }) },
       on: {
         'params.set': { actions: ({ context, event }) => context.sets.enqueue(event.job) },
-      },
-      states: {
-        polling: {
-          entry: assign({ lastPollStartedAt: ({ context }) => (context.deps.now ?? Date.now)() }),
-          invoke: {
-            src: 'poll',
-            input: ({ context }) => ({ session: context.session! }),
-            onDone: {
-              target: 'waiting',
-              actions: [
-                assign({
-                  seq: ({ context }) => context.seq + 1,
-                  polls: ({ context }) => context.polls + 1,
-                  consecutiveFailures: 0,
-                  lastReading: ({ context, event }) => readingOf(context, event.output),
-                }),
-                ({ context }) => {
-                  const r = context.lastReading!;
-                  context.failures.recovered('reading');
-                  noteParamReadings(context, r);
-                  context.deps.events.emit({
-                    type: 'reading',
-                    instrument: context.spec.id,
-                    seq: r.seq,
-                    ts: r.ts,
-                    values: r.values,
-                    ...(r.units ? { units: r.units } : {}),
-                    ...(r.flags ? { flags: r.flags } : {}),
-                  });
-                },
-              ],
-            },
-            onError: [
-              {
-                guard: 'connectionLost',
-                target: '#instrument.error',
-                actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
-              },
-              {
-                guard: 'tooManyFailures',
-                target: '#instrument.error',
-                actions: ['logError', assign({ lastError: ({ event }) => errorInfo(event.error), pollErrors: ({ context }) => context.pollErrors + 1, reconnectAttempt: 1 })],
-              },
-              {
-                target: 'waiting',
-                actions: [
-                  'logError',
-                  assign({
-                    lastError: ({ event }) => errorInfo(event.error),
-                    consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
-                    pollErrors: ({ context }) => context.pollErrors + 1,
-                  }),
-                ],
-              },
-            ],
-          },
+        'poll.interval': {
+          actions: [assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }), sendTo('poller', ({ event }) => event)],
         },
-        waiting: {
-          after: { pollDelay: 'polling' },
-          on: {
-            // Re-entering recomputes the delay from the last poll's start: a shorter interval
-            // takes effect now, a longer one at the next cycle, and there is never a burst.
-            'poll.interval': {
-              target: 'waiting',
-              reenter: true,
-              actions: assign({ spec: ({ context, event }) => ({ ...context.spec, pollIntervalMs: event.ms }) }),
-            },
-          },
-        },
+        // The loop has already counted the failure and noted the error.
+        'poll.lost': { target: 'error', actions: ['logError', assign({ reconnectAttempt: 1 })] },
       },
     },
     error: {

@@ -1,9 +1,9 @@
 /**
- * The I/O an instrument actor invokes: open a port lease and bring the device up, poll, set,
- * close. Kept out of the state machine so the machine only decides *when*, never *how*.
+ * The I/O an instrument actor invokes: open a port lease and bring the device up, set, close
+ * (polling is poll-loop.ts). Kept out of the state machine so the machine only decides *when*, never *how*.
  */
 import type { Logger } from 'pino';
-import type { DriverInstance, ParamValue, Readings, ReadingsMeta } from '../../drivers/types.js';
+import type { DriverInstance, ParamValue } from '../../drivers/types.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import type { PortHub, PortLease } from '../../transport/port-hub.js';
 import { DaqError } from '../../errors.js';
@@ -86,16 +86,6 @@ export async function openSession(
     await closeSession(session, deps.log);
     throw err;
   }
-}
-
-export interface Poll {
-  values: Readings;
-  meta: ReadingsMeta | undefined;
-}
-
-export async function pollSession(session: Session): Promise<Poll> {
-  const values = await session.driver.poll();
-  return { values, meta: session.driver.readingsMeta?.() };
 }
 
 /**

@@ -90,6 +90,12 @@ export class SetQueue {
     if (any) this.deviceAt = at;
   }
 
+  /** One value the device reported (a reading named like the parameter): no object per reading. */
+  noteDeviceValue(name: string, value: ParamValue, at: string): void {
+    this.device[name] = value;
+    this.deviceAt = at;
+  }
+
   /** Forget device values (a new connection may be a different device, or one that was power-cycled). */
   forgetDevice(): void {
     for (const name of Object.keys(this.device)) delete this.device[name];

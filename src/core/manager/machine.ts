@@ -1,14 +1,13 @@
 /**
- * The manager actor: owns the running config and one child actor per instrument, and runs
- * commands one at a time in arrival order. Commands wait in `context.queue` (not in xstate's
- * mailbox: a machine drops events its current state does not handle, so a busy state must never
+ * The manager actor: owns the running config and runs commands one at a time in arrival order
+ * (the instrument actors are the supervisor's, see supervisor.ts). Commands wait in
+ * `context.queue` (not in xstate's mailbox: a machine drops events its current state does not handle, so a busy state must never
  * be the only thing holding a command).
  */
-import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { ConfigModel } from '../../config/model.js';
-import type { InstrumentSpec } from '../../config/resolve.js';
 import type { Command, CommandResult } from '../commands.js';
-import { instrumentMachine, type InstrumentDeps, type Reply } from '../instrument/machine.js';
+import type { Reply } from '../instrument/machine.js';
 
 export interface Job {
   command: Command;
@@ -38,8 +37,6 @@ export interface ManagerContext {
 
 export type ManagerEvent =
   | { type: 'command.submit'; job: Job }
-  | { type: 'instrument.spawn'; spec: InstrumentSpec; deps: InstrumentDeps }
-  | { type: 'instrument.release'; id: string }
   | { type: 'job.finished'; job: Job; outcome: JobOutcome }
   | { type: 'job.crashed'; job: Job; error: unknown };
 
@@ -50,17 +47,12 @@ export interface ManagerInput {
 /** Runs one job against the current config; supplied by the daemon (handlers live outside the machine). */
 export type ExecuteJob = (job: Job, config: ConfigModel) => Promise<JobOutcome>;
 
-export const instrumentSystemId = (id: string) => `instrument:${id}`;
-
 export function createManagerMachine(execute: ExecuteJob) {
   return setup({
     types: {
       context: {} as ManagerContext,
       events: {} as ManagerEvent,
       input: {} as ManagerInput,
-    },
-    actors: {
-      instrument: instrumentMachine,
     },
     actions: {
       /**
@@ -123,16 +115,6 @@ export function createManagerMachine(execute: ExecuteJob) {
           { type: 'startNext', params: { onSubmit: false } },
         ],
       },
-      'instrument.spawn': {
-        actions: enqueueActions(({ enqueue, event }) => {
-          enqueue.spawnChild('instrument', {
-            id: event.spec.id,
-            systemId: instrumentSystemId(event.spec.id),
-            input: { spec: event.spec, deps: event.deps },
-          });
-        }),
-      },
-      'instrument.release': { actions: stopChild(({ event }) => event.id) },
     },
   });
 }

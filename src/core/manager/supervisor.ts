@@ -1,22 +1,22 @@
 /**
- * The instrument side of the manager: spawns and stops the manager's child actors and talks to
+ * The instrument side of the manager: spawns and stops the instrument actors and talks to
  * them. Implements InstrumentRuntime for applyDiff, and gives read-only views for status/list
  * that never wait on a device.
  */
-import type { Actor, AnyActorRef, SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import type { ParamDecl, ParamValue } from '../../drivers/types.js';
 import type { InstrumentSpec } from '../../config/resolve.js';
 import { DaqError } from '../../errors.js';
 import type { InstrumentRuntime } from '../apply/apply.js';
 import type { EventBus, InstrumentState } from '../events.js';
-import { notReady, type InstrumentDeps, type instrumentMachine, type ErrorInfo, type LastReading, type SetJob } from '../instrument/machine.js';
+import { instrumentMachine, notReady, type InstrumentDeps, type ErrorInfo, type LastReading, type SetJob } from '../instrument/machine.js';
 import type { AbortOutcome } from '../instrument/set-queue.js';
-import type { createManagerMachine } from './machine.js';
+import type { ReadingEvent } from '../instrument/poll-loop.js';
 import type { Logger } from 'pino';
 import type { PortHub } from '../../transport/port-hub.js';
 
 type InstrumentSnapshot = SnapshotFrom<typeof instrumentMachine>;
-type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
+type InstrumentActor = Actor<typeof instrumentMachine>;
 
 export interface InstrumentView {
   id: string;
@@ -74,8 +74,14 @@ export function stateOf(snapshot: InstrumentSnapshot): InstrumentState {
   return (typeof value === 'string' ? value : Object.keys(value)[0]) as InstrumentState;
 }
 
+/**
+ * Owns one actor per instrument. Each is a root actor of its own (not a child of the manager
+ * machine): xstate copies a parent's whole `children` map on every spawn and stop, and scans every
+ * delay scheduled in an actor system whenever any actor in it stops; with 1000 instruments as
+ * children, start-up and shutdown were quadratic (issue #25). Independent actors cost neither.
+ */
 export class InstrumentSupervisor implements InstrumentRuntime {
-  private manager!: ManagerActor;
+  private readonly actors = new Map<string, InstrumentActor>();
   private readonly unsubscribe = new Map<string, () => void>();
   private guard: SetGuard = () => {};
   /**
@@ -92,10 +98,6 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     private readonly log: Logger,
   ) {}
 
-  attach(manager: ManagerActor): void {
-    this.manager = manager;
-  }
-
   /** The safety lane's holds: checked before every set that is not the safety lane's own. */
   useHolds(guard: SetGuard, holdsOf: HoldsOf): void {
     this.guard = guard;
@@ -106,19 +108,18 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     return (this.ref(id)?.getSnapshot() as InstrumentSnapshot | undefined)?.context;
   }
 
-  private ref(id: string): AnyActorRef | undefined {
-    const children = this.manager.getSnapshot().children as Record<string, AnyActorRef | undefined>;
-    return Object.hasOwn(children, id) ? children[id] : undefined;
+  private ref(id: string): InstrumentActor | undefined {
+    return this.actors.get(id);
   }
 
-  private require(id: string): AnyActorRef {
+  private require(id: string): InstrumentActor {
     const ref = this.ref(id);
     if (!ref) throw new DaqError('not_found', `no running instrument "${id}"`);
     return ref;
   }
 
   ids(): string[] {
-    return Object.keys(this.manager.getSnapshot().children).filter((id) => this.ref(id)?.getSnapshot().context?.spec);
+    return [...this.actors.keys()];
   }
 
   enterSafeMode(): void {
@@ -156,20 +157,24 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     const spec = this.effective(input);
     if (this.ref(spec.id)) throw new DaqError('already_exists', `instrument "${spec.id}" is already running`);
     const deps: InstrumentDeps = { hub: this.hub, events: this.events, log: this.log.child({ instrument: spec.id }) };
-    this.manager.send({ type: 'instrument.spawn', spec, deps });
-    const ref = this.require(spec.id);
+    const ref = createActor(instrumentMachine, { input: { spec, deps } });
+    this.actors.set(spec.id, ref);
     let last: InstrumentState | undefined;
     const onSnapshot = (snapshot: InstrumentSnapshot) => {
       const state = stateOf(snapshot);
       if (state === last) return;
       last = state;
-      const err = state === 'error' ? snapshot.context.lastError : null;
+      const err = state === 'error' ? snapshot.context.counters.lastError : null;
       this.events.emit({ type: 'instrument.state', instrument: spec.id, state, ...(err ? { error: { kind: err.kind, message: err.message } } : {}) });
     };
-    const sub = ref.subscribe(onSnapshot);
+    // A root actor whose error nobody observes would be rethrown and end the process: log it instead.
+    const sub = ref.subscribe({
+      next: onSnapshot,
+      error: (err) => deps.log.error({ err }, 'instrument actor failed (a bug): it is stopped; daqctl restart or a reload starts it again'),
+    });
     this.unsubscribe.set(spec.id, () => sub.unsubscribe());
     this.events.emit({ type: 'instrument.added', instrument: spec.id });
-    // subscribe() reports changes only: report the state it starts in (connecting) too.
+    ref.start(); // reports the state it starts in (connecting, or disabled) to onSnapshot
     onSnapshot(ref.getSnapshot() as InstrumentSnapshot);
   }
 
@@ -193,7 +198,8 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     await done;
     this.unsubscribe.get(id)?.();
     this.unsubscribe.delete(id);
-    this.manager.send({ type: 'instrument.release', id });
+    ref.stop();
+    this.actors.delete(id);
     this.events.emit({ type: 'instrument.removed', instrument: id });
   }
 
@@ -333,10 +339,17 @@ export class InstrumentSupervisor implements InstrumentRuntime {
       drift,
       holds: this.holdsOf(id),
       busy: busy && !busy.read ? { params: busy.params, since: busy.since } : null,
-      lastReading: c.lastReading,
-      lastError: c.lastError,
-      polls: c.polls,
-      pollErrors: c.pollErrors,
+      lastReading: lastReadingOf(c.counters.lastReading),
+      lastError: c.counters.lastError,
+      polls: c.counters.polls,
+      pollErrors: c.counters.pollErrors,
     };
   }
+}
+
+/** The reading event as `lastReading` shows it: without its routing fields. */
+function lastReadingOf(event: ReadingEvent | null): LastReading | null {
+  if (!event) return null;
+  const { type: _type, instrument: _instrument, ...reading } = event;
+  return reading;
 }
