@@ -94,7 +94,7 @@ const dynamicConfigCache = new WeakMap<object, DynamicConfig>();
 const NO_APPLICATION: Record<string, unknown> = {};
 
 export class Daemon {
-  readonly events = new EventBus();
+  readonly events: EventBus;
   readonly startedAt = Date.now();
   private readonly hub: PortHub;
   private readonly instruments: InstrumentSupervisor;
@@ -140,6 +140,7 @@ export class Daemon {
 
   private constructor(private readonly options: DaemonOptions) {
     const { log } = options;
+    this.events = new EventBus((err, owner) => log.error({ err, owner }, `${owner} failed handling an event (a bug; the other listeners got it): ${describeError(err)}`));
     this.hub = new PortHub({ simPacing: options.simPacing ?? true });
     this.instruments = new InstrumentSupervisor(this.hub, this.events, log);
     if (options.safe) this.instruments.enterSafeMode();

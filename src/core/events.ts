@@ -38,26 +38,88 @@ export type DaemonEvent =
 export type DaemonEventType = DaemonEvent['type'];
 export type EventListener = (event: DaemonEvent) => void;
 
-/** A synchronous fan-out. Listeners must not throw or block: slow consumers buffer on their side. */
-export class EventBus {
-  private readonly listeners = new Set<EventListener>();
+export interface Interest {
+  /** Only events of these types (default: every event). */
+  types?: readonly DaemonEventType[];
+  /** Who listens, for the log line when the listener throws. */
+  owner?: string;
+}
 
-  subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+/** Told about a listener that threw (the daemon logs it); the other listeners still get the event. */
+export type ListenerFailure = (err: unknown, owner: string) => void;
+
+interface Entry {
+  listener: EventListener;
+  owner: string;
+  /** False once unsubscribed: an emit under way skips it from then on. */
+  active: boolean;
+}
+
+/**
+ * A synchronous fan-out. Listeners must not throw or block: slow consumers buffer on their side.
+ *
+ * Readings come at thousands a second (issue #25), so an event costs only the listeners that want
+ * its type: each says which types it wants, and emit walks the list for that type plus the list of
+ * listeners to everything. The lists are copied on (un)subscribe, never on emit: emitting allocates
+ * nothing. A listener that throws is reported (logged by the daemon, zigbee2mqtt-style per owner)
+ * and the others still run.
+ */
+export class EventBus {
+  /** Listeners to every event, in subscription order. */
+  private everything: readonly Entry[] = [];
+  /**
+   * Per type that someone asked for by name: its listeners and the listeners to everything, in
+   * subscription order (so the order of delivery is the order of subscription, as it always was).
+   */
+  private readonly byType = new Map<DaemonEventType, readonly Entry[]>();
+  private count = 0;
+
+  constructor(private readonly failed: ListenerFailure = () => {}) {}
+
+  subscribe(listener: EventListener, interest: Interest = {}): () => void {
+    const entry: Entry = { listener, owner: interest.owner ?? 'listener', active: true };
+    const types = interest.types ? [...new Set(interest.types)] : undefined;
+    if (types) {
+      for (const t of types) this.byType.set(t, [...(this.byType.get(t) ?? this.everything), entry]);
+    } else {
+      this.everything = [...this.everything, entry];
+      for (const [t, list] of this.byType) this.byType.set(t, [...list, entry]);
+    }
+    this.count++;
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      entry.active = false;
+      this.count--;
+      this.everything = this.everything.filter((e) => e !== entry);
+      for (const [t, list] of this.byType) this.byType.set(t, list.filter((e) => e !== entry));
+    };
   }
 
   emit(event: DaemonEvent): void {
-    for (const listener of this.listeners) {
+    const entries = this.byType.get(event.type) ?? this.everything;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (!entry.active) continue;
       try {
-        listener(event);
-      } catch {
-        // A faulty listener must not break the daemon or the other listeners.
+        entry.listener(event);
+      } catch (err) {
+        try {
+          this.failed(err, entry.owner);
+        } catch {
+          // Reporting must not break the fan-out either.
+        }
       }
     }
   }
 
+  /** Whether anyone listens to events of this type (a producer may skip building them). */
+  wants(type: DaemonEventType): boolean {
+    return (this.byType.get(type) ?? this.everything).length > 0;
+  }
+
   get size(): number {
-    return this.listeners.size;
+    return this.count;
   }
 }

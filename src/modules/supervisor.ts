@@ -56,8 +56,12 @@ function handOver(current: Running): Record<string, unknown> | undefined {
   return current.carry ? { ...current.carry, lapsed: true } : undefined;
 }
 
+const NONE: readonly Running[] = [];
+
 export class ModuleSupervisor implements ModuleRuntime {
   private readonly modules = new Map<string, Running>();
+  /** Built on demand from the modules' roles; dropped whenever a module comes or goes. */
+  private routes: Map<string, Running[]> | null = null;
   private readonly unsubscribe: () => void;
   /** The running config's instruments, for ModuleContext.readingsOf. */
   private specs: ReadonlyMap<string, InstrumentSpec> = new Map();
@@ -74,6 +78,7 @@ export class ModuleSupervisor implements ModuleRuntime {
     for (const m of [...this.modules.values()]) {
       if (!m.held || this.holdReason(Object.values(m.roles)) !== undefined) continue;
       this.modules.delete(m.id);
+      this.routes = null;
       this.create(m.id, m.table as Record<string, unknown>, m.carry);
     }
   }
@@ -88,7 +93,7 @@ export class ModuleSupervisor implements ModuleRuntime {
     /** Modules' time (stale checks); tests pass a fake one. */
     private readonly clock: ModuleClock = realClock,
   ) {
-    this.unsubscribe = events.subscribe((event) => this.route(event));
+    this.unsubscribe = events.subscribe((event) => this.route(event), { types: ['reading', 'module.reading', 'instrument.state'], owner: 'modules' });
   }
 
   sync(config: ConfigView, specs: ReadonlyMap<string, InstrumentSpec>): void {
@@ -118,6 +123,7 @@ export class ModuleSupervisor implements ModuleRuntime {
     const declared = type.roles(settings);
     const running: Running = { id, table, type, roles, declared, instance: null, state: 'idle', carry: previous };
     this.modules.set(id, running);
+    this.routes = null;
     if (table.enabled === false) {
       this.setState(running, 'stopped', 'enabled = false');
       return;
@@ -161,6 +167,7 @@ export class ModuleSupervisor implements ModuleRuntime {
       this.log.warn({ module: id }, `module dispose failed: ${describeError(err)}`);
     }
     this.modules.delete(id);
+    this.routes = null;
     this.events.emit({ type: 'module.state', module: id, state: 'stopped', reason: why });
     if (why === 'removed') this.events.emit({ type: 'module.removed', module: id });
   }
@@ -188,14 +195,25 @@ export class ModuleSupervisor implements ModuleRuntime {
    * an interlock must trip when its sensor goes to error (the module itself becomes idle then, and
    * idle instances still get events).
    */
+  /** instrument id -> the modules with it in a role: a reading costs the modules that use it. */
+  private modulesUsing(instrument: string): readonly Running[] {
+    if (!this.routes) {
+      this.routes = new Map();
+      for (const m of this.modules.values()) {
+        for (const i of new Set(Object.values(m.roles))) this.routes.set(i, [...(this.routes.get(i) ?? []), m]);
+      }
+    }
+    return this.routes.get(instrument) ?? NONE;
+  }
+
   private route(event: DaemonEvent): void {
     if (event.type === 'instrument.state') {
-      for (const m of this.modules.values()) if (Object.values(m.roles).includes(event.instrument)) this.refreshState(m);
+      for (const m of this.modulesUsing(event.instrument)) this.refreshState(m);
     }
     if (event.type !== 'reading' && event.type !== 'module.reading' && event.type !== 'instrument.state') return;
-    for (const m of this.modules.values()) {
+    const targets = event.type === 'module.reading' ? [...this.modules.values()] : this.modulesUsing(event.instrument);
+    for (const m of targets) {
       if (!m.instance || m.state === 'degraded' || m.state === 'stopped') continue;
-      if (event.type !== 'module.reading' && !Object.values(m.roles).includes(event.instrument)) continue;
       try {
         m.instance.handleEvent(event);
       } catch (err) {

@@ -15,8 +15,9 @@
  *   written at once, even while the exchange on the wire waits for its reply; that exchange keeps
  *   waiting, since the device's answer to it is usually what the interjection provokes.
  *
- * Hot path: an ordinary exchange costs its Pending record and its promise, nothing else (no
- * closures, labels or buffers per exchange; see bench/set-path.bench.ts). Urgent and interject
+ * Hot path: an ordinary exchange costs its Pending record, its promise and the one it waits on for
+ * its reply; the wait record and the reply timer are the link's, reused (bench/fleet.bench.ts,
+ * bench/set-path.bench.ts). Urgent and interject
  * handling stay off that path: one counter test on enqueue and dequeue.
  */
 import { DaqError, isDaqError, describeError } from '../errors.js';
@@ -40,9 +41,20 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-interface InFlight {
-  matcher: FrameMatcher;
-  resolve(frame: Buffer): void;
+/**
+ * The exchange on the wire: one record per link, reused for every exchange (no closures or timers
+ * per exchange). `frame` / `error` hold an outcome that came before anyone awaited it.
+ */
+interface ReplyWait {
+  active: boolean;
+  matcher: FrameMatcher | undefined;
+  exchange: Exchange | undefined;
+  timeoutMs: number;
+  deadline: number;
+  frame: Buffer | undefined;
+  error: DaqError | undefined;
+  resolve: ((frame: Buffer) => void) | undefined;
+  reject: ((err: unknown) => void) | undefined;
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;
@@ -59,9 +71,19 @@ export class QueuedLink implements Link {
   private urgentQueued = 0;
   private running = false;
   private received: Buffer = NO_BYTES;
-  private inFlight: InFlight | undefined;
-  /** Rejects the exchange on the wire when the transport is lost. */
-  private abortInFlight: ((err: DaqError) => void) | undefined;
+  private readonly wait: ReplyWait = {
+    active: false,
+    matcher: undefined,
+    exchange: undefined,
+    timeoutMs: 0,
+    deadline: 0,
+    frame: undefined,
+    error: undefined,
+    resolve: undefined,
+    reject: undefined,
+  };
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
   private disposed: DaqError | undefined;
   private discarded = 0;
   /** Set while the transport is down after an unexpected loss. */
@@ -115,6 +137,8 @@ export class QueuedLink implements Link {
   dispose(reason: DaqError): void {
     this.disposed = reason;
     this.failAll(reason);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private async run(): Promise<void> {
@@ -162,78 +186,111 @@ export class QueuedLink implements Link {
   }
 
   private async perform(exchange: Exchange): Promise<Buffer | undefined> {
-    // The label is only for error messages: worked out when one is needed, not per exchange.
-    const label = () => exchange.label ?? describeBytes(exchange.write);
     if (this.disposed) throw this.disposed;
     if (!this.transport.isOpen) {
-      if (!this.autoReopen) throw this.lostError(label());
+      if (!this.autoReopen) throw this.lostError(labelOf(exchange));
       await this.reopen();
     }
     const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
     this.discarded += this.received.length;
     this.received = NO_BYTES;
 
-    if (!exchange.reply) {
-      // Nothing to wait for but the write. A loss noticed while writing is the error if the write fails.
-      let lost: DaqError | undefined;
-      this.abortInFlight = (err) => (lost = err);
-      try {
-        await this.transport.write(data);
-      } catch (err) {
-        throw lost ?? this.toLinkError(err, label());
-      } finally {
-        this.abortInFlight = undefined;
-      }
-      if (exchange.settleMs && exchange.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
-      return undefined;
+    // The wait is armed before the write: a reply may arrive before the write is reported done.
+    const w = this.wait;
+    w.active = true;
+    w.matcher = exchange.reply;
+    w.exchange = exchange;
+    w.frame = undefined;
+    w.error = undefined;
+    w.resolve = undefined;
+    w.reject = undefined;
+    if (exchange.reply) {
+      const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
+      w.timeoutMs = timeoutMs;
+      w.deadline = performance.now() + timeoutMs;
+      this.armTimer(timeoutMs);
     }
-
-    const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
-    const matcher = exchange.reply;
-    const reply = new Promise<Buffer | undefined>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.inFlight = undefined;
-        this.abortInFlight = undefined;
-      };
-      this.abortInFlight = (err) => {
-        finish();
-        reject(err);
-      };
-      timer = setTimeout(() => {
-        finish();
-        const what = label();
-        reject(
-          new DaqError('timeout', `no reply to ${what} from ${this.transport.description} within ${timeoutMs} ms`, {
-            details: { exchange: what, timeoutMs },
-          }),
-        );
-      }, timeoutMs);
-      this.inFlight = {
-        matcher,
-        resolve: (frame) => {
-          finish();
-          resolve(frame);
-        },
-      };
-    });
-    // The reply promise may be rejected by loss before we await it; keep that from going unhandled.
-    reply.catch(() => {});
-
     try {
       await this.transport.write(data);
     } catch (err) {
-      this.abortInFlight?.(this.toLinkError(err, label()));
-      return reply;
+      // A reply that came in full is the answer; else a loss noticed while writing is the error.
+      if (!w.active && w.frame !== undefined) return w.frame;
+      const lost = w.active ? undefined : w.error;
+      w.active = false;
+      throw lost ?? this.toLinkError(err, labelOf(exchange));
+    }
+    if (!exchange.reply) {
+      // Nothing to wait for but the write (a loss noticed meanwhile fails the next exchange).
+      w.active = false;
+      if (exchange.settleMs && exchange.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
+      return undefined;
     }
     this.tryMatch();
-    const frame = await reply;
+    let frame: Buffer | undefined;
+    if (w.active) {
+      frame = await new Promise<Buffer>((resolve, reject) => {
+        w.resolve = resolve;
+        w.reject = reject;
+      });
+    } else if (w.error) {
+      throw w.error;
+    } else {
+      frame = w.frame;
+    }
     if (exchange.settleMs && exchange.settleMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
     }
     return frame;
   }
+
+  /** The exchange on the wire got its reply. */
+  private complete(frame: Buffer): void {
+    const w = this.wait;
+    w.active = false;
+    if (w.resolve) w.resolve(frame);
+    else w.frame = frame;
+  }
+
+  /** The exchange on the wire failed (timeout, loss, dispose). */
+  private fail(err: DaqError): void {
+    const w = this.wait;
+    w.active = false;
+    if (w.reject) w.reject(err);
+    else w.error = err;
+  }
+
+  /**
+   * One reply timer per link, not one per exchange: it is re-armed only when it would fire after
+   * the current deadline, and when it fires early (the deadline moved on with a later exchange) it
+   * waits for the rest. Exchanges take milliseconds and time out after a second, so it fires about
+   * once a timeout period instead of being set and cleared twice per poll.
+   */
+  private armTimer(ms: number): void {
+    const at = performance.now() + ms;
+    if (this.timer !== undefined) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, ms);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const w = this.wait;
+    if (!w.active || !w.matcher) return;
+    const left = w.deadline - performance.now();
+    if (left > 0.5) {
+      this.armTimer(left);
+      return;
+    }
+    const what = labelOf(w.exchange!);
+    this.fail(
+      new DaqError('timeout', `no reply to ${what} from ${this.transport.description} within ${w.timeoutMs} ms`, {
+        details: { exchange: what, timeoutMs: w.timeoutMs },
+      }),
+    );
+  };
 
   /**
    * After a loss, every failed reopen is reported as 'disconnected' (with the reason), so callers see
@@ -254,7 +311,7 @@ export class QueuedLink implements Link {
   }
 
   private handleData(chunk: Buffer): void {
-    if (!this.inFlight) {
+    if (!this.wait.active || !this.wait.matcher) {
       // Nobody asked: a late reply to a timed-out request, or unsolicited noise.
       this.discarded += chunk.length;
       return;
@@ -264,12 +321,12 @@ export class QueuedLink implements Link {
   }
 
   private tryMatch(): void {
-    const inFlight = this.inFlight;
-    if (!inFlight || this.received.length === 0) return;
-    const match = inFlight.matcher(this.received);
+    const w = this.wait;
+    if (!w.active || !w.matcher || this.received.length === 0) return;
+    const match = w.matcher(this.received);
     if (!match) return;
     this.received = this.received.subarray(match.consumed);
-    inFlight.resolve(match.frame);
+    this.complete(match.frame);
   }
 
   private handleClose(err?: Error): void {
@@ -286,7 +343,7 @@ export class QueuedLink implements Link {
   }
 
   private failAll(reason: DaqError): void {
-    this.abortInFlight?.(reason);
+    if (this.wait.active) this.fail(reason);
     this.urgentQueued = 0;
     for (const pending of this.queue.splice(0)) pending.reject(reason);
   }
@@ -301,6 +358,11 @@ export class QueuedLink implements Link {
       cause: err,
     });
   }
+}
+
+/** The label for messages, worked out only when one is needed (never per exchange). */
+function labelOf(exchange: Exchange): string {
+  return exchange.label ?? describeBytes(exchange.write);
 }
 
 function notSent(exchange: Exchange): DaqError {

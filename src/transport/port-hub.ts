@@ -171,15 +171,15 @@ export class PortHub {
     let released = false;
     const id = claim.instrumentId;
     const hub = this;
+    // Errors name the instrument (several share a bus). One handler per lease, not per exchange.
+    const prefixed = (err: unknown): never => {
+      throw prefixError(err, id);
+    };
     const link: Link = {
       lineRate: entry.link.lineRate,
-      async request(exchange: Exchange) {
-        if (released) throw new DaqError('disconnected', `${id}: its port ${entry.key} was released`);
-        try {
-          return await entry.link.request(exchange);
-        } catch (err) {
-          throw prefixError(err, id);
-        }
+      request(exchange: Exchange) {
+        if (released) return Promise.reject(new DaqError('disconnected', `${id}: its port ${entry.key} was released`));
+        return entry.link.request(exchange).then(undefined, prefixed);
       },
     };
     const lease: Lease = {

@@ -2,7 +2,7 @@
  * Request/reply helpers for line-based ASCII protocols (most lab instruments): commands end with a
  * terminator, replies are one line.
  */
-import type { Link } from '../../transport/types.js';
+import type { Exchange, Link } from '../../transport/types.js';
 import { lineReply } from '../../transport/framing.js';
 
 export interface LineOptions {
@@ -13,8 +13,13 @@ export interface LineOptions {
   timeoutMs?: number;
 }
 
+/** Distinct queries kept ready-made per channel (a poll repeats the same few; sets vary). */
+const CACHED_QUERIES = 64;
+
 export class LineChannel {
   private readonly matcher;
+  /** query text -> its exchange, bytes encoded once: a poll allocates no strings or buffers to ask. */
+  private readonly queries = new Map<string, Exchange>();
 
   constructor(
     private readonly link: Link,
@@ -25,13 +30,27 @@ export class LineChannel {
 
   /** Sends `command` and returns the reply line (without terminator). */
   async query(command: string, timeoutMs?: number): Promise<string> {
-    const frame = await this.link.request({
-      write: command + this.options.writeTerminator,
+    const frame = await this.link.request(timeoutMs === undefined ? this.queryExchange(command) : this.exchange(command, timeoutMs));
+    return frame ? frame.toString('latin1') : '';
+  }
+
+  private queryExchange(command: string): Exchange {
+    let exchange = this.queries.get(command);
+    if (!exchange) {
+      if (this.queries.size >= CACHED_QUERIES) this.queries.clear();
+      exchange = this.exchange(command, this.options.timeoutMs);
+      this.queries.set(command, exchange);
+    }
+    return exchange;
+  }
+
+  private exchange(command: string, timeoutMs: number | undefined): Exchange {
+    return {
+      write: Buffer.from(command + this.options.writeTerminator, 'latin1'),
       reply: this.matcher,
       label: command,
-      timeoutMs: timeoutMs ?? this.options.timeoutMs,
-    });
-    return frame ? frame.toString('latin1') : '';
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    };
   }
 
   /** Sends a command that gets no reply. */

@@ -130,6 +130,7 @@ class Newport1830c implements DriverInstance {
   private saturated = false;
   /** On unless the config says otherwise (options may arrive unparsed from tests). */
   private readonly checksStatus: boolean;
+  private readonly where = new Map<string, At>();
 
   constructor(private readonly ctx: DriverContext<Newport1830cOptions>) {
     this.io = new LineChannel(ctx.link, { writeTerminator: '\n', readTerminator: '\n' });
@@ -231,8 +232,11 @@ class Newport1830c implements DriverInstance {
     return got;
   }
 
+  /** Where a reply came from, for error messages: one per command, made once (polls parse two replies). */
   private ctx_(exchange: string): At {
-    return { instrumentId: this.id, exchange };
+    let at = this.where.get(exchange);
+    if (!at) this.where.set(exchange, (at = { instrumentId: this.id, exchange }));
+    return at;
   }
 }
 

@@ -16,12 +16,6 @@ export const SSE_HIGH_WATER_BYTES = 256 * 1024;
 export const SSE_MAX_QUEUED = 1000;
 export const SSE_STALL_TICKS = 4;
 
-interface Stored {
-  id: number;
-  event: DaemonEvent;
-  frame: string;
-}
-
 function frame(id: number, event: DaemonEvent): string {
   return `id: ${id}\ndata: ${JSON.stringify(event)}\n\n`;
 }
@@ -92,7 +86,14 @@ class SseClient {
 }
 
 export class EventStreams {
-  private readonly ring: Stored[] = [];
+  /**
+   * The last `ringSize` events, by id modulo ringSize (ids are consecutive): a fixed circular
+   * buffer, so an event costs a slot write, not an entry object and an array shift. Frames are
+   * made when a client needs one (and kept for the next client): with no page open, thousands of
+   * readings a second are never serialised.
+   */
+  private readonly events: (DaemonEvent | undefined)[];
+  private readonly frames: (string | undefined)[];
   private seq = 0;
   private readonly clients = new Set<SseClient>();
   private droppedByClosed = 0;
@@ -105,7 +106,9 @@ export class EventStreams {
     private readonly ringSize: number,
     private readonly heartbeatMs: number,
   ) {
-    this.off = events.subscribe((event) => this.onEvent(event));
+    this.events = new Array<DaemonEvent | undefined>(Math.max(1, ringSize)).fill(undefined);
+    this.frames = new Array<string | undefined>(Math.max(1, ringSize)).fill(undefined);
+    this.off = events.subscribe((event) => this.onEvent(event), { owner: 'HTTP event stream' });
     this.timer = setInterval(() => {
       for (const c of this.clients) c.tick(this.heartbeatMs, this.log);
     }, heartbeatMs);
@@ -114,10 +117,21 @@ export class EventStreams {
 
   private onEvent(event: DaemonEvent): void {
     const id = ++this.seq;
-    const stored = { id, event, frame: frame(id, event) };
-    this.ring.push(stored);
-    if (this.ring.length > this.ringSize) this.ring.shift();
-    for (const c of this.clients) if (eventMatches(c.filter, event)) c.push(stored.frame);
+    const slot = id % this.events.length;
+    this.events[slot] = event;
+    this.frames[slot] = undefined;
+    if (this.clients.size === 0) return;
+    for (const c of this.clients) if (eventMatches(c.filter, event)) c.push(this.frameOf(id));
+  }
+
+  /** Ids still in the ring: oldest..this.seq. */
+  private get oldestId(): number {
+    return Math.max(1, this.seq - this.events.length + 1);
+  }
+
+  private frameOf(id: number): string {
+    const slot = id % this.events.length;
+    return (this.frames[slot] ??= frame(id, this.events[slot]!));
   }
 
   /** Start a stream on a response (headers not sent yet). lastId: the client's Last-Event-ID. */
@@ -132,9 +146,11 @@ export class EventStreams {
     const client = new SseClient(res, filter);
     res.write(`retry: 1000\n: daqd event stream\n\n`);
     if (lastId !== undefined && lastId < this.seq) {
-      const oldest = this.ring[0]?.id ?? this.seq + 1;
+      const oldest = this.seq > 0 ? this.oldestId : this.seq + 1;
       if (lastId + 1 < oldest) client.push(`data: ${JSON.stringify({ type: 'events.gap', from: lastId + 1, to: oldest - 1 })}\n\n`);
-      for (const s of this.ring) if (s.id > lastId && eventMatches(filter, s.event)) client.push(s.frame);
+      for (let id = Math.max(oldest, lastId + 1); id <= this.seq; id++) {
+        if (eventMatches(filter, this.events[id % this.events.length]!)) client.push(this.frameOf(id));
+      }
     }
     // The stream's position, so a page knows where it started (and daqd restarts show as a new epoch).
     client.push(`data: ${JSON.stringify({ type: 'stream.open', lastEventId: this.seq })}\n\n`);
@@ -153,7 +169,7 @@ export class EventStreams {
       queued += c.queue.length;
       dropped += c.droppedTotal;
     }
-    return { streams: this.clients.size, lastEventId: this.seq, ring: this.ring.length, queuedEvents: queued, droppedEvents: dropped };
+    return { streams: this.clients.size, lastEventId: this.seq, ring: Math.min(this.seq, this.events.length), queuedEvents: queued, droppedEvents: dropped };
   }
 
   close(): void {

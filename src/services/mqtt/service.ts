@@ -156,7 +156,7 @@ export class MqttService {
       });
       client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties as Record<string, unknown> | undefined));
     });
-    if (!this.off) this.off = this.options.daemon.events.subscribe((e) => this.onEvent(e));
+    if (!this.off) this.off = this.options.daemon.events.subscribe((e) => this.onEvent(e), { types: ['reading', 'instrument.state'], owner: 'MQTT' });
     if (!this.offSet) this.offSet = this.options.daemon.onParamsSet((c) => this.publishParams(c.instrument));
   }
 

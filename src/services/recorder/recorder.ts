@@ -17,13 +17,26 @@ import type { Logger } from 'pino';
 import type { ConfigView } from '../../config/model.js';
 import { instrumentsOf } from '../../config/model.js';
 import { storageSchema } from '../../config/schema.js';
-import type { DaemonEvent, EventBus } from '../../core/events.js';
+import type { DaemonEvent, DaemonEventType, EventBus } from '../../core/events.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { resolveInstrument } from '../../config/resolve.js';
 import { DayFile } from './files.js';
 import { EVENTS_HEADER, csvField, instrumentDirName, localDay, localDayBounds, readingHeader, readingLine } from './csv.js';
 import { applyRetention } from './retention.js';
 
+
+/** The events onEvent records (the bus calls the recorder for these alone). */
+const RECORDED_EVENTS: readonly DaemonEventType[] = [
+  'reading',
+  'instrument.state',
+  'instrument.added',
+  'instrument.removed',
+  'module.alarm',
+  'module.interlock',
+  'module.state',
+  'config.reloaded',
+  'config.reloadFailed',
+];
 export type StorageSettings = ReturnType<typeof storageSchema.parse> & { dataDir: string };
 
 /** [application.storage] with defaults; the data dir resolved (relative: the config file's directory). */
@@ -104,7 +117,7 @@ export class Recorder {
 
   constructor(private readonly options: RecorderOptions) {
     this.clock = options.clock ?? Date.now;
-    this.off = options.events.subscribe((e) => this.onEvent(e));
+    this.off = options.events.subscribe((e) => this.onEvent(e), { types: RECORDED_EVENTS, owner: 'recorder' });
   }
 
   /** The running config (at start-up and after every change): settings, record flags, new instruments. */

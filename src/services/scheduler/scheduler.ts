@@ -108,7 +108,7 @@ export class Scheduler {
     this.offs.push(this.options.daemon.events.subscribe((e) => {
       if (e.type === 'reading') this.reading(e.instrument, e.values);
       else if (e.type === 'instrument.state' && e.state === 'ready') queueMicrotask(() => void this.tick());
-    }));
+    }, { types: ['reading', 'instrument.state'], owner: 'scheduler' }));
     this.configure(config);
     await this.tick();
   }

@@ -4,6 +4,7 @@
  * instrument counts by state, then what a person must know about (the `trouble` of daqctl status).
  */
 import { oneLine } from './notify.js';
+import type { DaemonEventType, EventBus } from '../../core/events.js';
 
 export interface StatusInput {
   instruments: Record<string, number> & { total: number };
@@ -63,7 +64,7 @@ export function statusLine(s: StatusInput): string {
 }
 
 /** Events after which the status line may read differently (readings never change it). */
-const STATUS_EVENTS = new Set([
+const STATUS_EVENTS: readonly DaemonEventType[] = [
   'instrument.state',
   'instrument.added',
   'instrument.removed',
@@ -76,7 +77,7 @@ const STATUS_EVENTS = new Set([
   'config.reloadFailed',
   'config.persistFailed',
   'command.applied',
-]);
+];
 
 export interface StatusSink {
   send(fields: Record<string, string>): Promise<boolean>;
@@ -95,12 +96,10 @@ export class StatusReporter {
   constructor(
     private readonly sink: StatusSink,
     private readonly build: () => string,
-    events: { subscribe(listener: (event: { type: string }) => void): () => void },
+    events: Pick<EventBus, 'subscribe'>,
     private readonly delayMs = 250,
   ) {
-    this.off = events.subscribe((event) => {
-      if (STATUS_EVENTS.has(event.type)) this.schedule();
-    });
+    this.off = events.subscribe(() => this.schedule(), { types: STATUS_EVENTS, owner: 'systemd status line' });
   }
 
   /** The line now (also remembered as sent: the caller sends it, e.g. with READY=1). */

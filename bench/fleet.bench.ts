@@ -1,0 +1,85 @@
+/**
+ * Issue #25: a lab's worth of instruments on one process. For 100 / 300 / 1000 / 3000 simulated
+ * Newport 1830-C meters polled at 10 Hz (the shipped `port = "sim"`: paced at 9600 baud, two line
+ * exchanges a reading), each for DURATION_S (default 30) in a process of its own
+ * (bench/fleet-worker.ts): readings/s against requested, CPU (% of one core, every thread of the
+ * process), RSS, event-loop delay p99, and CPU µs per reading against the floor measured in the same
+ * run: bare loops doing the same exchanges against the same simulators on the same transport.
+ * Then the memory of a connected, idle instrument.
+ *
+ *   node --import tsx bench/fleet.bench.ts          FLEET=100,300,1000,3000 DURATION_S=30
+ *
+ * The seed's figures (issue #25, the daemon before it): 1000 instruments gave 6,925 of 10,000
+ * readings/s at 120 % CPU and 282 MB; 150-210 µs of CPU per reading.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const FLEET = (process.env.FLEET ?? '100,300,1000,3000').split(',').map(Number);
+const DURATION_S = Number(process.env.DURATION_S ?? 30);
+const IDLE_N = Number(process.env.IDLE_N ?? 1000);
+const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+interface Window {
+  readings: number;
+  seconds: number;
+  cpuMs: number;
+  rssMaxMb: number;
+  loopP99Ms: number;
+  notReady?: number;
+}
+
+function measure(mode: string, n: number, seconds = DURATION_S): Window & Record<string, number> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', worker, mode, String(n), String(seconds)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    timeout: (seconds + 180) * 1000,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+const SEED: Record<number, string> = { 100: '1,000/s 21% 137 MB', 300: '2,989/s 46% 199 MB', 1000: '6,925/s 120% 282 MB' };
+
+export async function run() {
+  const rows: Record<string, unknown>[] = [];
+  for (const n of FLEET) {
+    const floor = measure('bare', n);
+    const ours = measure('daqd', n);
+    const requested = n * (1000 / 100);
+    const perReading = (w: Window) => (w.cpuMs * 1000) / Math.max(1, w.readings);
+    const cpuPct = (w: Window) => (w.cpuMs / 1000 / w.seconds) * 100;
+    const rate = (w: Window) => w.readings / w.seconds;
+    const ratio = perReading(ours) / perReading(floor);
+    rows.push({
+      instruments: n,
+      seed: SEED[n] ?? '-',
+      'readings/s (requested)': `${Math.round(rate(ours))} (${requested})`,
+      'missed %': r1(Math.max(0, 100 - (rate(ours) / requested) * 100)),
+      'CPU %': r1(cpuPct(ours)),
+      'RSS MB': Math.round(ours.rssMaxMb),
+      'loop p99 ms': r1(ours.loopP99Ms),
+      'µs/reading': r1(perReading(ours)),
+      'floor µs/reading': r1(perReading(floor)),
+      'floor CPU %': r1(cpuPct(floor)),
+      ratio: r1(ratio),
+      target: n === 1000 ? 'all readings, CPU < 50 %, RSS < 200 MB, ratio ≤ 3' : 'ratio ≤ 3',
+    });
+  }
+  console.table(rows);
+  const idle = measure('idle', IDLE_N, 0) as unknown as { heapKbPerInstrument: number; rssKbPerInstrument: number };
+  return [
+    {
+      what: `memory per connected idle instrument (${IDLE_N}, heap after GC)`,
+      seed: '-',
+      ours: `${r1(idle.heapKbPerInstrument)} KB heap, ${r1(idle.rssKbPerInstrument)} KB RSS`,
+      target: '< 100 KB',
+      met: idle.rssKbPerInstrument < 100 && idle.heapKbPerInstrument < 100 ? 'met' : 'NOT MET',
+    },
+  ];
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.table(await run());
+  process.exit(0);
+}
