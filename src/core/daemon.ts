@@ -30,6 +30,7 @@ import { confirmedBeforeFailure } from './instrument/session.js';
 import { SafetyHolds } from './safety.js';
 import { ConfigFileCheck, troubleOf, warnIfNotWritable } from './trouble.js';
 import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
+import { statusMemoOf } from './status-memo.js';
 import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
 import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
@@ -695,34 +696,57 @@ export class Daemon {
   }
 
   status() {
-    const instruments = this.listInstruments();
-    const byState: Record<string, number> = {};
-    for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
     const snapshot = this.manager.getSnapshot();
-    const txAlarm = this.tx?.status().pendingConfirm;
-    return {
+    const lastReload = this.services.reloads.last;
+    // The aggregate (a view of every instrument and module) is reused while nothing it is made of
+    // changed (status-memo.ts); an injected clock that moved counts as a change.
+    const aggregate = statusMemoOf<ReturnType<Daemon['statusAggregate']>>(this.events).get(
+      [snapshot.context.config, this.persister.desiredModel, this.revisions.current, lastReload, this.options.clock?.()],
+      Date.now(),
+      () => this.statusAggregate(lastReload),
+    );
+    const fixed = {
       version: VERSION,
       pid: process.pid,
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       configPath: this.options.configPath,
       stateDir: this.options.stateDir,
       revision: this.revisions.current,
-      instruments: { total: instruments.length, ...byState },
-      modules: { total: this.modules.ids().length },
+      instruments: aggregate.instruments,
+      modules: aggregate.modules,
       queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
       persistence: this.persister.status(),
-      lastReload: this.services.reloads.last,
+      lastReload,
+      safeMode: aggregate.safeMode,
+      overrides: aggregate.overrides,
+      trouble: aggregate.trouble,
+      ports: aggregate.ports,
+    };
+    // Services' sources by name, added to this fresh object (not spread into a second one).
+    const status: typeof fixed & Record<string, unknown> = fixed;
+    for (const [name, read] of this.statusSources) status[name] = read();
+    return status;
+  }
+
+  /** The parts of status() built from every instrument's and module's view (see status-memo.ts). */
+  private statusAggregate(lastReload: ReturnType<Daemon['reloadStatus']>) {
+    const instruments = this.listInstruments();
+    const byState: Record<string, number> = {};
+    for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
+    const txAlarm = this.tx?.status().pendingConfirm;
+    return {
+      instruments: { total: instruments.length, ...byState },
+      modules: { total: this.modules.ids().length },
       safeMode: { active: this.instruments.safeMode, held: this.instruments.heldIds() },
       overrides: this.overrides(),
       trouble: troubleOf({
         instruments,
         modules: this.listModules(),
-        lastReload: this.services.reloads.last,
+        lastReload,
         file: this.fileCheck.now(),
         ...(txAlarm?.alarm ? { txAlarm: { tx: txAlarm.tx, message: txAlarm.alarm.message } } : {}),
       }),
       ports: this.hub.ports(),
-      ...Object.fromEntries([...this.statusSources].map(([name, read]) => [name, read()])),
     };
   }
 
