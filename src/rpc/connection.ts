@@ -12,6 +12,7 @@ import type { Daemon } from '../core/daemon.js';
 import type { DaemonEvent } from '../core/events.js';
 import { Dispatcher } from './dispatcher.js';
 import { errorResponse, notification } from './jsonrpc.js';
+import { responseLine } from './json-text.js';
 import type { MethodMap } from './methods/types.js';
 import { eventMatches, type Session, type SubscriptionFilter } from './session.js';
 
@@ -171,7 +172,7 @@ export class Connection implements Session {
     if (this.closed) return;
     let line: string;
     try {
-      line = JSON.stringify(message) + '\n';
+      line = responseLine(message);
     } catch (err) {
       // A result daqd built that JSON cannot carry: a bug, but the client still gets an answer.
       this.log.error({ err }, 'bug: a response could not be serialised');

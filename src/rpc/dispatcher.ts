@@ -5,10 +5,11 @@
  * "__proto__" keys, params validated by each method's zod schema.
  */
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Daemon } from '../core/daemon.js';
 import { DaqError, toDaqError } from '../errors.js';
 import { findProtoKey, paramsProblem, pathText, preview } from './describe.js';
-import { errorResponse, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
+import { errorResponse, paramlessRequest, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
 import type { ClientStats } from './connection.js';
 import type { MethodMap } from './methods/types.js';
 import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
@@ -18,6 +19,28 @@ import type { Session } from './session.js';
 export const MAX_BATCH = 1000;
 
 const NO_STATS: ClientStats = { connections: 0, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 };
+
+/** A paramless request as requestSchema.safeParse would give it (jsonrpc.ts, paramlessRequest). */
+function fastRequest(raw: unknown): { success: true; data: { method: string; params: undefined } } | undefined {
+  const data = paramlessRequest(raw);
+  return data && { success: true, data };
+}
+
+/**
+ * Whether a method's params schema takes "no params" as no params (parses undefined to undefined):
+ * asked once per schema, not per call (zod's parse of nothing was a tenth of a status request).
+ * A schema that refuses undefined, or makes something of it (a default), is parsed every call.
+ */
+const noParamsOk = new WeakMap<z.ZodType, boolean>();
+function acceptsNoParams(schema: z.ZodType): boolean {
+  let ok = noParamsOk.get(schema);
+  if (ok === undefined) {
+    const r = schema.safeParse(undefined);
+    ok = r.success && r.data === undefined;
+    noParamsOk.set(schema, ok);
+  }
+  return ok;
+}
 
 export class Dispatcher {
   constructor(
@@ -59,7 +82,7 @@ export class Dispatcher {
 
   /** One parsed request object: its response, or undefined for a notification. */
   async handleRequest(raw: unknown, session: Session): Promise<object | undefined> {
-    const req = requestSchema.safeParse(raw);
+    const req = fastRequest(raw) ?? requestSchema.safeParse(raw);
     const rawId = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'id') ? (raw as { id?: unknown }).id : undefined;
     const id: RpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
     if (!req.success) {
@@ -85,6 +108,7 @@ export class Dispatcher {
     if (protoKey) {
       throw new DaqError('invalid_params', `${method}: params.${pathText(protoKey)}: the key "__proto__" is not allowed (it is a built-in name of JavaScript objects)`);
     }
+    if (params === undefined && acceptsNoParams(def.params)) return def.handler(undefined, { daemon: this.daemon, session, clientStats: this.clientStats });
     const p = def.params.safeParse(params, { reportInput: true });
     if (!p.success) throw new DaqError('invalid_params', paramsProblem(method, p.error.issues));
     return def.handler(p.data, { daemon: this.daemon, session, clientStats: this.clientStats });

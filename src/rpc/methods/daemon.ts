@@ -2,13 +2,20 @@ import { z } from 'zod';
 import { DaqError } from '../../errors.js';
 import type { MethodTable } from './types.js';
 import * as R from './results.js';
+import { composed, reuseJson } from '../json-text.js';
 
 export const daemonMethods: MethodTable = {
   'daemon.status': {
     description: 'Version, uptime, config path, counts, persistence, last reload status and socket clients.',
     params: z.object({}).strict().optional(),
     result: R.daemonStatus,
-    handler: (_p, { daemon, clientStats }) => ({ ...daemon.status(), clients: clientStats() }),
+    handler: (_p, { daemon, clientStats }) => {
+      const status = daemon.status();
+      // Parts reused call after call (status-memo.ts) and never edited: their JSON text is made once.
+      for (const part of [status.lastReload, status.instruments, status.modules, status.safeMode, status.overrides, status.trouble, status.ports]) reuseJson(part);
+      status.clients = clientStats();
+      return composed(status);
+    },
   },
 };
 

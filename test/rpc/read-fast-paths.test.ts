@@ -1,0 +1,167 @@
+/**
+ * The read fast paths of issue 25 give exactly what the slow ones gave: a composed answer's JSON
+ * line is JSON.stringify's, byte for byte; the paramless-request check accepts exactly what
+ * requestSchema accepts; "no params" skips zod only where zod would give nothing back; and the
+ * reused status aggregate is rebuilt on any event, key change or age.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { EventBus } from '../../src/core/events.js';
+import { STATUS_MAX_AGE_MS, StatusMemo } from '../../src/core/status-memo.js';
+import type { Daemon } from '../../src/core/daemon.js';
+import { Dispatcher } from '../../src/rpc/dispatcher.js';
+import { composed, responseLine, reuseJson } from '../../src/rpc/json-text.js';
+import { paramlessRequest, requestSchema, resultResponse } from '../../src/rpc/jsonrpc.js';
+import type { MethodDef } from '../../src/rpc/methods/types.js';
+import { oneShotSession } from '../../src/rpc/session.js';
+
+/** A small seeded generator: the same values every run. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function randomValue(r: () => number, depth = 0): unknown {
+  const pick = Math.floor(r() * (depth > 2 ? 6 : 9));
+  switch (pick) {
+    case 0: return null;
+    case 1: return r() < 0.5;
+    case 2: return Math.round(r() * 1e6) / 100 - 5000;
+    case 3: return ['', 'a"b', 'ü\n\t', '\u2028', 'x'.repeat(Math.floor(r() * 20))][Math.floor(r() * 5)];
+    case 4: return undefined;
+    case 5: return new Date(Math.floor(r() * 2e12));
+    case 6: return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
+    default: {
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(r() * 5); i > 0; i--) o[['a', 'b', '1', 'ä', 'key "q"', '__x'][Math.floor(r() * 6)]!] = randomValue(r, depth + 1);
+      return o;
+    }
+  }
+}
+
+describe('responseLine', () => {
+  it('writes a composed result exactly as JSON.stringify does, with and without reused parts (seeded)', () => {
+    const r = rng(25);
+    for (let n = 0; n < 500; n++) {
+      const result: Record<string, unknown> = {};
+      for (let i = Math.floor(r() * 8); i > 0; i--) result[`k${Math.floor(r() * 10)}`] = randomValue(r);
+      if (r() < 0.2) result.fn = () => 1;
+      for (const v of Object.values(result)) if (r() < 0.5) reuseJson(v);
+      const id = [1, 'x', null, 0][n % 4] as number | string | null;
+      const plain = resultResponse(id, { ...result });
+      expect(responseLine(resultResponse(id, composed(result)))).toBe(JSON.stringify(plain) + '\n');
+    }
+  });
+
+  it('gives a reused part the text it had when first registered (parts are never edited, only replaced)', () => {
+    const part = { n: 1 };
+    reuseJson(part);
+    const line = responseLine(resultResponse(7, composed({ part, fresh: { n: 2 } })));
+    expect(line).toBe('{"jsonrpc":"2.0","id":7,"result":{"part":{"n":1},"fresh":{"n":2}}}\n');
+  });
+
+  it('leaves everything that is not a composed result to JSON.stringify (errors, batches, notifications)', () => {
+    const c = composed({ a: 1 });
+    for (const m of [[resultResponse(1, c)], { jsonrpc: '2.0', method: 'x', params: c }, { jsonrpc: '2.0', id: 1, error: { code: 1 }, result: c }]) {
+      expect(responseLine(m)).toBe(JSON.stringify(m) + '\n');
+    }
+    expect(() => responseLine({ a: 1n })).toThrow();
+  });
+});
+
+describe('paramlessRequest', () => {
+  it('accepts exactly what requestSchema accepts among requests without params', () => {
+    const shapes: unknown[] = [
+      { jsonrpc: '2.0', method: 'daemon.status', id: 1 },
+      { jsonrpc: '2.0', method: 'daemon.status', id: 'a' },
+      { jsonrpc: '2.0', method: 'daemon.status', id: null },
+      { jsonrpc: '2.0', method: 'daemon.status' },
+      { jsonrpc: '2.0', method: 'daemon.status', id: 1.5, extra: true },
+      { jsonrpc: '2.0', method: '', id: 1 },
+      { jsonrpc: '2.0', method: 5, id: 1 },
+      { jsonrpc: '1.0', method: 'x', id: 1 },
+      { method: 'x', id: 1 },
+      { jsonrpc: '2.0', method: 'x', id: true },
+      { jsonrpc: '2.0', method: 'x', id: {} },
+      { jsonrpc: '2.0', method: 'x', id: [] },
+      { jsonrpc: '2.0', method: 'x', id: Infinity },
+      { jsonrpc: '2.0', method: 'x', id: NaN },
+      JSON.parse('{"jsonrpc":"2.0","method":"x","id":1,"__proto__":{"params":[1]}}'),
+      [],
+      null,
+      'x',
+      7,
+    ];
+    for (const raw of shapes) {
+      const fast = paramlessRequest(raw);
+      const slow = requestSchema.safeParse(raw);
+      if (fast) {
+        expect(slow.success, JSON.stringify(raw)).toBe(true);
+        expect(fast).toEqual({ method: slow.data!.method, params: slow.data!.params });
+      }
+      // Refused by the fast check: the schema decides (it must then refuse it or see params).
+      else if (slow.success) expect(Object.hasOwn(raw as object, 'params') || Object.getPrototypeOf(raw) !== Object.prototype, JSON.stringify(raw)).toBe(true);
+    }
+    expect(paramlessRequest({ jsonrpc: '2.0', method: 'x', params: {} })).toBeUndefined();
+    expect(paramlessRequest({ jsonrpc: '2.0', method: 'x', params: [] })).toBeUndefined();
+  });
+});
+
+describe('Dispatcher: a call without params', () => {
+  const call = (params: z.ZodType) => {
+    const seen: unknown[] = [];
+    const def: MethodDef = { description: '', params, handler: (p) => (seen.push(p), 'ok') };
+    const d = new Dispatcher({} as Daemon, new Map([['m', def]]), { error() {} } as never);
+    return { seen, run: () => d.call('m', undefined, oneShotSession('test', '')) };
+  };
+
+  it('skips the parse only for a schema that gives nothing for nothing', async () => {
+    const optional = call(z.object({}).strict().optional());
+    await optional.run();
+    await optional.run();
+    expect(optional.seen).toEqual([undefined, undefined]);
+    // A default is made fresh by zod each call: never shared between calls.
+    const defaulted = call(z.object({ a: z.number() }).default({ a: 1 }));
+    await defaulted.run();
+    await defaulted.run();
+    expect(defaulted.seen).toEqual([{ a: 1 }, { a: 1 }]);
+    // A schema that needs params still refuses their absence, every time.
+    const required = call(z.object({ id: z.string() }));
+    await expect(required.run()).rejects.toMatchObject({ kind: 'invalid_params' });
+    await expect(required.run()).rejects.toMatchObject({ kind: 'invalid_params' });
+    expect(required.seen).toEqual([]);
+  });
+});
+
+describe('StatusMemo', () => {
+  it('reuses the aggregate until an event, a changed key or its age says otherwise', () => {
+    const events = new EventBus();
+    const memo = new StatusMemo<{ n: number }>(events);
+    let n = 0;
+    const compute = () => ({ n: ++n });
+    const keys = [{}, 1];
+    const first = memo.get(keys, 1000, compute);
+    expect(memo.get([...keys], 1000 + STATUS_MAX_AGE_MS, compute)).toBe(first);
+    // Older than the bound.
+    expect(memo.get(keys, 1001 + STATUS_MAX_AGE_MS, compute).n).toBe(2);
+    // Any event.
+    events.emit({ type: 'instrument.added', instrument: 'x' });
+    expect(memo.get(keys, 1001 + STATUS_MAX_AGE_MS, compute).n).toBe(3);
+    expect(memo.get(keys, 1001 + STATUS_MAX_AGE_MS, compute).n).toBe(3);
+    // Another key (a new running config object, another revision).
+    const next = [{}, 1];
+    expect(memo.get(next, 1001 + STATUS_MAX_AGE_MS, compute).n).toBe(4);
+    expect(memo.get(next, 1001 + STATUS_MAX_AGE_MS, compute).n).toBe(4);
+    // A clock that went back.
+    expect(memo.get(next, 10, compute).n).toBe(5);
+  });
+
+  it('an event while the aggregate is being built makes the next read build it again', () => {
+    const events = new EventBus();
+    const memo = new StatusMemo<number>(events);
+    let n = 0;
+    memo.get([], 0, () => (events.emit({ type: 'instrument.added', instrument: 'x' }), ++n));
+    expect(memo.get([], 0, () => ++n)).toBe(2);
+    expect(memo.get([], 0, () => ++n)).toBe(2);
+  });
+});
