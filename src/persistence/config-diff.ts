@@ -3,7 +3,7 @@
  * numbers or bigints, strings, booleans, Date subclasses), and the list of edits that turns one
  * model into another. Edits are what the writer splices into the file, one at a time.
  */
-import { isTable, sameValue } from '../config/model.js';
+import { isTable, sameValue, setOwn } from '../config/model.js';
 
 export type ConfigPath = readonly string[];
 
@@ -17,36 +17,44 @@ export type Table = Record<string, unknown>;
 // One definition of table-ness and value equality, shared with the runtime diff.
 export { isTable, sameValue };
 
-/** The edits that turn `prev` into `next`, tables compared key by key, everything else as a whole. */
+/**
+ * The edits that turn `prev` into `next`, tables compared key by key, everything else as a whole.
+ * Runs over the whole model on every persisted change: no closure, no allocation for equal parts,
+ * leaves compared inline before sameValue is asked.
+ */
 export function diffConfig(prev: unknown, next: unknown): ConfigOp[] {
   const ops: ConfigOp[] = [];
-  const path: string[] = [];
-  const walk = (a: unknown, b: unknown): void => {
-    if (!isTable(a) || !isTable(b)) {
-      if (!sameValue(a, b)) ops.push({ kind: 'set', path: [...path], before: a, value: b });
-      return;
-    }
-    for (const key in a) {
-      if (a[key] !== undefined && b[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: a[key] });
-    }
-    for (const key in b) {
-      if (b[key] === undefined) continue;
-      if (a[key] === undefined) ops.push({ kind: 'add', path: [...path, key], value: b[key] });
-      else if (a[key] !== b[key]) {
+  if (isTable(prev) && isTable(next)) diffTables(prev, next, [], ops);
+  else if (!sameValue(prev, next)) ops.push({ kind: 'set', path: [], before: prev, value: next });
+  return ops;
+}
+
+function diffTables(a: Table, b: Table, path: string[], ops: ConfigOp[]): void {
+  for (const key in a) {
+    if (a[key] !== undefined && b[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: a[key] });
+  }
+  for (const key in b) {
+    const bv = b[key];
+    if (bv === undefined) continue;
+    const av = a[key];
+    if (av === undefined) {
+      ops.push({ kind: 'add', path: [...path, key], value: bv });
+    } else if (av !== bv) {
+      if (typeof av === 'object' && typeof bv === 'object' && isTable(av) && isTable(bv)) {
         path.push(key);
-        walk(a[key], b[key]);
+        diffTables(av, bv, path, ops);
         path.pop();
+      } else if (!sameValue(av, bv)) {
+        ops.push({ kind: 'set', path: [...path, key], before: av, value: bv });
       }
     }
-  };
-  walk(prev, next);
-  return ops;
+  }
 }
 
 export function getAt(model: unknown, path: ConfigPath): unknown {
   let node: unknown = model;
   for (const key of path) {
-    if (!isTable(node)) return undefined;
+    if (!isTable(node) || !Object.hasOwn(node, key)) return undefined; // own keys only: "constructor" is a key
     node = node[key];
   }
   return node;
@@ -60,15 +68,15 @@ export function applyOp(model: unknown, op: ConfigOp): Table {
   const root: Table = isTable(model) ? { ...model } : {};
   let node = root;
   for (const key of op.path.slice(0, -1)) {
-    const child = node[key];
+    const child = Object.hasOwn(node, key) ? node[key] : undefined;
     const copy: Table = isTable(child) ? { ...child } : {};
-    node[key] = copy;
+    setOwn(node, key, copy); // a key named __proto__ is a key like any other
     node = copy;
   }
   const last = op.path[op.path.length - 1];
   if (last === undefined) return isTable((op as { value?: unknown }).value) ? { ...(op as { value: Table }).value } : root;
   if (op.kind === 'remove') delete node[last];
-  else node[last] = op.value;
+  else setOwn(node, last, op.value);
   return root;
 }
 

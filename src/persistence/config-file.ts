@@ -2,6 +2,10 @@
  * The config file as daqd writes it: remembers the text it last loaded or wrote (the "known base"),
  * refuses to overwrite a person's edit made since then (`conflict`), renders each change into the
  * base text so comments and layout survive, and replaces the file atomically, one write at a time.
+ *
+ * It also keeps what its base text is known to read back as (toml-known.ts), so the next change
+ * is verified on the lines it touched rather than by re-parsing the whole file, and the new base
+ * model is the old one with the change applied rather than a deep copy of the whole config.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,8 +13,10 @@ import { resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { atomicWriteFile } from './atomic-write.js';
-import { cloneModel } from '../config/model.js';
-import { renderConfigChange, type WriteAnnotations } from './toml-writer.js';
+import { cloneModel, setOwn } from '../config/model.js';
+import { getAt, type Table } from './config-diff.js';
+import { advanceKnown, knownDoc, type KnownDoc } from './toml-known.js';
+import { renderConfigEdit, type RenderedEdit, type WriteAnnotations } from './toml-writer.js';
 
 export interface WriteResult {
   /** Bytes written (0 when the file already held the rendered text, so nothing was written). */
@@ -47,6 +53,11 @@ export class ConfigFile {
    * alone, so the next write can tell which values the person changed (toml-notes.ts).
    */
   private ownText: string | undefined;
+  /**
+   * The base text with what it is known to read back as (baseModel, the same object). Undefined
+   * when the model came from elsewhere (a reload hands its own): the next write verifies in full.
+   */
+  private known: KnownDoc | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -81,16 +92,46 @@ export class ConfigFile {
     this.ownText ??= text;
   }
 
-  private remember(text: string, model?: unknown): void {
+  /** `verified`: the text was checked to read back as `model` (the base model is then known). */
+  private remember(text: string, model?: unknown, verified?: KnownDoc | 'verified'): void {
     this.baseText = text;
     this.baseHash = sha256(text);
-    this.baseModel = model !== undefined ? cloneModel(model) : tryParse(text);
+    if (verified !== undefined && verified !== 'verified') {
+      this.known = verified;
+      this.baseModel = verified.model;
+      return;
+    }
+    // Plain objects (smol-toml's tables have no prototype, which makes every later diff slower).
+    const parsed = model === undefined ? tryParse(text) : undefined;
+    this.baseModel = model !== undefined ? cloneModel(model) : parsed === undefined ? undefined : cloneModel(parsed);
+    const certain = model === undefined || verified === 'verified';
+    this.known = certain && this.baseModel !== undefined ? knownDoc(text, this.baseModel) : undefined;
   }
 
   /** `text` is what daqd itself wrote (or found already on disk) for `model`. */
-  private adoptOwnText(text: string, model: unknown): void {
-    this.remember(text, model);
+  private adoptOwnText(text: string, model: unknown, verified?: KnownDoc | 'verified'): void {
+    this.remember(text, model, verified);
     this.ownText = text;
+  }
+
+  /**
+   * What a rendered text is known to read back as. A local proof advances the known base (its scan
+   * and touch index move with the edit; the model is the base model with the edits applied, sharing
+   * every table the change did not touch). A text verified in full is known as `next`. A render
+   * that changed nothing is known only if its base was.
+   */
+  private knownAfter(rendered: RenderedEdit, used: KnownDoc | undefined): KnownDoc | 'verified' | undefined {
+    if (rendered.local && rendered.model && used) {
+      const model = rendered.model;
+      // The edited values are the caller's objects: the base keeps its own copies.
+      for (const op of rendered.ops) {
+        if (op.kind === 'remove' || op.path.length === 0) continue;
+        setOwn(getAt(model, op.path.slice(0, -1)) as Table, op.path[op.path.length - 1]!, cloneModel(op.value));
+      }
+      return advanceKnown(used, rendered.local, rendered.text, model);
+    }
+    if (rendered.ops.length > 0) return 'verified';
+    return this.known !== undefined && this.known.text === rendered.text ? 'verified' : undefined;
   }
 
   /** Does the file on disk differ from the known base? (missing file counts as differing) */
@@ -166,9 +207,10 @@ export class ConfigFile {
   private async persist(prev: unknown, next: unknown, ann: WriteAnnotations | undefined, force: boolean): Promise<WriteResult> {
     const started = performance.now();
     const base = await this.baseFor(prev, force);
-    let text: string;
+    let rendered: RenderedEdit;
+    const known = this.known !== undefined && this.known.text === base.text && this.known.model === base.model ? this.known : undefined;
     try {
-      text = renderConfigChange(base.text, base.model, next, { ...ann, ownText: this.ownText });
+      rendered = renderConfigEdit(base.text, base.model, next, { ...ann, ownText: this.ownText, ...(known ? { known } : {}) });
     } catch (err) {
       if (isDaqError(err)) {
         throw new DaqError(err.kind, `${this.path}: ${err.message}`, { details: { file: this.path, ...err.details }, cause: err });
@@ -178,16 +220,20 @@ export class ConfigFile {
         cause: err,
       });
     }
+    const text = rendered.text;
+    const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel, own: this.ownText, known: this.known !== undefined };
+    const verified = this.knownAfter(rendered, known);
     if (text === base.disk) {
       // Nothing to write. A render that changed nothing is not daqd's text: it may hold a
       // person's edit, whose stale notes the next real write must still see.
-      if (text === base.text) this.adoptText(text, next);
-      else this.adoptOwnText(text, next);
+      if (text === base.text) {
+        this.remember(text, next, verified);
+        this.ownText ??= text;
+      } else this.adoptOwnText(text, next, verified);
       return { bytes: 0, ms: performance.now() - started };
     }
     // Adopt before the rename: a file watcher that sees the new file must already find its hash known.
-    const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel, own: this.ownText };
-    this.adoptOwnText(text, next);
+    this.adoptOwnText(text, next, verified);
     try {
       await atomicWriteFile(this.path, text);
     } catch (err) {
@@ -198,6 +244,8 @@ export class ConfigFile {
         this.baseHash = previous.hash;
         this.baseModel = previous.model;
         this.ownText = previous.own;
+        // The known base moved with the edit: know the previous text afresh.
+        this.known = previous.known && previous.text !== undefined ? knownDoc(previous.text, previous.model) : undefined;
       }
       throw err;
     }

@@ -29,7 +29,8 @@ function show(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   if (isTable(value)) return 'a table';
   if (value === undefined) return 'nothing';
-  return JSON.stringify(value) ?? String(value);
+  // Arrays read back with integers as bigint, which JSON.stringify refuses.
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? String(value);
 }
 
 /** Where `actual` first differs from `expected`, as "key: expected X, found Y"; undefined if equal. */
@@ -46,7 +47,8 @@ export function findMismatch(actual: unknown, expected: unknown, path: string[] 
   return `${path.join('.') || '(root)'}: expected ${show(expected)}, found ${show(actual)}`;
 }
 
-function kindMismatch(parsed: unknown, expected: unknown, check: KindCheck): string | undefined {
+/** Where a number under `check.path` in `parsed` has another kind than the check wants. */
+export function kindMismatch(parsed: unknown, expected: unknown, check: KindCheck): string | undefined {
   const walk = (actual: unknown, want: unknown, sub: (string | number)[]): string | undefined => {
     if (typeof want === 'number' || typeof want === 'bigint') {
       const expectedKind = effectiveKind(want, check.kindAt(sub));

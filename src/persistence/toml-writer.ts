@@ -6,6 +6,10 @@
  * returned unless it reads back as exactly `next`, number kinds included: if the fast splice of all
  * edits does not verify, the edits are redone one at a time, each verified, each falling back to
  * dt.patch(), and if that does not verify either the change is refused with `persist_failed`.
+ *
+ * Given the known reading of the text (ann.known, toml-known.ts) the fast path verifies only the
+ * lines the edits changed (toml-local-verify.ts); when that cannot prove the result, the full
+ * re-parse decides, as without it.
  */
 import * as dt from '@decimalturn/toml-patch';
 import { DaqError, describeError } from '../errors.js';
@@ -15,6 +19,8 @@ import { boundRemovedNotes, hasTableAt, tidyNotesBefore, type NotedTop } from '.
 import { scanToml, TomlScanError } from './toml-scan.js';
 import { spliceOp, type SpliceContext, type SpliceResult } from './toml-splice.js';
 import { kindDrift, parseExact, whyNotExactly, type KindCheck } from './toml-verify.js';
+import { indexOf, type KnownDoc, type LocalEdit } from './toml-known.js';
+import { verifyLocally } from './toml-local-verify.js';
 
 export interface WriteAnnotations {
   now?: Date; // timestamp for comments (default new Date())
@@ -26,10 +32,28 @@ export interface WriteAnnotations {
    * (toml-notes.ts). ConfigFile fills it in; undefined keeps every set note.
    */
   ownText?: string;
+  /**
+   * What the text rendered into is known to read back as (ConfigFile keeps it). Used only when
+   * its text and model are the very ones passed in: then the result is verified locally.
+   */
+  known?: KnownDoc;
+}
+
+/** A rendered change: the text, the edits it made, and the local proof when there was one. */
+export interface RenderedEdit {
+  text: string;
+  ops: ConfigOp[];
+  /** Set when the fast path's result was verified locally against `ann.known`. */
+  local?: LocalEdit;
+  /**
+   * With `local`: `prev` with the edits applied. The tables along the edits' paths are this
+   * render's own copies; everything else, and the edited values themselves, are shared.
+   */
+  model?: Table;
 }
 
 /** How changes were rendered since start (for tests, the benchmark and status output). */
-export const renderStats = { spliced: 0, careful: 0, patchedOps: 0, refused: 0 };
+export const renderStats = { spliced: 0, careful: 0, patchedOps: 0, refused: 0, verifiedLocally: 0 };
 
 /** ISO-8601 UTC to the second, as used in the comments daqd leaves in the file. */
 export function commentTimestamp(now: Date): string {
@@ -46,9 +70,11 @@ function keepFinalNewline(original: string, result: string): string {
   return result;
 }
 
-function trySplice(text: string, op: ConfigOp, after: Table, ctx: SpliceContext): SpliceResult | null {
+function trySplice(text: string, op: ConfigOp, after: Table, ctx: SpliceContext, known?: KnownDoc): SpliceResult | null {
   try {
-    return spliceOp(text, scanToml(text), op, after, ctx);
+    // The known text's scan is kept current edit by edit: no re-scan of a large file per change.
+    const scan = (known?.text === text ? indexOf(known)?.scan : undefined) ?? scanToml(text);
+    return spliceOp(text, scan, op, after, ctx);
   } catch (err) {
     if (err instanceof TomlScanError) return null;
     throw err;
@@ -79,11 +105,17 @@ function patchWithToml(text: string, op: ConfigOp, after: Table, ctx: SpliceCont
 /** Render `next` into `text` (which parses to `prev`), changing only what differs. Throws DaqError
  *  'persist_failed' if the result does not re-parse to exactly `next`. */
 export function renderConfigChange(text: string, prev: unknown, next: unknown, ann: WriteAnnotations = {}): string {
+  return renderConfigEdit(text, prev, next, ann).text;
+}
+
+/** renderConfigChange, also returning the edits and the local proof (for ConfigFile's known text). */
+export function renderConfigEdit(text: string, prev: unknown, next: unknown, ann: WriteAnnotations = {}): RenderedEdit {
   // Removals last, so a "# Removed" note stays where the table was rather than above a sibling
   // added in the same change.
   const diff = diffConfig(prev, next);
   const ops = [...diff.filter((op) => op.kind !== 'remove'), ...diff.filter((op) => op.kind === 'remove')];
-  if (ops.length === 0) return text;
+  if (ops.length === 0) return { text, ops };
+  const known = ann.known !== undefined && ann.known.text === text && ann.known.model === prev ? ann.known : undefined;
   const ctx: SpliceContext = { timestamp: commentTimestamp(ann.now ?? new Date()), numberKind: ann.numberKind };
   // Notes that are no longer true go before the edits (so a removal writes its id's only note),
   // the bound on "# Removed" notes after them; neither changes what the file holds.
@@ -98,7 +130,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   let usable = true;
   for (const op of ops) {
     const after = applyOp(model, op);
-    const spliced = trySplice(current, op, after, ctx);
+    const spliced = trySplice(current, op, after, ctx, known);
     if (!spliced) { usable = false; break; }
     current = spliced.text;
     checks.push(...spliced.kindChecks);
@@ -106,9 +138,11 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   }
   if (usable) {
     current = finish(current);
-    if (whyNotExactly(current, next, checks) === undefined) {
+    const local = known ? verifyLocally(known, current, next, ops, checks) : undefined;
+    if (local || whyNotExactly(current, next, checks) === undefined) {
       renderStats.spliced++;
-      return current;
+      if (local) renderStats.verifiedLocally++;
+      return local ? { text: current, ops, local, model } : { text: current, ops };
     }
   }
   renderStats.careful++;
@@ -118,7 +152,7 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
   model = prev as Table;
   for (const op of ops) {
     const after = applyOp(model, op);
-    const spliced = trySplice(current, op, after, ctx);
+    const spliced = trySplice(current, op, after, ctx, known);
     let reason: string | undefined;
     if (spliced) {
       const candidate = keepFinalNewline(text, spliced.text);
@@ -144,5 +178,5 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
     renderStats.refused++;
     throw new DaqError('persist_failed', `could not write the config change: ${final}; the file was left as it was`);
   }
-  return current;
+  return { text: current, ops };
 }
