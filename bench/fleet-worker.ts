@@ -55,7 +55,8 @@ async function measure(count: () => number): Promise<Window> {
 }
 
 function fleetConfig(n: number, pollMs: number): string {
-  let config = `[application.dynamic_config]\nenable_persistence = true\nenable_hot_reload = true\n\n[application.http]\nenabled = false\n\n`;
+  // Recording on (the default) unless STORAGE=0: what recording costs is the difference.
+  let config = `[application.dynamic_config]\nenable_persistence = true\nenable_hot_reload = true\n\n[application.http]\nenabled = false\n\n[application.storage]\nenabled = ${process.env.STORAGE !== '0'}\n\n`;
   for (let i = 0; i < n; i++) config += `[instruments.pm${i}]\ndriver = "newport_1830c"\nport = "sim"\npoll_interval_ms = ${pollMs}\n\n`;
   return config;
 }

@@ -121,6 +121,12 @@ export interface DeviceSimulator {
   onSend(listener: (data: Buffer) => void): void;
   /** Stop timers. */
   dispose(): void;
+  /**
+   * How many received commands to keep for tests (default RECENT_LIMIT); 0 keeps none. The
+   * daemon's own `port = "sim"` devices keep none: 1000 simulated meters each holding 2000 strings
+   * were most of a fleet's heap, and slowed every garbage collection (issue #25).
+   */
+  keepReceived?(limit: number): void;
 }
 
 export interface DriverDefinition<Options = any> {

@@ -8,7 +8,7 @@ import {
   encodePulses,
   formatInfo,
 } from './protocol.js';
-import { pushRecent } from '../common/recent.js';
+import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
 
 /** What the simulated mount does with a request: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -48,6 +48,12 @@ export class Ell14Simulator implements DeviceSimulator {
   idleStatus = 0;
   /** Every frame addressed to this device, for tests. */
   readonly received: string[] = [];
+  private receivedLimit = RECENT_LIMIT;
+
+  keepReceived(limit: number): void {
+    this.receivedLimit = limit;
+    if (limit <= 0) this.received.length = 0;
+  }
   readonly address: string;
   private positionPulses = 0;
   /** The move in progress: constant speed from `from` to `to`, started at `startedAt` (ms). */
@@ -140,7 +146,7 @@ export class Ell14Simulator implements DeviceSimulator {
   }
 
   private handle(command: string, payload: string): void {
-    pushRecent(this.received, `${this.address}${command}${payload}`);
+    pushRecent(this.received, `${this.address}${command}${payload}`, this.receivedLimit);
     switch (command) {
       case 'in':
         return this.reply(

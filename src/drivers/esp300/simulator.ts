@@ -9,7 +9,7 @@ import {
   parseNumber,
   type ErrorReport,
 } from './protocol.js';
-import { pushRecent } from '../common/recent.js';
+import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
 
 export interface Esp300SimulatorOptions {
   /** Axes with a stage attached (1..3). */
@@ -49,6 +49,12 @@ export class Esp300Simulator implements DeviceSimulator {
   fault: SimFault = 'none';
   /** Every complete command line received, for tests that check what the host sent. */
   readonly received: string[] = [];
+  private receivedLimit = RECENT_LIMIT;
+
+  keepReceived(limit: number): void {
+    this.receivedLimit = limit;
+    if (limit <= 0) this.received.length = 0;
+  }
   private readonly axes = new Map<number, AxisState>();
   private readonly errors: ErrorReport[] = [];
   private readonly timeScale: number;
@@ -177,7 +183,7 @@ export class Esp300Simulator implements DeviceSimulator {
   }
 
   private handleLine(line: string): void {
-    pushRecent(this.received, line);
+    pushRecent(this.received, line, this.receivedLimit);
     // Several commands may share a line, separated by ';'.
     for (const command of line.split(';')) {
       if (command.trim() !== '') this.handleCommand(command.trim());

@@ -6,7 +6,7 @@ import {
   WAVELENGTH_MIN_NM,
   keywordMatches,
 } from './protocol.js';
-import { pushRecent } from '../common/recent.js';
+import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
 
 /** What the simulated laser does with a query: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -31,6 +31,12 @@ export class MaiTaiSimulator implements DeviceSimulator {
   powerFormat: 'W' | 'mW' | '%';
   /** Every command line received (without terminator), for tests. */
   readonly received: string[] = [];
+  private receivedLimit = RECENT_LIMIT;
+
+  keepReceived(limit: number): void {
+    this.receivedLimit = limit;
+    if (limit <= 0) this.received.length = 0;
+  }
   /** Test hook: was emission ever switched on while the shutter was open? */
   unsafeEmissionEvents = 0;
   private listener: (data: Buffer) => void = () => {};
@@ -88,7 +94,7 @@ export class MaiTaiSimulator implements DeviceSimulator {
   }
 
   private handle(line: string): void {
-    pushRecent(this.received, line);
+    pushRecent(this.received, line, this.receivedLimit);
     const upper = line.toUpperCase();
     if (upper === '*IDN?') return this.reply(IDN_REPLY);
     if (upper === 'ON') {

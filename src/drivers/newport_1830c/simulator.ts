@@ -18,7 +18,7 @@ import {
   type Filter,
   type Units,
 } from './protocol.js';
-import { pushRecent } from '../common/recent.js';
+import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
 
 export interface NewportSimOptions {
   /** Light on the detector in W (before the attenuator). */
@@ -66,6 +66,12 @@ export class Newport1830cSimulator implements DeviceSimulator {
   readonly control: NewportSimControl;
   /** Every command line received, for tests that check what went over the wire. */
   readonly received: string[] = [];
+  private receivedLimit = RECENT_LIMIT;
+
+  keepReceived(limit: number): void {
+    this.receivedLimit = limit;
+    if (limit <= 0) this.received.length = 0;
+  }
   private readonly noise: number;
   private readonly random: () => number;
   private readonly lines = new LineSplitter('\n');
@@ -83,7 +89,7 @@ export class Newport1830cSimulator implements DeviceSimulator {
 
   receive(data: Buffer): void {
     for (const line of this.lines.push(data)) {
-      pushRecent(this.received, line);
+      pushRecent(this.received, line, this.receivedLimit);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
       this.send(Buffer.from(`${this.control.garbage ?? reply}\n`, 'latin1'));
