@@ -27,9 +27,12 @@ export class StatusMemo<T> {
 
   constructor(events: EventBus) {
     // Never unsubscribed: the memo lives exactly as long as the daemon that owns the bus.
-    events.subscribe(() => {
-      this.changed = true;
-    });
+    events.subscribe(
+      () => {
+        this.changed = true;
+      },
+      { owner: 'daemon.status' },
+    );
   }
 
   /** The aggregate for these keys: the last one when still valid, else `compute()`'s. */
