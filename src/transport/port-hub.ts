@@ -108,7 +108,6 @@ export class PortHub {
     entry.leases.add(lease);
     if (isSim) {
       lease.simulator = request.createSimulator!();
-      lease.simulator.keepReceived?.(0); // nobody reads a built-in device's command log
       (entry.transport as SimTransport).attach(lease.simulator);
     }
     try {

@@ -68,7 +68,11 @@ export async function openSession(
     multidrop: spec.driver.multidrop,
     busAddress: spec.driver.busAddress?.(spec.options),
     timeoutMs: spec.timeoutMs,
-    createSimulator: () => spec.driver.createSimulator(driverConfig(spec)),
+    createSimulator: () => {
+      const simulator = spec.driver.createSimulator(driverConfig(spec));
+      simulator.keepReceived?.(0); // nobody reads the command log of the daemon's own `sim` devices
+      return simulator;
+    },
   });
   const session: Session = {
     lease,
