@@ -44,11 +44,18 @@ function diffTables(a: Table, b: Table, path: string[], ops: ConfigOp[]): void {
         path.push(key);
         diffTables(av, bv, path, ops);
         path.pop();
-      } else if (!sameValue(av, bv)) {
+      } else if (!(Array.isArray(av) && Array.isArray(bv) ? sameArray(av, bv) : sameValue(av, bv))) {
         ops.push({ kind: 'set', path: [...path, key], before: av, value: bv });
       }
     }
   }
+}
+
+/** sameValue for two arrays, identical items compared inline (most arrays in a config are short lists of numbers). */
+function sameArray(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !sameValue(a[i], b[i])) return false;
+  return true;
 }
 
 export function getAt(model: unknown, path: ConfigPath): unknown {

@@ -44,6 +44,7 @@ function tryParse(text: string): unknown {
 export class ConfigFile {
   readonly path: string;
   private baseText: string | undefined;
+  /** sha256 of baseText, computed when first asked for (hashing a large file is not free, and only the watcher asks). */
   private baseHash: string | undefined;
   /** What the base text parses to; writes diff against this, so a change whose write failed earlier is still written. */
   private baseModel: unknown;
@@ -65,6 +66,7 @@ export class ConfigFile {
 
   /** sha256 of the text daqd last loaded or wrote (the hot-reload watcher ignores its own writes by this). */
   get knownHash(): string | undefined {
+    if (this.baseHash === undefined && this.baseText !== undefined) this.baseHash = sha256(this.baseText);
     return this.baseHash;
   }
 
@@ -95,7 +97,7 @@ export class ConfigFile {
   /** `verified`: the text was checked to read back as `model` (the base model is then known). */
   private remember(text: string, model?: unknown, verified?: KnownDoc | 'verified'): void {
     this.baseText = text;
-    this.baseHash = sha256(text);
+    this.baseHash = undefined;
     if (verified !== undefined && verified !== 'verified') {
       this.known = verified;
       this.baseModel = verified.model;

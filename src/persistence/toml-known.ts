@@ -76,9 +76,7 @@ export function advanceKnown(known: KnownDoc, edit: LocalEdit, text: string, mod
   const by = edit.region.newEnd - edit.region.oldEnd;
   const after = scan.items.slice(edit.end);
   if (by !== 0) for (const item of after) shift(item, by);
-  const items = scan.items.slice(0, edit.first);
-  for (const item of edit.items) items.push(item);
-  for (const item of after) items.push(item);
+  const items = scan.items.slice(0, edit.first).concat(edit.items, after);
   touches.apply(edit.removed, -1);
   touches.apply(edit.added, 1);
   const firstLf = text.indexOf('\n');

@@ -188,16 +188,16 @@ function rewriteRow(ix: Index, itemIndex: number, rowPath: ConfigPath, after: Ta
   const fresh = newValueKinds(rowPath, ctx);
   const kindAt: KindAt = (sub) => oldKinds(sub) ?? fresh(sub);
   const literal = renderValue(getAt(after, rowPath), describePath(rowPath), kindAt, styleOf(oldLiteral));
-  let text = splice(ix.text, row.valueStart, row.valueEnd, literal);
   // One change record per key: it replaces an earlier daqd note right above rather than stacking.
   const was = oldLiteral.length > 80 ? `${oldLiteral.slice(0, 77)}...` : oldLiteral;
   const note = `${row.indent}# daqd: set ${ctx.timestamp} (was ${was})`;
   const above = ix.scan.items[itemIndex - 1];
-  if (above?.kind === 'comment' && isNote(ix, above, CHANGE_NOTE)) {
-    text = splice(text, above.start, lineContentEnd(ix.text, above.end), note);
-  } else {
-    text = splice(text, row.start, row.start, note + ix.scan.newline);
-  }
+  // Both edits in one concatenation of the original (slicing an edited text would copy it whole).
+  const { text: t } = ix;
+  const line = t.slice(row.start, row.valueStart) + literal + t.slice(row.valueEnd, row.end);
+  const text = above?.kind === 'comment' && isNote(ix, above, CHANGE_NOTE)
+    ? t.slice(0, above.start) + note + t.slice(lineContentEnd(t, above.end), row.start) + line + t.slice(row.end)
+    : t.slice(0, row.start) + note + ix.scan.newline + line + t.slice(row.end);
   return { text, kindChecks: [{ path: rowPath, kindAt }] };
 }
 
