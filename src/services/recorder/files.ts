@@ -3,6 +3,7 @@
  * whole lines, fdatasync'ed. After a crash the last line may be partial (a kill -9 between two
  * writes cannot cut one, a full disk can): it is cut back to the last newline before appending.
  */
+import { fstatSync } from 'node:fs';
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dayFileName, parseDayFile } from './csv.js';
@@ -85,8 +86,9 @@ export class DayFile {
 
   /** Whether the file was deleted (or its directory) while open: writes would go nowhere. */
   async vanished(): Promise<boolean> {
-    const st = await this.handle.stat();
-    return st.nlink === 0;
+    // fstat of an open descriptor answers from the inode in memory: done synchronously, it costs a
+    // system call instead of a thread-pool round trip per file per flush (1000 files a second).
+    return fstatSync(this.handle.fd).nlink === 0;
   }
 
   get bytes(): number {

@@ -80,6 +80,11 @@ interface Stream {
   /** The reading names in the header of the last segment, and that header. */
   names: string[];
   header: string;
+  /**
+   * The units object of the last reading: the poll loop hands out the same object while the units
+   * stay the same, so an unchanged header is seen without rebuilding it per reading.
+   */
+  units: Readonly<Record<string, string>> | undefined;
   /** The local day of the last row, and its bounds in ms (cheap day check per row). */
   day: string;
   dayStart: number;
@@ -252,7 +257,7 @@ export class Recorder {
   private stream(id: string): Stream {
     let s = this.streams.get(id);
     if (!s) {
-      s = { dir: id === EVENTS ? 'events' : instrumentDirName(id), segments: [], file: null, names: [], header: '', day: '', dayStart: 0, dayEnd: 0, rows: 0, flushing: false };
+      s = { dir: id === EVENTS ? 'events' : instrumentDirName(id), segments: [], file: null, names: [], header: '', units: undefined, day: '', dayStart: 0, dayEnd: 0, rows: 0, flushing: false };
       this.streams.set(id, s);
     }
     return s;
@@ -267,21 +272,16 @@ export class Recorder {
     const s = this.stream(e.instrument);
     const ms = Date.parse(e.ts);
     let names = s.names;
-    let same = names.length === Object.keys(e.values).length;
-    if (same) for (const n of names) if (!Object.hasOwn(e.values, n)) same = false;
     let header = s.header;
-    if (same) {
-      const units = e.units;
-      // Units are part of the header: a meter switched to dBm starts a new file.
-      header = readingHeader(names, units);
-      same = header === s.header;
-    }
+    // Units are part of the header: a meter switched to dBm starts a new file.
+    const same = s.header !== '' && sameNames(names, e.values) && (e.units === s.units || readingHeader(names, e.units) === header);
     if (!same) {
       names = Object.keys(e.values);
       header = readingHeader(names, e.units);
       s.names = names;
       s.header = header;
     }
+    s.units = e.units;
     if (!(ms >= s.dayStart && ms < s.dayEnd)) this.setDay(s, ms);
     let seg = s.segments[s.segments.length - 1];
     if (!seg || seg.day !== s.day || seg.header !== header) {
@@ -502,4 +502,16 @@ export class Recorder {
       await this.closeFiles();
     }
   }
+}
+
+/** Whether `values` has exactly these names (in any order), without allocating. */
+function sameNames(names: readonly string[], values: Readonly<Record<string, unknown>>): boolean {
+  let count = 0;
+  for (const key in values) {
+    if (!Object.hasOwn(values, key)) continue;
+    count++;
+  }
+  if (count !== names.length) return false;
+  for (let i = 0; i < names.length; i++) if (!Object.hasOwn(values, names[i]!)) return false;
+  return true;
 }
