@@ -36,6 +36,31 @@ export type DaemonEvent =
   | { type: 'tx.state'; tx: string; state: string; message?: string; alarm?: boolean };
 
 export type DaemonEventType = DaemonEvent['type'];
+
+/** Every type on the bus, at run time (subscribers that take type prefixes resolve them here). */
+export const DAEMON_EVENT_TYPES = [
+  'reading',
+  'instrument.state',
+  'instrument.added',
+  'instrument.removed',
+  'instrument.updated',
+  'module.added',
+  'module.removed',
+  'module.updated',
+  'module.state',
+  'module.alarm',
+  'module.interlock',
+  'module.reading',
+  'config.reloaded',
+  'config.reloadFailed',
+  'config.persisted',
+  'config.persistFailed',
+  'command.applied',
+  'tx.state',
+] as const satisfies readonly DaemonEventType[];
+// Compile-time: the list names every type of the union.
+const everyTypeListed: Record<Exclude<DaemonEventType, (typeof DAEMON_EVENT_TYPES)[number]>, never> = {};
+void everyTypeListed;
 export type EventListener = (event: DaemonEvent) => void;
 
 export interface Interest {

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DaqError } from '../errors.js';
 import type { Daemon } from '../core/daemon.js';
-import type { DaemonEvent } from '../core/events.js';
+import { DAEMON_EVENT_TYPES, type DaemonEvent } from '../core/events.js';
 import { Dispatcher } from './dispatcher.js';
 import { errorResponse, notification } from './jsonrpc.js';
 import { responseLine } from './json-text.js';
@@ -197,9 +197,15 @@ export class Connection implements Session {
   subscribe(filter: SubscriptionFilter): { subscribed: true; filter: SubscriptionFilter } {
     if (this.inputEnded || this.closed) throw new DaqError('unavailable', 'this connection has ended its input; subscribe on a connection that stays open');
     this.unsubscribeEvents?.();
-    this.unsubscribeEvents = this.daemon.events.subscribe((event) => {
-      if (eventMatches(filter, event)) this.pushEvent(event);
-    });
+    // The bus calls this connection only for the types its filter can pass (prefixes resolved here).
+    const prefixes = filter.types;
+    const types = prefixes ? DAEMON_EVENT_TYPES.filter((t) => prefixes.some((p) => t.startsWith(p))) : undefined;
+    this.unsubscribeEvents = this.daemon.events.subscribe(
+      (event) => {
+        if (eventMatches(filter, event)) this.pushEvent(event);
+      },
+      { ...(types ? { types } : {}), owner: 'socket subscriber' },
+    );
     return { subscribed: true, filter };
   }
 
