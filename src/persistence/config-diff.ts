@@ -87,6 +87,40 @@ export function applyOp(model: unknown, op: ConfigOp): Table {
   return root;
 }
 
+/**
+ * Applies one edit to `model` itself, pushing what undoes it onto `undo` (run in reverse order).
+ * For a model its owner keeps private (ConfigFile's base): no copy of the tables along the path.
+ * False (nothing done) for an edit of the whole model.
+ */
+export function applyOpInPlace(model: Table, op: ConfigOp, undo: Array<() => void>): boolean {
+  if (op.path.length === 0) return false;
+  const put = (table: Table, key: string, value: unknown, remove: boolean) => {
+    const had = Object.hasOwn(table, key);
+    const old = had ? table[key] : undefined;
+    undo.push(had ? () => setOwn(table, key, old) : () => { delete table[key]; });
+    if (remove) delete table[key];
+    else setOwn(table, key, value);
+  };
+  let node = model;
+  for (const key of op.path.slice(0, -1)) {
+    const child = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (isTable(child)) {
+      node = child;
+    } else {
+      const fresh: Table = {};
+      put(node, key, fresh, false);
+      node = fresh;
+    }
+  }
+  const last = op.path[op.path.length - 1]!;
+  if (op.kind === 'remove') {
+    if (Object.hasOwn(node, last)) put(node, last, undefined, true);
+  } else {
+    put(node, last, op.value, false);
+  }
+  return true;
+}
+
 export function describePath(path: ConfigPath): string {
   return path.length === 0 ? '(whole file)' : path.join('.');
 }

@@ -13,8 +13,8 @@ import { resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { atomicWriteFile } from './atomic-write.js';
-import { cloneModel, setOwn } from '../config/model.js';
-import { getAt, type Table } from './config-diff.js';
+import { cloneModel } from '../config/model.js';
+import { applyOpInPlace, type Table } from './config-diff.js';
 import { advanceKnown, knownDoc, type KnownDoc } from './toml-known.js';
 import { renderConfigEdit, type RenderedEdit, type WriteAnnotations } from './toml-writer.js';
 
@@ -122,14 +122,12 @@ export class ConfigFile {
    * every table the change did not touch). A text verified in full is known as `next`. A render
    * that changed nothing is known only if its base was.
    */
-  private knownAfter(rendered: RenderedEdit, used: KnownDoc | undefined): KnownDoc | 'verified' | undefined {
-    if (rendered.local && rendered.model && used) {
-      const model = rendered.model;
-      // The edited values are the caller's objects: the base keeps its own copies.
-      for (const op of rendered.ops) {
-        if (op.kind === 'remove' || op.path.length === 0) continue;
-        setOwn(getAt(model, op.path.slice(0, -1)) as Table, op.path[op.path.length - 1]!, cloneModel(op.value));
-      }
+  private knownAfter(rendered: RenderedEdit, used: KnownDoc | undefined, undo: Array<() => void>): KnownDoc | 'verified' | undefined {
+    if (rendered.local && used) {
+      // The base model is this file's own: the edits go into it in place (undone if the write
+      // fails), each value a copy, since the caller keeps and may change `next`.
+      const model = used.model as Table;
+      for (const op of rendered.ops) applyOpInPlace(model, op.kind === 'remove' ? op : { ...op, value: cloneModel(op.value) }, undo);
       return advanceKnown(used, rendered.local, rendered.text, model);
     }
     if (rendered.ops.length > 0) return 'verified';
@@ -224,7 +222,8 @@ export class ConfigFile {
     }
     const text = rendered.text;
     const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel, own: this.ownText, known: this.known !== undefined };
-    const verified = this.knownAfter(rendered, known);
+    const undo: Array<() => void> = [];
+    const verified = this.knownAfter(rendered, known, undo);
     if (text === base.disk) {
       // Nothing to write. A render that changed nothing is not daqd's text: it may hold a
       // person's edit, whose stale notes the next real write must still see.
@@ -246,6 +245,7 @@ export class ConfigFile {
         this.baseHash = previous.hash;
         this.baseModel = previous.model;
         this.ownText = previous.own;
+        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
         // The known base moved with the edit: know the previous text afresh.
         this.known = previous.known && previous.text !== undefined ? knownDoc(previous.text, previous.model) : undefined;
       }

@@ -74,9 +74,16 @@ export function advanceKnown(known: KnownDoc, edit: LocalEdit, text: string, mod
   if (!index) return knownDoc(text, model);
   const { scan, touches } = index;
   const by = edit.region.newEnd - edit.region.oldEnd;
-  const after = scan.items.slice(edit.end);
-  if (by !== 0) for (const item of after) shift(item, by);
-  const items = scan.items.slice(0, edit.first).concat(edit.items, after);
+  const items = scan.items; // moved in place: no new array of every line per write
+  if (by !== 0) for (let i = edit.end; i < items.length; i++) shift(items[i]!, by);
+  if (edit.items.length < 10_000) {
+    items.splice(edit.first, edit.end - edit.first, ...edit.items);
+  } else {
+    // A spread that large could pass the engine's argument limit.
+    const tail = items.splice(edit.first);
+    for (const item of edit.items) items.push(item);
+    for (let i = edit.end - edit.first; i < tail.length; i++) items.push(tail[i]!);
+  }
   touches.apply(edit.removed, -1);
   touches.apply(edit.added, 1);
   const firstLf = text.indexOf('\n');

@@ -13,7 +13,7 @@
  */
 import * as dt from '@decimalturn/toml-patch';
 import { DaqError, describeError } from '../errors.js';
-import { applyOp, describePath, diffConfig, getAt, type ConfigOp, type Table } from './config-diff.js';
+import { applyOp, applyOpInPlace, describePath, diffConfig, getAt, type ConfigOp, type Table } from './config-diff.js';
 import { kindsOf, type KindAt, type NumberKind } from './toml-literal.js';
 import { boundRemovedNotes, hasTableAt, tidyNotesBefore, type NotedTop } from './toml-notes.js';
 import { scanToml, TomlScanError } from './toml-scan.js';
@@ -45,11 +45,6 @@ export interface RenderedEdit {
   ops: ConfigOp[];
   /** Set when the fast path's result was verified locally against `ann.known`. */
   local?: LocalEdit;
-  /**
-   * With `local`: `prev` with the edits applied. The tables along the edits' paths are this
-   * render's own copies; everything else, and the edited values themselves, are shared.
-   */
-  model?: Table;
 }
 
 /** How changes were rendered since start (for tests, the benchmark and status output). */
@@ -125,16 +120,34 @@ export function renderConfigEdit(text: string, prev: unknown, next: unknown, ann
 
   // Fast path: splice every edit, verify once.
   let current = start;
-  let model = prev as Table;
   const checks: KindCheck[] = [];
   let usable = true;
-  for (const op of ops) {
-    const after = applyOp(model, op);
-    const spliced = trySplice(current, op, after, ctx, known);
-    if (!spliced) { usable = false; break; }
-    current = spliced.text;
-    checks.push(...spliced.kindChecks);
-    model = after;
+  if (known) {
+    // The known model is its owner's private copy: each edit is applied to it in place for the
+    // splicer (copying a table of a thousand instruments per edit costs more than the splice) and
+    // undone before anything else reads it.
+    const undo: Array<() => void> = [];
+    try {
+      for (const op of ops) {
+        if (!applyOpInPlace(known.model as Table, op, undo)) { usable = false; break; }
+        const spliced = trySplice(current, op, known.model as Table, ctx, known);
+        if (!spliced) { usable = false; break; }
+        current = spliced.text;
+        checks.push(...spliced.kindChecks);
+      }
+    } finally {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+    }
+  } else {
+    let model = prev as Table;
+    for (const op of ops) {
+      const after = applyOp(model, op);
+      const spliced = trySplice(current, op, after, ctx);
+      if (!spliced) { usable = false; break; }
+      current = spliced.text;
+      checks.push(...spliced.kindChecks);
+      model = after;
+    }
   }
   if (usable) {
     current = finish(current);
@@ -142,14 +155,14 @@ export function renderConfigEdit(text: string, prev: unknown, next: unknown, ann
     if (local || whyNotExactly(current, next, checks) === undefined) {
       renderStats.spliced++;
       if (local) renderStats.verifiedLocally++;
-      return local ? { text: current, ops, local, model } : { text: current, ops };
+      return local ? { text: current, ops, local } : { text: current, ops };
     }
   }
   renderStats.careful++;
 
   // Careful path: one edit at a time, each verified, dt.patch() where splicing is not enough.
   current = start;
-  model = prev as Table;
+  let model = prev as Table;
   for (const op of ops) {
     const after = applyOp(model, op);
     const spliced = trySplice(current, op, after, ctx, known);

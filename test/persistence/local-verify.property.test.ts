@@ -11,7 +11,7 @@
  * get wrong are there. Seeded: a failure names its seed.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { diffConfig, getAt, isTable, sameValue, type ConfigOp } from '../../src/persistence/config-diff.js';
+import { applyOp, diffConfig, getAt, isTable, sameValue, type ConfigOp } from '../../src/persistence/config-diff.js';
 import { advanceKnown, indexOf, knownDoc, type KnownDoc } from '../../src/persistence/toml-known.js';
 import { basicString, formatKey, formatKeyPath } from '../../src/persistence/toml-literal.js';
 import { verifyLocally } from '../../src/persistence/toml-local-verify.js';
@@ -219,6 +219,9 @@ function naiveOk(before: string, after: string): boolean {
   }
 }
 
+/** The known model with a render's edits applied (copying: the known model stays as it was). */
+const after = (known: KnownDoc, ops: readonly ConfigOp[]) => ops.reduce<unknown>((model, op) => applyOp(model, op), known.model);
+
 function expectIndexCurrent(known: KnownDoc): void {
   const fresh = scanToml(known.text);
   const index = indexOf(known)!;
@@ -242,18 +245,20 @@ describe('local verification of a change', () => {
       for (let step = 0; step < 6; step++) {
         const prev = known.model as Model;
         const next = change(rng, prev);
+        const untouched = structuredClone(prev);
         const full = outcome(() => renderConfigChange(text, prev, next, { now: NOW }));
         let rendered: ReturnType<typeof renderConfigEdit> | undefined;
         const splicedBefore = renderStats.spliced;
         const fast = outcome(() => (rendered = renderConfigEdit(text, prev, next, { now: NOW, known })).text);
         expect(fast, `seed ${seed} step ${step}`).toEqual(full);
+        expect(prev, 'the render changes the known model only while splicing').toEqual(untouched);
         renders++;
         // Only the fast path (every edit spliced) is verified locally; the careful path re-parses.
         if (renderStats.spliced > splicedBefore) spliced++;
         if (!('text' in full) || !rendered) { refused++; break; }
         if (rendered.local) {
           local++;
-          known = advanceKnown(known, rendered.local, rendered.text, rendered.model);
+          known = advanceKnown(known, rendered.local, rendered.text, after(known, rendered.ops));
           expectIndexCurrent(known);
         } else {
           known = knownDoc(rendered.text, parseExact(rendered.text));
@@ -301,6 +306,19 @@ describe('local verification of a change', () => {
     expect(fullRejects).toBeGreaterThan(cases * 0.4);
     expect(naiveWrong).toBeGreaterThan(50);
     expect(localOk).toBeGreaterThan(50);
+  });
+
+  it('a change of more than 10 000 lines advances the scan and the index like one of a few', () => {
+    const text = '[a]\nx = 1\n\n[b]\ny = 2\n';
+    const prev = parseExact(text) as Model;
+    const big = Object.fromEntries(Array.from({ length: 10_500 }, (_, i) => [`k${i}`, BigInt(i)]));
+    const next = { ...prev, a: { ...prev.a, big } };
+    const known = knownDoc(text, prev);
+    const rendered = renderConfigEdit(text, prev, next, { now: NOW, known });
+    expect(rendered.local).toBeDefined();
+    expectIndexCurrent(advanceKnown(known, rendered.local!, rendered.text, after(known, rendered.ops)));
+    expect(known.model).toBe(prev); // the render left the known model as it was
+    expect(sameValue(prev, parseExact(text))).toBe(true);
   });
 
   it('gives up (rather than guessing) on a text that only a full parse can judge', () => {
