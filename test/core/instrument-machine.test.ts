@@ -113,4 +113,22 @@ describe('instrument machine timing (SimulatedClock)', () => {
     expect(r.readings).toEqual([0, 300, 500]);
     r.actor.stop();
   });
+
+  it('keeps polls on their grid when a timer fires a little late, and moves the grid after a long stall (no burst)', async () => {
+    const r = rig({ connect: async () => ({}), poll: async () => ({ power: 1 }), pollIntervalMs: 100 });
+    r.actor.start();
+    await flush();
+    await advance(r.clock, 103); // the poll due at 100 runs 3 ms late
+    await advance(r.clock, 96);
+    expect(r.readings).toEqual([0, 103]); // not yet at 199
+    await advance(r.clock, 1);
+    expect(r.readings).toEqual([0, 103, 200]); // back on the grid, not 203
+    await advance(r.clock, 160); // the poll due at 300 runs at 360: more than half an interval late
+    expect(r.readings).toEqual([0, 103, 200, 360]);
+    await advance(r.clock, 99);
+    expect(r.readings).toEqual([0, 103, 200, 360]);
+    await advance(r.clock, 1);
+    expect(r.readings).toEqual([0, 103, 200, 360, 460]); // the grid moved: one poll, never two to catch up
+    r.actor.stop();
+  });
 });
