@@ -30,16 +30,20 @@ export function diffConfig(prev: unknown, next: unknown): ConfigOp[] {
 }
 
 function diffTables(a: Table, b: Table, path: string[], ops: ConfigOp[]): void {
-  for (const key in a) {
-    if (a[key] !== undefined && b[key] === undefined) ops.push({ kind: 'remove', path: [...path, key], before: a[key] });
-  }
+  // Removals first (the order callers see), found by a second walk only when needed: when every
+  // own key of `a` is matched by a defined key of `b`, nothing was removed.
+  const at = ops.length;
+  let matched = 0;
   for (const key in b) {
     const bv = b[key];
     if (bv === undefined) continue;
     const av = a[key];
     if (av === undefined) {
       ops.push({ kind: 'add', path: [...path, key], value: bv });
-    } else if (av !== bv) {
+      continue;
+    }
+    if (Object.hasOwn(a, key)) matched++;
+    if (av !== bv) {
       if (typeof av === 'object' && typeof bv === 'object' && isTable(av) && isTable(bv)) {
         path.push(key);
         diffTables(av, bv, path, ops);
@@ -49,6 +53,12 @@ function diffTables(a: Table, b: Table, path: string[], ops: ConfigOp[]): void {
       }
     }
   }
+  if (Object.keys(a).length === matched) return;
+  const removed: ConfigOp[] = [];
+  for (const key in a) {
+    if (a[key] !== undefined && b[key] === undefined) removed.push({ kind: 'remove', path: [...path, key], before: a[key] });
+  }
+  if (removed.length > 0) ops.splice(at, 0, ...removed);
 }
 
 /** sameValue for two arrays, identical items compared inline (most arrays in a config are short lists of numbers). */
