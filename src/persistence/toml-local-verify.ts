@@ -22,14 +22,12 @@
  * Arrays of tables are not modelled: a file with any gives up (the full verification runs).
  */
 import { getAt, isTable, sameValue, type ConfigOp, type Table } from './config-diff.js';
-import { advanceKnown, indexOf, type KnownDoc, type LocalEdit } from './toml-known.js';
+import { indexOf, type KnownDoc, type LocalEdit } from './toml-known.js';
 import { formatKeyPath } from './toml-literal.js';
 import { changedRegion } from './toml-region.js';
 import { isPrefix, scanToml, type ScanItem } from './toml-scan.js';
 import { countTouches, Mode, pathKey, touchesOf, type ModeCounts, type Touch } from './toml-touches.js';
 import { kindMismatch, parseExact, type KindCheck } from './toml-verify.js';
-
-export { advanceKnown };
 
 /** Index of the first item ending after `offset` (items cover the text without gaps). */
 function itemAt(items: readonly ScanItem[], offset: number): number {
