@@ -47,14 +47,14 @@ interface Pending {
  */
 interface ReplyWait {
   active: boolean;
+  /** The write is done and the exchange now waits for the reply alone. */
+  waiting: boolean;
   matcher: FrameMatcher | undefined;
   exchange: Exchange | undefined;
   timeoutMs: number;
   deadline: number;
   frame: Buffer | undefined;
   error: DaqError | undefined;
-  resolve: ((frame: Buffer) => void) | undefined;
-  reject: ((err: unknown) => void) | undefined;
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;
@@ -69,18 +69,20 @@ export class QueuedLink implements Link {
   /** Urgent exchanges first (`urgentQueued` of them, in arrival order), then ordinary ones. */
   private readonly queue: Pending[] = [];
   private urgentQueued = 0;
-  private running = false;
+  /** The exchange on the wire (or reopening the port for it); undefined when the link is idle. */
+  private current: Pending | undefined;
+  /** Set while failAll rejects everything: no new exchange may start meanwhile. */
+  private failing = false;
   private received: Buffer = NO_BYTES;
   private readonly wait: ReplyWait = {
     active: false,
+    waiting: false,
     matcher: undefined,
     exchange: undefined,
     timeoutMs: 0,
     deadline: 0,
     frame: undefined,
     error: undefined,
-    resolve: undefined,
-    reject: undefined,
   };
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
@@ -124,7 +126,7 @@ export class QueuedLink implements Link {
       const pending: Pending = { exchange, resolve, reject };
       if (exchange.urgent) this.queue.splice(this.urgentQueued++, 0, pending);
       else this.queue.push(pending);
-      if (!this.running) void this.run();
+      if (this.current === undefined) this.pump();
     });
   }
 
@@ -141,20 +143,118 @@ export class QueuedLink implements Link {
     this.timer = undefined;
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      for (let next = this.dequeue(); next; next = this.dequeue()) {
-        try {
-          if (next.exchange.signal?.aborted) throw notSent(next.exchange);
-          next.resolve(await this.perform(next.exchange));
-        } catch (err) {
-          next.reject(err);
-        }
+  /**
+   * Starts the next exchange if the line is free. Exchanges run as callbacks (write done, reply
+   * matched, timer fired), not as an async function per exchange: at 1000 instruments the async
+   * frames and their awaits were a third of all the garbage a reading made (issue #25). Exchanges
+   * that fail before anything is written (aborted, disposed, port lost) are answered in the loop.
+   */
+  private pump(): void {
+    while (this.current === undefined && !this.failing) {
+      const next = this.dequeue();
+      if (!next) return;
+      const ex = next.exchange;
+      if (ex.signal?.aborted) {
+        next.reject(notSent(ex));
+        continue;
       }
-    } finally {
-      this.running = false;
+      if (this.disposed) {
+        next.reject(this.disposed);
+        continue;
+      }
+      if (!this.transport.isOpen && !this.autoReopen) {
+        next.reject(this.lostError(labelOf(ex)));
+        continue;
+      }
+      this.current = next;
+      if (this.transport.isOpen) this.send(next);
+      else this.reopen().then(this.reopened, this.failCurrent);
     }
+  }
+
+  private readonly reopened = (): void => {
+    if (this.current) this.send(this.current);
+  };
+
+  private readonly failCurrent = (err: unknown): void => this.finish(undefined, err);
+
+  private send(p: Pending): void {
+    const exchange = p.exchange;
+    const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
+    this.discarded += this.received.length;
+    this.received = NO_BYTES;
+
+    // The wait is armed before the write: a reply may arrive before the write is reported done.
+    const w = this.wait;
+    w.active = true;
+    w.waiting = false;
+    w.matcher = exchange.reply;
+    w.exchange = exchange;
+    w.frame = undefined;
+    w.error = undefined;
+    if (exchange.reply) {
+      const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
+      w.timeoutMs = timeoutMs;
+      w.deadline = performance.now() + timeoutMs;
+      this.armTimer(timeoutMs);
+    }
+    let writing: Promise<void>;
+    try {
+      writing = this.transport.write(data);
+    } catch (err) {
+      writing = Promise.reject(err);
+    }
+    writing.then(this.written, this.writeFailed);
+  }
+
+  private readonly written = (): void => {
+    const p = this.current;
+    if (!p) return;
+    const exchange = p.exchange;
+    const w = this.wait;
+    if (!exchange.reply) {
+      // Nothing to wait for but the write (a loss noticed meanwhile fails the next exchange).
+      w.active = false;
+      this.settle(exchange, undefined);
+      return;
+    }
+    this.tryMatch();
+    if (w.active) {
+      w.waiting = true; // complete() or fail() finishes it
+      return;
+    }
+    if (w.error) this.finish(undefined, w.error);
+    else this.settle(exchange, w.frame);
+  };
+
+  private readonly writeFailed = (err: unknown): void => {
+    const p = this.current;
+    if (!p) return;
+    const w = this.wait;
+    // A reply that came in full is the answer; else a loss noticed while writing is the error.
+    if (!w.active && w.frame !== undefined) {
+      this.finish(w.frame);
+      return;
+    }
+    const lost = w.active ? undefined : w.error;
+    w.active = false;
+    this.finish(undefined, lost ?? this.toLinkError(err, labelOf(p.exchange)));
+  };
+
+  /** Quiet time after the exchange before the next may start, if the exchange asks for it. */
+  private settle(exchange: Exchange, frame: Buffer | undefined): void {
+    if (exchange.settleMs && exchange.settleMs > 0) setTimeout(() => this.finish(frame), exchange.settleMs);
+    else this.finish(frame);
+  }
+
+  /** The exchange on the wire is done: answer it and start the next. */
+  private finish(frame: Buffer | undefined, err?: unknown): void {
+    const p = this.current;
+    if (!p) return;
+    this.current = undefined;
+    if (err !== undefined) p.reject(err);
+    else p.resolve(frame);
+    this.pump();
   }
 
   private dequeue(): Pending | undefined {
@@ -185,78 +285,28 @@ export class QueuedLink implements Link {
     return undefined;
   }
 
-  private async perform(exchange: Exchange): Promise<Buffer | undefined> {
-    if (this.disposed) throw this.disposed;
-    if (!this.transport.isOpen) {
-      if (!this.autoReopen) throw this.lostError(labelOf(exchange));
-      await this.reopen();
-    }
-    const data = typeof exchange.write === 'string' ? Buffer.from(exchange.write, 'latin1') : exchange.write;
-    this.discarded += this.received.length;
-    this.received = NO_BYTES;
-
-    // The wait is armed before the write: a reply may arrive before the write is reported done.
-    const w = this.wait;
-    w.active = true;
-    w.matcher = exchange.reply;
-    w.exchange = exchange;
-    w.frame = undefined;
-    w.error = undefined;
-    w.resolve = undefined;
-    w.reject = undefined;
-    if (exchange.reply) {
-      const timeoutMs = exchange.timeoutMs ?? this.timeoutMs;
-      w.timeoutMs = timeoutMs;
-      w.deadline = performance.now() + timeoutMs;
-      this.armTimer(timeoutMs);
-    }
-    try {
-      await this.transport.write(data);
-    } catch (err) {
-      // A reply that came in full is the answer; else a loss noticed while writing is the error.
-      if (!w.active && w.frame !== undefined) return w.frame;
-      const lost = w.active ? undefined : w.error;
-      w.active = false;
-      throw lost ?? this.toLinkError(err, labelOf(exchange));
-    }
-    if (!exchange.reply) {
-      // Nothing to wait for but the write (a loss noticed meanwhile fails the next exchange).
-      w.active = false;
-      if (exchange.settleMs && exchange.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
-      return undefined;
-    }
-    this.tryMatch();
-    let frame: Buffer | undefined;
-    if (w.active) {
-      frame = await new Promise<Buffer>((resolve, reject) => {
-        w.resolve = resolve;
-        w.reject = reject;
-      });
-    } else if (w.error) {
-      throw w.error;
-    } else {
-      frame = w.frame;
-    }
-    if (exchange.settleMs && exchange.settleMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, exchange.settleMs));
-    }
-    return frame;
-  }
-
   /** The exchange on the wire got its reply. */
   private complete(frame: Buffer): void {
     const w = this.wait;
     w.active = false;
-    if (w.resolve) w.resolve(frame);
-    else w.frame = frame;
+    if (!w.waiting) {
+      w.frame = frame; // the write is not reported done yet: written() takes it
+      return;
+    }
+    w.waiting = false;
+    this.settle(w.exchange!, frame);
   }
 
   /** The exchange on the wire failed (timeout, loss, dispose). */
   private fail(err: DaqError): void {
     const w = this.wait;
     w.active = false;
-    if (w.reject) w.reject(err);
-    else w.error = err;
+    if (!w.waiting) {
+      w.error = err; // written() or writeFailed() takes it
+      return;
+    }
+    w.waiting = false;
+    this.finish(undefined, err);
   }
 
   /**
@@ -325,7 +375,8 @@ export class QueuedLink implements Link {
     if (!w.active || !w.matcher || this.received.length === 0) return;
     const match = w.matcher(this.received);
     if (!match) return;
-    this.received = this.received.subarray(match.consumed);
+    // Usually the reply is all there was: no view of an empty rest.
+    this.received = match.consumed >= this.received.length ? NO_BYTES : this.received.subarray(match.consumed);
     this.complete(match.frame);
   }
 
@@ -343,9 +394,15 @@ export class QueuedLink implements Link {
   }
 
   private failAll(reason: DaqError): void {
-    if (this.wait.active) this.fail(reason);
-    this.urgentQueued = 0;
-    for (const pending of this.queue.splice(0)) pending.reject(reason);
+    // The exchange on the wire first, then the queue, and nothing new starts in between.
+    this.failing = true;
+    try {
+      if (this.wait.active) this.fail(reason);
+      this.urgentQueued = 0;
+      for (const pending of this.queue.splice(0)) pending.reject(reason);
+    } finally {
+      this.failing = false;
+    }
   }
 
   private lostError(label: string): DaqError {

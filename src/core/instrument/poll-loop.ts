@@ -119,7 +119,7 @@ export class PollLoop {
   private mergedUnits: Record<string, string> | undefined;
   private readonly cycle = (): void => {
     this.timer = undefined;
-    void this.poll();
+    this.poll();
   };
 
   constructor(private readonly o: PollLoopOptions) {
@@ -148,27 +148,39 @@ export class PollLoop {
     this.schedule();
   }
 
-  private async poll(): Promise<void> {
+  /** One poll: the driver's exchanges, then deliver() or failed(); handlers made once, not per poll. */
+  private poll(): void {
     if (this.stopped || this.polling) return;
     this.polling = true;
     const o = this.o;
     const now = o.now();
     this.lastDue = now - this.nextDue >= this.intervalMs / 2 ? now : this.nextDue;
-    let values: Readings;
-    let meta: ReadingsMeta | undefined;
+    let polled: Promise<Readings>;
     try {
-      values = await o.driver.poll();
-      meta = o.driver.readingsMeta?.();
+      polled = o.driver.poll();
     } catch (err) {
-      this.polling = false;
-      if (!this.stopped) this.failed(err);
-      return;
+      polled = Promise.reject(err);
     }
+    polled.then(this.polled, this.pollFailed);
+  }
+
+  private readonly polled = (values: Readings): void => {
     this.polling = false;
     if (this.stopped) return;
-    this.deliver(values, meta);
+    // Nothing may escape this handler (its promise is never awaited): a throw is a failed poll.
+    try {
+      this.deliver(values, this.o.driver.readingsMeta?.());
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
     this.schedule();
-  }
+  };
+
+  private readonly pollFailed = (err: unknown): void => {
+    this.polling = false;
+    if (!this.stopped) this.failed(err);
+  };
 
   private failed(err: unknown): void {
     const c = this.o.counters;

@@ -13,6 +13,8 @@ export interface LineOptions {
   timeoutMs?: number;
 }
 
+const frameToText = (frame: Buffer | undefined): string => (frame ? frame.toString('latin1') : '');
+
 /** Distinct queries kept ready-made per channel (a poll repeats the same few; sets vary). */
 const CACHED_QUERIES = 64;
 
@@ -29,9 +31,9 @@ export class LineChannel {
   }
 
   /** Sends `command` and returns the reply line (without terminator). */
-  async query(command: string, timeoutMs?: number): Promise<string> {
-    const frame = await this.link.request(timeoutMs === undefined ? this.queryExchange(command) : this.exchange(command, timeoutMs));
-    return frame ? frame.toString('latin1') : '';
+  query(command: string, timeoutMs?: number): Promise<string> {
+    // A plain promise chain, not an async function: polls call this twice a reading.
+    return this.link.request(timeoutMs === undefined ? this.queryExchange(command) : this.exchange(command, timeoutMs)).then(frameToText);
   }
 
   private queryExchange(command: string): Exchange {
