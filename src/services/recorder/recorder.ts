@@ -20,8 +20,8 @@ import { storageSchema } from '../../config/schema.js';
 import type { DaemonEvent, DaemonEventType, EventBus } from '../../core/events.js';
 import type { ParamValue } from '../../drivers/types.js';
 import { resolveInstrument } from '../../config/resolve.js';
-import { DayFile } from './files.js';
-import { EVENTS_HEADER, csvField, instrumentDirName, localDay, localDayBounds, readingHeader, readingLine } from './csv.js';
+import { EVENTS_HEADER, csvField, instrumentDirName, readingHeader } from './csv.js';
+import { appendReading, flushStream, newStream, setDay, type Stream } from './stream.js';
 import { applyRetention } from './retention.js';
 
 
@@ -64,33 +64,6 @@ export interface ParamChange {
   origin: string;
   old: Record<string, ParamValue | undefined>;
   new: Record<string, ParamValue>;
-}
-
-interface Segment {
-  day: string;
-  header: string;
-  lines: string[];
-}
-
-interface Stream {
-  /** Directory under the data dir. */
-  dir: string;
-  segments: Segment[];
-  file: DayFile | null;
-  /** The reading names in the header of the last segment, and that header. */
-  names: string[];
-  header: string;
-  /**
-   * The units object of the last reading: the poll loop hands out the same object while the units
-   * stay the same, so an unchanged header is seen without rebuilding it per reading.
-   */
-  units: Readonly<Record<string, string>> | undefined;
-  /** The local day of the last row, and its bounds in ms (cheap day check per row). */
-  day: string;
-  dayStart: number;
-  dayEnd: number;
-  rows: number;
-  flushing: boolean;
 }
 
 const EVENTS = '\u0000events';
@@ -157,7 +130,7 @@ export class Recorder {
         if (s.segments.length === 0 && s.rows === 0) {
           s.names = decls.map((d) => d.name);
           s.header = readingHeader(s.names, units);
-          this.setDay(s, ms);
+          setDay(s, ms);
           s.segments.push({ day: s.day, header: s.header, lines: [] });
         }
       } catch {
@@ -257,38 +230,14 @@ export class Recorder {
   private stream(id: string): Stream {
     let s = this.streams.get(id);
     if (!s) {
-      s = { dir: id === EVENTS ? 'events' : instrumentDirName(id), segments: [], file: null, names: [], header: '', units: undefined, day: '', dayStart: 0, dayEnd: 0, rows: 0, flushing: false };
+      s = newStream(id === EVENTS ? 'events' : instrumentDirName(id));
       this.streams.set(id, s);
     }
     return s;
   }
 
-  private setDay(s: Stream, ms: number): void {
-    [s.dayStart, s.dayEnd] = localDayBounds(ms);
-    s.day = localDay(ms);
-  }
-
   private reading(e: Extract<DaemonEvent, { type: 'reading' }>): void {
-    const s = this.stream(e.instrument);
-    const ms = Date.parse(e.ts);
-    let names = s.names;
-    let header = s.header;
-    // Units are part of the header: a meter switched to dBm starts a new file.
-    const same = s.header !== '' && sameNames(names, e.values) && (e.units === s.units || readingHeader(names, e.units) === header);
-    if (!same) {
-      names = Object.keys(e.values);
-      header = readingHeader(names, e.units);
-      s.names = names;
-      s.header = header;
-    }
-    s.units = e.units;
-    if (!(ms >= s.dayStart && ms < s.dayEnd)) this.setDay(s, ms);
-    let seg = s.segments[s.segments.length - 1];
-    if (!seg || seg.day !== s.day || seg.header !== header) {
-      seg = { day: s.day, header, lines: [] };
-      s.segments.push(seg);
-    }
-    seg.lines.push(readingLine(e.ts, e.seq, names, e.values, e.flags));
+    appendReading(this.stream(e.instrument), e);
     this.added();
   }
 
@@ -296,7 +245,7 @@ export class Recorder {
     if (this.stopped || (this.settings && !this.settings.enabled)) return;
     const s = this.stream(EVENTS);
     const ms = this.clock();
-    if (!(ms >= s.dayStart && ms < s.dayEnd)) this.setDay(s, ms);
+    if (!(ms >= s.dayStart && ms < s.dayEnd)) setDay(s, ms);
     let seg = s.segments[s.segments.length - 1];
     if (!seg || seg.day !== s.day) {
       seg = { day: s.day, header: EVENTS_HEADER, lines: [] };
@@ -381,7 +330,7 @@ export class Recorder {
     for (const [id, stream] of this.streams) {
       if (stream.segments.length === 0) continue;
       work.push(
-        this.flushStream(s.dataDir, stream).catch((err) => {
+        flushStream(s.dataDir, stream, this.wrote).catch((err) => {
           failed ??= err;
         }),
       );
@@ -394,53 +343,12 @@ export class Recorder {
     else this.lastFlushAt = new Date(this.clock()).toISOString();
   }
 
-  private async flushStream(dataDir: string, s: Stream): Promise<void> {
-    const dir = join(dataDir, s.dir);
-    const touched = new Set<DayFile>();
-    try {
-      if (s.file && (await s.file.vanished())) {
-        // Deleted (or its directory) under us: writes would go to a file nobody can see.
-        const gone = s.file;
-        s.file = null;
-        await gone.close();
-        throw Object.assign(new Error(`${gone.path} was deleted while daqd was writing it`), { code: 'ENOENT' });
-      }
-      while (s.segments.length > 0) {
-        const seg = s.segments[0]!;
-        if (!s.file || s.file.day !== seg.day || s.file.header !== seg.header) {
-          if (s.file) {
-            if (touched.has(s.file)) await s.file.sync();
-            touched.delete(s.file);
-            await s.file.close();
-            s.file = null;
-          }
-          s.file = (await DayFile.open(dir, seg.day, seg.header)).file;
-        }
-        const n = seg.lines.length;
-        if (n > 0) {
-          const data = Buffer.from(seg.lines.join(''));
-          await s.file.append(data);
-          touched.add(s.file);
-          // Rows that arrived during the write were pushed behind the ones written.
-          seg.lines.splice(0, n);
-          this.pending -= n;
-          this.written += n;
-          this.bytes += data.length;
-          s.rows += n;
-        }
-        // Done with it unless rows arrived meanwhile (then the loop writes them too).
-        if (seg.lines.length === 0) s.segments.shift();
-      }
-      for (const f of touched) await f.sync();
-    } catch (err) {
-      if (s.file) {
-        const f = s.file;
-        s.file = null;
-        await f.close();
-      }
-      throw err;
-    }
-  }
+  /** Rows written by flushStream: counted as they go (a later segment may still fail). */
+  private readonly wrote = (rows: number, bytes: number): void => {
+    this.pending -= rows;
+    this.written += rows;
+    this.bytes += bytes;
+  };
 
   private failed(err: unknown): void {
     const e = err as NodeJS.ErrnoException;
@@ -502,16 +410,4 @@ export class Recorder {
       await this.closeFiles();
     }
   }
-}
-
-/** Whether `values` has exactly these names (in any order), without allocating. */
-function sameNames(names: readonly string[], values: Readonly<Record<string, unknown>>): boolean {
-  let count = 0;
-  for (const key in values) {
-    if (!Object.hasOwn(values, key)) continue;
-    count++;
-  }
-  if (count !== names.length) return false;
-  for (let i = 0; i < names.length; i++) if (!Object.hasOwn(values, names[i]!)) return false;
-  return true;
 }
