@@ -28,7 +28,7 @@ const INTERVAL_MS = 100;
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Window {
+export interface Window {
   readings: number;
   seconds: number;
   cpuMs: number;

@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Window as FleetWindow } from './fleet-worker.js';
 
 const FLEET = (process.env.FLEET ?? '100,300,1000,3000').split(',').map(Number);
 const DURATION_S = Number(process.env.DURATION_S ?? 30);
@@ -21,16 +22,8 @@ const IDLE_N = Number(process.env.IDLE_N ?? 1000);
 const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
-interface Window {
-  readings: number;
-  seconds: number;
-  cpuMs: number;
-  rssMaxMb: number;
-  loopP99Ms: number;
-  notReady?: number;
-}
 
-function measure(mode: string, n: number, seconds = DURATION_S): Window & Record<string, number> {
+function measure(mode: string, n: number, seconds = DURATION_S): FleetWindow & { notReady?: number } & Record<string, number> {
   const out = execFileSync(process.execPath, ['--import', 'tsx', worker, mode, String(n), String(seconds)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -47,9 +40,9 @@ export async function run() {
     const floor = measure('bare', n);
     const ours = measure('daqd', n);
     const requested = n * (1000 / 100);
-    const perReading = (w: Window) => (w.cpuMs * 1000) / Math.max(1, w.readings);
-    const cpuPct = (w: Window) => (w.cpuMs / 1000 / w.seconds) * 100;
-    const rate = (w: Window) => w.readings / w.seconds;
+    const perReading = (w: FleetWindow) => (w.cpuMs * 1000) / Math.max(1, w.readings);
+    const cpuPct = (w: FleetWindow) => (w.cpuMs / 1000 / w.seconds) * 100;
+    const rate = (w: FleetWindow) => w.readings / w.seconds;
     const ratio = perReading(ours) / perReading(floor);
     rows.push({
       instruments: n,

@@ -14,30 +14,10 @@
  * names it.
  */
 import { UsageError } from '../exit.js';
+import { DAEMON_EVENT_TYPES } from '../../core/events.js';
 
-/** Every notification daqd sends (docs/protocol.md). */
-export const EVENT_TYPES = [
-  'reading',
-  'instrument.state',
-  'instrument.added',
-  'instrument.removed',
-  'instrument.updated',
-  'module.added',
-  'module.removed',
-  'module.updated',
-  'module.state',
-  'module.alarm',
-  'module.interlock',
-  'module.reading',
-  'config.reloaded',
-  'config.reloadFailed',
-  'config.persisted',
-  'config.persistFailed',
-  'command.applied',
-  'tx.state',
-  'events.dropped',
-  'daemon.heartbeat',
-] as const;
+/** Every notification daqd sends (docs/protocol.md): the bus's events and the session's own two. */
+export const EVENT_TYPES = [...DAEMON_EVENT_TYPES, 'events.dropped', 'daemon.heartbeat'] as const;
 
 /** "--type reading,module. --type config." -> ['reading', 'module.', 'config.']; unknown prefixes are usage errors. */
 export function parseTypes(words: readonly string[] | undefined): string[] | null {
