@@ -9,6 +9,8 @@
  *       with no link, driver, actor, event or service
  *   node --import tsx bench/fleet-worker.ts idle N           heap and RSS with N connected instruments
  *       that do not poll (poll_interval_ms = 1 h), after N = 0 in the same process is subtracted
+ *   node --import tsx bench/fleet-worker.ts lifecycle N      Daemon.start, every instrument ready, and
+ *       stop of N polling instruments, in ms (quadratic before issue #25: xstate children)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +163,20 @@ async function idle(): Promise<{ heapKbPerInstrument: number; rssKbPerInstrument
   };
 }
 
-const result = mode === 'bare' ? await bare() : mode === 'idle' ? await idle() : await daqd();
+/** Start-up to every instrument ready, and shutdown, of N instruments polling at 10 Hz. */
+async function lifecycle(): Promise<{ allReadyMs: number; stopMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'daqd-fleet-life-'));
+  const t0 = performance.now();
+  const daemon = await startFleet(dir, N, INTERVAL_MS); // returns once all are ready
+  const allReady = performance.now();
+  await sleep(1000);
+  const t1 = performance.now();
+  await daemon.stop();
+  const stopMs = performance.now() - t1;
+  rmSync(dir, { recursive: true, force: true });
+  return { allReadyMs: allReady - t0, stopMs };
+}
+
+const result = mode === 'bare' ? await bare() : mode === 'idle' ? await idle() : mode === 'lifecycle' ? await lifecycle() : await daqd();
 console.log(JSON.stringify(result));
 process.exit(0);

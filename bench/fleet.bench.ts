@@ -61,7 +61,15 @@ export async function run() {
   }
   console.table(rows);
   const idle = measure('idle', IDLE_N, 0) as unknown as { heapKbPerInstrument: number; rssKbPerInstrument: number };
+  const life = FLEET.map((n) => ({ n, ...(measure('lifecycle', n, 0) as unknown as { allReadyMs: number; stopMs: number }) }));
   return [
+    ...life.map((l) => ({
+      what: `${l.n} instruments: start-up to all polling / shutdown, ms`,
+      seed: l.n === 1000 ? '1355 / 1944 (before #25, same bench)' : '-',
+      ours: `${Math.round(l.allReadyMs)} / ${Math.round(l.stopMs)}`,
+      target: 'linear in instruments',
+      met: '-',
+    })),
     {
       what: `memory per connected idle instrument (${IDLE_N}, heap after GC)`,
       seed: '-',
