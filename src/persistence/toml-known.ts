@@ -11,6 +11,7 @@
 import { scanToml, TomlScanError, type ScanItem, type TomlScan } from './toml-scan.js';
 import { TouchIndex, type Touch } from './toml-touches.js';
 import type { TextRegion } from './toml-region.js';
+import { advanceSections } from './toml-sections.js';
 
 export interface KnownDoc {
   readonly text: string;
@@ -67,7 +68,8 @@ function shift(item: ScanItem, by: number): void {
 
 /**
  * The known doc for `text`, made from `known` and the local edit that turned its text into `text`.
- * `known`'s scan items after the edit are moved in place: `known` must not be used afterwards.
+ * `known`'s scan items after the edit are moved in place, and so is the splicer's section list
+ * when one was built for the scan (toml-sections.ts): `known` must not be used afterwards.
  */
 export function advanceKnown(known: KnownDoc, edit: LocalEdit, text: string, model: unknown): KnownDoc {
   const index = known.index;
@@ -93,6 +95,7 @@ export function advanceKnown(known: KnownDoc, edit: LocalEdit, text: string, mod
     newline: firstLf > 0 && text.charCodeAt(firstLf - 1) === 13 ? '\r\n' : '\n',
     endsWithNewline: text.length === scan.bom || text.endsWith('\n'),
   };
+  advanceSections(scan, next, edit.first, edit.end, edit.items);
   known.index = undefined;
   known.indexed = true;
   return { text, model, index: { scan: next, touches, arrayTables: false }, indexed: true };

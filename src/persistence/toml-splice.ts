@@ -10,6 +10,7 @@ import { formatKey, formatKeyPath, kindsOf, renderValue, styleOf, type KindAt, t
 import { CHANGE_NOTE } from './toml-notes.js';
 import { commentMatches, isPrefix, lineContentEnd, type KeyRow, type ScanItem, type TomlScan } from './toml-scan.js';
 import type { KindCheck } from './toml-verify.js';
+import { sectionsOf, type Section, type Sections } from './toml-sections.js';
 
 export interface SpliceContext {
   /** ISO-8601 UTC timestamp without milliseconds, for the comments the writer leaves. */
@@ -33,28 +34,13 @@ const REMOVED_CHILD_NOTE = new Map<string, RegExp>([
 
 const isEmptyTable = (value: unknown) => isTable(value) && Object.keys(value).every((k) => value[k] === undefined);
 
-interface Section { item: number; path: string[]; arrayTable: boolean; /** first item index after the section */ end: number }
-
-interface Index {
+interface Index extends Sections {
   scan: TomlScan;
   text: string;
-  /** The rows before the first header, as a section with no header (item -1). */
-  root: Section;
-  sections: Section[];
 }
 
 function buildIndex(text: string, scan: TomlScan): Index {
-  const sections: Section[] = [];
-  const { items } = scan;
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    if (item.kind !== 'header') continue;
-    const last = sections[sections.length - 1];
-    if (last) last.end = i;
-    sections.push({ item: i, path: item.path, arrayTable: item.arrayTable, end: items.length });
-  }
-  const root: Section = { item: -1, path: [], arrayTable: false, end: sections[0]?.item ?? items.length };
-  return { scan, text, root, sections };
+  return { scan, text, ...sectionsOf(scan) };
 }
 
 const itemAt = <T>(ix: Index, i: number) => ix.scan.items[i] as T;

@@ -17,6 +17,7 @@ import { basicString, formatKey, formatKeyPath } from '../../src/persistence/tom
 import { verifyLocally } from '../../src/persistence/toml-local-verify.js';
 import { changedRegion } from '../../src/persistence/toml-region.js';
 import { scanToml, type ScanItem } from '../../src/persistence/toml-scan.js';
+import { sectionsOf } from '../../src/persistence/toml-sections.js';
 import { TouchIndex } from '../../src/persistence/toml-touches.js';
 import { parseExact, whyNotExactly, type KindCheck } from '../../src/persistence/toml-verify.js';
 import { renderConfigChange, renderConfigEdit, renderStats } from '../../src/persistence/toml-writer.js';
@@ -229,6 +230,8 @@ function expectIndexCurrent(known: KnownDoc): void {
   expect(index.scan.newline).toBe(fresh.newline);
   expect(index.scan.endsWithNewline).toBe(fresh.endsWithNewline);
   expect(index.touches.entries()).toEqual(TouchIndex.of(fresh).entries());
+  // The splicer's section list, advanced with the scan rather than rebuilt (toml-sections.ts).
+  expect(sectionsOf(index.scan)).toEqual(sectionsOf(fresh));
 }
 
 describe('local verification of a change', () => {
