@@ -233,3 +233,21 @@ describe('recorder: events file and retention', () => {
     await r.stop();
   });
 });
+
+describe('recorder: its flush timer', () => {
+  it('still flushes on schedule while the config changes more often than flush_ms (every set is a change)', async () => {
+    const r = new Recorder({ events: bus, stateDir: join(dir, 'state'), configPath: join(dir, 'default.toml'), log });
+    const cfg = config({ flush_ms: 50 });
+    r.configure(cfg);
+    reading('pm', 1, Date.now(), { a: 1 });
+    // A set every 10 ms re-configures the recorder; the 50 ms flush must fire all the same.
+    const deadline = Date.now() + 5000;
+    while (r.status().rowsWritten === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      r.configure(config({ flush_ms: 50 }));
+    }
+    expect(r.status().rowsWritten).toBe(1);
+    expect(r.status().flushes).toBeGreaterThan(0);
+    await r.stop();
+  });
+});

@@ -73,6 +73,7 @@ export class Recorder {
   private readonly streams = new Map<string, Stream>();
   private readonly off: () => void;
   private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
   private retentionTimer: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
   private noRecord = new Set<string>();
@@ -143,9 +144,15 @@ export class Recorder {
 
   private startTimers(s: StorageSettings): void {
     if (this.options.timers === false) return;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.flush(), s.flush_ms);
-    this.timer.unref();
+    // Restarted only when its period changes: configure() runs after every config change, and a
+    // set is one. Restarting it each time meant a daemon taking sets more often than flush_ms
+    // (a ramp, a scan) never flushed: rows piled up in memory and never reached the disk.
+    if (!this.timer || this.timerMs !== s.flush_ms) {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = setInterval(() => void this.flush(), s.flush_ms);
+      this.timer.unref();
+      this.timerMs = s.flush_ms;
+    }
     if (!this.retentionTimer && (s.keep_days !== undefined || s.max_gb !== undefined)) {
       void this.retention();
       this.retentionTimer = setInterval(() => void this.retention(), 3_600_000);
