@@ -15,7 +15,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
@@ -36,6 +36,8 @@ export interface Window {
   cpuMs: number;
   rssMaxMb: number;
   loopP99Ms: number;
+  /** Share of the window the main thread was busy (event-loop utilisation, 0-1): the one core's load. */
+  mainThread: number;
 }
 
 /** Readings, CPU (all threads of this process), RSS and event-loop delay over SECONDS. */
@@ -45,15 +47,17 @@ async function measure(count: () => number): Promise<Window> {
   let rssMax = 0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
   const r0 = count();
+  const elu0 = performance.eventLoopUtilization();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const readings = count() - r0;
+  const mainThread = performance.eventLoopUtilization(elu0).utilization;
   clearInterval(sampler);
   delay.disable();
-  return { readings, seconds, cpuMs: (cpu.user + cpu.system) / 1000, rssMaxMb: rssMax / 1e6, loopP99Ms: delay.percentile(99) / 1e6 };
+  return { readings, seconds, cpuMs: (cpu.user + cpu.system) / 1000, rssMaxMb: rssMax / 1e6, loopP99Ms: delay.percentile(99) / 1e6, mainThread };
 }
 
 function fleetConfig(n: number, pollMs: number): string {

@@ -3,8 +3,10 @@
  * Newport 1830-C meters polled at 10 Hz (the shipped `port = "sim"`: paced at 9600 baud, two line
  * exchanges a reading), each for DURATION_S (default 30) in a process of its own
  * (bench/fleet-worker.ts): readings/s against requested, CPU (% of one core, every thread of the
- * process), RSS, event-loop delay p99, and CPU µs per reading against the floor measured in the same
- * run: bare loops doing the same exchanges against the same simulators on the same transport.
+ * process: GC helpers and the file-system thread pool included), how busy the main thread was
+ * (event-loop utilisation: the one core daqd's own work runs on), RSS, event-loop delay p99, and CPU
+ * µs per reading against the floor measured in the same run: bare loops doing the same exchanges
+ * against the same simulators on the same transport.
  * Then the memory of a connected, idle instrument.
  *
  *   node --import tsx bench/fleet.bench.ts          FLEET=100,300,1000,3000 DURATION_S=30
@@ -50,6 +52,7 @@ export async function run() {
       'readings/s (requested)': `${Math.round(rate(ours))} (${requested})`,
       'missed %': r1(Math.max(0, 100 - (rate(ours) / requested) * 100)),
       'CPU %': r1(cpuPct(ours)),
+      'main thread %': r1(ours.mainThread * 100),
       'RSS MB': Math.round(ours.rssMaxMb),
       'loop p99 ms': r1(ours.loopP99Ms),
       'µs/reading': r1(perReading(ours)),
