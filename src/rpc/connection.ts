@@ -38,6 +38,21 @@ export interface ClientStats {
   droppedEvents: number;
 }
 
+/**
+ * The notification line for an event, made once however many connections subscribe: the bus
+ * delivers one event to every listener before the next, so one remembered line serves them all.
+ */
+let lastEvent: DaemonEvent | undefined;
+let lastLine = '';
+function notificationLine(event: DaemonEvent): string {
+  if (event !== lastEvent) {
+    const { type, ...params } = event;
+    lastLine = JSON.stringify(notification(type, params)) + '\n';
+    lastEvent = event;
+  }
+  return lastLine;
+}
+
 /** A socket connection is a session of the one dispatcher (dispatcher.ts), framed as JSON lines. */
 export class Connection implements Session {
   readonly origin = 'socket';
@@ -217,8 +232,7 @@ export class Connection implements Session {
 
   private pushEvent(event: DaemonEvent): void {
     if (this.closed) return;
-    const { type, ...params } = event;
-    const line = JSON.stringify(notification(type, params)) + '\n';
+    const line = notificationLine(event);
     if (this.queue.length === 0 && this.socket.writableLength < HIGH_WATER_BYTES) {
       this.write(line);
       return;
