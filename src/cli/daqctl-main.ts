@@ -124,7 +124,7 @@ function report(err: unknown): number {
   }
   if (err instanceof Unreachable) {
     process.stderr.write(`daqctl: ${err.message}\n`);
-    return EXIT.unreachable;
+    return EXIT.failed;
   }
   if (err instanceof Failure) {
     process.stderr.write(`daqctl: ${err.message}\n`);

@@ -138,7 +138,7 @@ describe('daqctl against a running daqd', () => {
     });
   }
 
-  it.concurrent('cannot connect: a clear message and exit 3', async () => {
+  it.concurrent('cannot connect: a clear message and exit 1', async () => {
     const r = await new Promise<Result>((resolve) => {
       const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', join(daqd.dir, 'no-such.sock'), 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -147,7 +147,7 @@ describe('daqctl against a running daqd', () => {
       child.stderr.on('data', (d) => (stderr += d));
       child.once('exit', (code) => resolve({ code, stdout, stderr }));
     });
-    expectRefused(r, 3, 'cannot connect to daqd: is daqd running?', 'no-such.sock');
+    expectRefused(r, 1, 'cannot connect to daqd: is daqd running?', 'no-such.sock');
   });
   it('set: typed values confirmed by the device, human and --json', async () => {
     const human = await ctl('set', 'pm1', 'wavelength_nm=633', 'attenuator=true');

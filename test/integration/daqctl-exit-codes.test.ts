@@ -105,9 +105,9 @@ describe('daqctl exit codes', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
-  it('no daqd: exit 3, naming the socket tried', async () => {
+  it('no daqd: exit 1 (the request failed), naming the socket tried', async () => {
     const r = await daqctl(['--socket', join(daqd.dir, 'gone.sock'), 'status']);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot connect to daqd: is daqd running? (no socket at ${join(daqd.dir, 'gone.sock')}, from --socket)`);
   });
 });

@@ -79,16 +79,16 @@ describe('daqctl from another directory', () => {
 
   it('outside any project, without --config: the system socket only, and the error says so', async () => {
     const r = await daqctl(['status'], { cwd: outside });
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('/run/daqd/daqd.sock');
     expect(r.stderr).toContain('no project found');
   });
 
-  it('when the project\'s daqd is down: exit 3, every path tried, and why /run/daqd was not', async () => {
+  it('when the project\'s daqd is down: exit 1, every path tried, and why /run/daqd was not', async () => {
     daqd.kill('SIGTERM');
     await exited;
     const r = await daqctl(['status'], { cwd: join(project, 'data') });
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('cannot connect to daqd: is daqd running? Tried:');
     expect(r.stderr.match(/^  \//gm)).toHaveLength(1);
     expect(r.stderr).toContain(`${join(project, '.daq', 'daqd.sock')} (project ${project}): no socket`);
