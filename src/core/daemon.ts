@@ -24,9 +24,6 @@ import { EventBus } from './events.js';
 import { Execution, type Services } from './execution.js';
 import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
 import { reloadConfig } from './handlers/config.js';
-import { planSet } from './handlers/instrument.js';
-import { deviceCheckpoint } from './apply/apply.js';
-import { confirmedBeforeFailure } from './instrument/session.js';
 import { SafetyHolds } from './safety.js';
 import { ConfigFileCheck, troubleOf, warnIfNotWritable } from './trouble.js';
 import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
@@ -36,26 +33,20 @@ import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
+import { SetFlow, type SetChange, type SetHook } from './set-flow.js';
 import { tuneGarbageCollectorForLatency } from './gc-tuning.js';
 import { VERSION } from '../version.js';
 import { TxManager } from './tx/manager.js';
 import { VersionManager } from './versions/manager.js';
 import { sameValue } from '../config/model.js';
-import { Recorder, type ParamChange } from '../services/recorder/recorder.js';
+import { Recorder } from '../services/recorder/recorder.js';
 import { MqttService } from '../services/mqtt/service.js';
 import { HistoryLog } from '../services/history/history.js';
 import { recordHistory } from '../services/history/wire.js';
 import { Scheduler } from '../services/scheduler/scheduler.js';
 
-/** A set that went through, as the history sees it: plus the revision and what hooks did. */
-export type SetChange = ParamChange & { revision: number; note?: string; pollIntervalMs?: { old?: number; new: number } };
 export type { ConfigParamChange } from './revisions.js';
-/**
- * Told of an instrument.set once the device confirmed it, before the answer is sent: what it returns
- * is added to the answer (the scheduler: ramps a manual set paused or cancelled) and, as `note`, to
- * the history.
- */
-export type SetHook = (id: string, params: Record<string, ParamValue>, origin: string) => { answer: Record<string, unknown>; note: string } | undefined;
+export type { SetChange, SetHook } from './set-flow.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -130,9 +121,8 @@ export class Daemon {
   recorder?: Recorder;
   /** The MQTT client ([application.mqtt], off by default). */
   mqtt?: MqttService;
-  /** Listeners told of every set that went through (instrument, origin, old and new values). */
-  private readonly setListeners = new Set<(change: SetChange) => void>();
-  private readonly setHooks = new Set<SetHook>();
+  /** instrument.set: the device path, its undo, its record, and who is told (set-flow.ts). */
+  private readonly sets: SetFlow;
   private readonly configParamListeners = new Set<(changes: ConfigParamChange[], origin: string, revision: number) => void>();
   /** The change history (issue #22, src/services/history/). */
   history?: HistoryLog;
@@ -164,6 +154,16 @@ export class Daemon {
     const file = new ConfigFile(options.configPath);
     this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
     this.fileCheck = new ConfigFileCheck(options.configPath, () => this.persister.knownHash);
+    this.sets = new SetFlow({
+      instruments: this.instruments,
+      persister: this.persister,
+      events: this.events,
+      log,
+      configPath: options.configPath,
+      config: () => this.config,
+      revision: () => this.revisions.current,
+      enqueue: (command, origin) => this.enqueue(command, origin),
+    });
     if (options.safe) {
       this.modules.useSafeMode((ids) => {
         if (!this.instruments.safeMode) return undefined;
@@ -333,8 +333,7 @@ export class Daemon {
       }
     }
     this.inFlight++;
-    let run = command.type === 'instrument.set' ? this.setInstrument(command, origin) : this.enqueue(command, origin);
-    if (command.type === 'instrument.set' && (this.setListeners.size > 0 || this.setHooks.size > 0)) run = this.tellSet(command.id, origin, run);
+    const run = command.type === 'instrument.set' ? this.sets.announce(command.id, origin, this.sets.run(command, origin)) : this.enqueue(command, origin);
     return run.finally(() => {
       this.inFlight--;
       if (this.inFlight === 0) this.onIdle?.();
@@ -349,77 +348,16 @@ export class Daemon {
     });
   }
 
-  /**
-   * instrument.set: a command to the device. Every named value is written and confirmed, even one
-   * the config already holds; then the config (and file) take the setpoints that differ. The
-   * device I/O runs on the instrument's own lane, so it never delays a command on another one.
-   */
-  private async setInstrument(cmd: Extract<Command, { type: 'instrument.set' }>, origin: string): Promise<CommandResult> {
-    let reloadedFirst: Record<string, unknown> | undefined;
-    if (cmd.persist !== false && this.persister.isEnabled() && (await this.persister.changedOnDisk())) {
-      // A person's edit daqd has not loaded yet is applied first, so recording this set cannot
-      // overwrite it. If it cannot be loaded, a person's persisted set is refused before anything
-      // is sent (fix the file, or set with persist: false). The safety lane never comes here.
-      try {
-        const reloaded = await this.enqueue({ type: 'config.reload', source: 'conflict' }, origin);
-        reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
-      } catch (err) {
-        const error = new DaqError(
-          'conflict',
-          `${this.options.configPath} was edited and cannot be loaded (${describeError(err)}); fix the file (daqctl reload shows the errors) and retry, or set it without writing the file (daqctl set --no-persist)`,
-        );
-        this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, refused: error.kind }, `refused instrument.set ${cmd.id}: ${error.message}`);
-        throw error;
-      }
-    }
-    const plan = planSet(this.config, cmd);
-    if (plan.needsReconnect) return this.enqueue(cmd, origin); // a connection-level parameter: the config path reconnects
-    const started = performance.now();
-    let confirmed: Record<string, ParamValue> = {};
-    const names = Object.keys(plan.device);
-    // A set of several values is all or nothing: if a later one fails, the earlier ones are put
-    // back to what the device held before (asked of the device, never guessed from the config).
-    const checkpoint = names.length > 1 && this.instruments.isReady(cmd.id) ? await deviceCheckpoint(this.instruments, cmd.id, names, this.options.log) : {};
-    try {
-      if (names.length > 0) confirmed = await this.instruments.setParams(cmd.id, plan.device);
-    } catch (err) {
-      await this.undoPartialSet(cmd.id, err, checkpoint);
-      const error = toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code'));
-      this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, params: plan.device, refused: error.kind }, `refused instrument.set ${cmd.id}: ${error.message}`);
-      throw error;
-    }
-    const record = await this.enqueue(
-      { type: 'instrument.record', id: cmd.id, values: plan.device, ...(plan.pollIntervalMs !== undefined ? { pollIntervalMs: plan.pollIntervalMs } : {}), ...(cmd.persist !== undefined ? { persist: cmd.persist } : {}) },
-      origin,
-    );
-    const changed = (record.changed as string[] | undefined) ?? [];
-    if (changed.length === 0) {
-      // Recorded changes are audited by the commit; a set that changed no config value is audited here.
-      this.options.log.info({ audit: true, command: cmd.type, origin, instrument: cmd.id, confirmed }, `applied instrument.set ${cmd.id}: device confirmed ${Object.keys(confirmed).join(', ') || 'nothing'}; config unchanged`);
-    }
-    this.events.emit({ type: 'instrument.updated', instrument: cmd.id, params: confirmed });
-    return {
-      id: cmd.id,
-      params: confirmed,
-      changed,
-      ...(plan.pollIntervalMs !== undefined ? { poll_interval_ms: plan.pollIntervalMs } : {}),
-      persisted: record.persisted,
-      revision: this.revisions.current,
-      ms: Math.round((performance.now() - started) * 100) / 100,
-      ...(reloadedFirst ? { reloadedFirst } : {}),
-    };
-  }
-
   /** Listen to every set that went through (the recorder's events file, MQTT, the history). */
   onParamsSet(listener: (change: SetChange) => void): () => void {
-    this.setListeners.add(listener);
-    return () => this.setListeners.delete(listener);
+    this.sets.listeners.add(listener);
+    return () => this.sets.listeners.delete(listener);
   }
 
   /** See SetHook (the scheduler: a manual set under a ramp). */
   onSetConfirmed(hook: SetHook): () => void {
-    this.setHooks.add(hook);
-    return () => this.setHooks.delete(hook);
+    this.sets.hooks.add(hook);
+    return () => this.sets.hooks.delete(hook);
   }
 
   /** Listen to parameters changed by config commands (reload, transaction, rollback), with the origin. */
@@ -446,51 +384,6 @@ export class Daemon {
   /** Whether a stop has begun (services stop arming timers). */
   get isStopping(): boolean {
     return this.stopping;
-  }
-
-  /** Calls the set listeners once a set is done, with what the device (or config) held before. */
-  private tellSet(id: string, origin: string, run: Promise<CommandResult>): Promise<CommandResult> {
-    const view = this.instruments.view(id);
-    const table = this.config.instruments && Object.hasOwn(this.config.instruments, id) ? this.config.instruments[id] : undefined;
-    const before: Record<string, ParamValue | undefined> = { ...(table?.params ?? {}), ...(view?.device ?? {}) };
-    return run.then((result) => {
-      const confirmed = (result as { params?: Record<string, ParamValue> }).params ?? {};
-      const change: SetChange = { instrument: id, origin, old: {}, new: confirmed, revision: this.revisions.current };
-      const poll = (result as { poll_interval_ms?: number }).poll_interval_ms;
-      if (poll !== undefined) change.pollIntervalMs = { ...(view ? { old: view.pollIntervalMs } : {}), new: poll };
-      for (const name of Object.keys(confirmed)) change.old[name] = before[name];
-      for (const hook of this.setHooks) {
-        try {
-          const said = hook(id, confirmed, origin);
-          if (said) {
-            result = { ...result, ...said.answer };
-            change.note = change.note ? `${change.note}; ${said.note}` : said.note;
-          }
-        } catch (err) {
-          this.options.log.warn({ err }, `set hook: ${describeError(err)}`);
-        }
-      }
-      for (const listener of this.setListeners) {
-        try {
-          listener(change);
-        } catch (err) {
-          this.options.log.warn({ err }, `set listener: ${describeError(err)}`);
-        }
-      }
-      return result;
-    });
-  }
-
-  private async undoPartialSet(id: string, err: unknown, checkpoint: Record<string, ParamValue>): Promise<void> {
-    const partial = confirmedBeforeFailure(err);
-    const restore: Record<string, ParamValue> = {};
-    for (const name of Object.keys(partial)) if (Object.hasOwn(checkpoint, name)) restore[name] = checkpoint[name]!;
-    if (Object.keys(restore).length === 0) return;
-    try {
-      await this.instruments.setParams(id, restore);
-    } catch (undoErr) {
-      this.options.log.error({ instrument: id, restore }, `could not put ${Object.keys(restore).join(', ')} back after a failed set: ${describeError(undoErr)}`);
-    }
   }
 
   /**
