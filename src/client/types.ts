@@ -203,23 +203,8 @@ export interface DriverDescription extends DriverSummary {
   fromConfig?: string;
 }
 
-export interface PortView {
-  /** A device path, or tcp://host:port for a configured network port. */
-  path: string;
-  kind?: 'tcp';
-  host?: string;
-  tcpPort?: number;
-  byId?: string;
-  byPath?: string;
-  vendorId?: string;
-  productId?: string;
-  serialNumber?: string;
-  manufacturer?: string;
-  product?: string;
-  driver?: string;
-  exists: boolean;
-  usedBy: string[];
-}
+/** ports.list: one serial or configured network port (the server's own declaration; types only). */
+export type { PortInfo as PortView } from '../transport/port-listing.js';
 
 /** ports.probe: the answer to *IDN? from a tcp://host:port. */
 export interface ProbeView {
