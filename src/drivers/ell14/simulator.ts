@@ -8,7 +8,7 @@ import {
   encodePulses,
   formatInfo,
 } from './protocol.js';
-import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
+import { keepRecent, pushRecent } from '../common/recent.js';
 
 /** What the simulated mount does with a request: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -48,12 +48,10 @@ export class Ell14Simulator implements DeviceSimulator {
   idleStatus = 0;
   /** Every frame addressed to this device, for tests. */
   readonly received: string[] = [];
-  private receivedLimit = RECENT_LIMIT;
-
   keepReceived(limit: number): void {
-    this.receivedLimit = limit;
-    if (limit <= 0) this.received.length = 0;
+    keepRecent(this.received, limit);
   }
+
   readonly address: string;
   private positionPulses = 0;
   /** The move in progress: constant speed from `from` to `to`, started at `startedAt` (ms). */
@@ -146,7 +144,7 @@ export class Ell14Simulator implements DeviceSimulator {
   }
 
   private handle(command: string, payload: string): void {
-    pushRecent(this.received, `${this.address}${command}${payload}`, this.receivedLimit);
+    pushRecent(this.received, `${this.address}${command}${payload}`);
     switch (command) {
       case 'in':
         return this.reply(

@@ -9,7 +9,7 @@ import {
   parseNumber,
   type ErrorReport,
 } from './protocol.js';
-import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
+import { keepRecent, pushRecent } from '../common/recent.js';
 
 export interface Esp300SimulatorOptions {
   /** Axes with a stage attached (1..3). */
@@ -49,12 +49,10 @@ export class Esp300Simulator implements DeviceSimulator {
   fault: SimFault = 'none';
   /** Every complete command line received, for tests that check what the host sent. */
   readonly received: string[] = [];
-  private receivedLimit = RECENT_LIMIT;
-
   keepReceived(limit: number): void {
-    this.receivedLimit = limit;
-    if (limit <= 0) this.received.length = 0;
+    keepRecent(this.received, limit);
   }
+
   private readonly axes = new Map<number, AxisState>();
   private readonly errors: ErrorReport[] = [];
   private readonly timeScale: number;
@@ -183,7 +181,7 @@ export class Esp300Simulator implements DeviceSimulator {
   }
 
   private handleLine(line: string): void {
-    pushRecent(this.received, line, this.receivedLimit);
+    pushRecent(this.received, line);
     // Several commands may share a line, separated by ';'.
     for (const command of line.split(';')) {
       if (command.trim() !== '') this.handleCommand(command.trim());

@@ -6,7 +6,7 @@ import {
   WAVELENGTH_MIN_NM,
   keywordMatches,
 } from './protocol.js';
-import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
+import { keepRecent, pushRecent } from '../common/recent.js';
 
 /** What the simulated laser does with a query: answer, stay silent, or answer with noise. */
 export type SimFault = 'none' | 'silent' | 'garbage';
@@ -31,12 +31,10 @@ export class MaiTaiSimulator implements DeviceSimulator {
   powerFormat: 'W' | 'mW' | '%';
   /** Every command line received (without terminator), for tests. */
   readonly received: string[] = [];
-  private receivedLimit = RECENT_LIMIT;
-
   keepReceived(limit: number): void {
-    this.receivedLimit = limit;
-    if (limit <= 0) this.received.length = 0;
+    keepRecent(this.received, limit);
   }
+
   /** Test hook: was emission ever switched on while the shutter was open? */
   unsafeEmissionEvents = 0;
   private listener: (data: Buffer) => void = () => {};
@@ -94,7 +92,7 @@ export class MaiTaiSimulator implements DeviceSimulator {
   }
 
   private handle(line: string): void {
-    pushRecent(this.received, line, this.receivedLimit);
+    pushRecent(this.received, line);
     const upper = line.toUpperCase();
     if (upper === '*IDN?') return this.reply(IDN_REPLY);
     if (upper === 'ON') {

@@ -18,7 +18,7 @@ import {
   type Filter,
   type Units,
 } from './protocol.js';
-import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
+import { keepRecent, pushRecent } from '../common/recent.js';
 
 export interface NewportSimOptions {
   /** Light on the detector in W (before the attenuator). */
@@ -66,12 +66,10 @@ export class Newport1830cSimulator implements DeviceSimulator {
   readonly control: NewportSimControl;
   /** Every command line received, for tests that check what went over the wire. */
   readonly received: string[] = [];
-  private receivedLimit = RECENT_LIMIT;
-
   keepReceived(limit: number): void {
-    this.receivedLimit = limit;
-    if (limit <= 0) this.received.length = 0;
+    keepRecent(this.received, limit);
   }
+
   private readonly noise: number;
   private readonly random: () => number;
   private readonly lines = new LineSplitter('\n');
@@ -89,7 +87,7 @@ export class Newport1830cSimulator implements DeviceSimulator {
 
   receive(data: Buffer): void {
     for (const line of this.lines.push(data)) {
-      pushRecent(this.received, line, this.receivedLimit);
+      pushRecent(this.received, line);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
       this.send(Buffer.from(`${this.control.garbage ?? reply}\n`, 'latin1'));

@@ -11,7 +11,7 @@ import { LineSplitter } from '../common/line-protocol.js';
 import type { ScpiChannel, ScpiControl, ScpiOptions } from './options.js';
 import { encodeBlock, encodeSamples } from './block.js';
 import { formatScpiNumber, formatValue, parseBoolean, sameHeader, unquote } from './protocol.js';
-import { RECENT_LIMIT, pushRecent } from '../common/recent.js';
+import { keepRecent, pushRecent } from '../common/recent.js';
 
 export interface ScpiSimControl {
   /** Stop answering queries (commands are still obeyed). */
@@ -36,12 +36,10 @@ export class ScpiSimulator implements DeviceSimulator {
   readonly control: ScpiSimControl;
   /** Every command line received. */
   readonly received: string[] = [];
-  private receivedLimit = RECENT_LIMIT;
-
   keepReceived(limit: number): void {
-    this.receivedLimit = limit;
-    if (limit <= 0) this.received.length = 0;
+    keepRecent(this.received, limit);
   }
+
   /** Values the device holds, by control name. */
   readonly stored: Record<string, ParamValue> = {};
   readonly errorQueue: string[] = [];
@@ -68,7 +66,7 @@ export class ScpiSimulator implements DeviceSimulator {
 
   receive(data: Buffer): void {
     for (const line of this.lines.push(data)) {
-      pushRecent(this.received, line, this.receivedLimit);
+      pushRecent(this.received, line);
       const reply = this.handle(line.trim());
       if (reply === undefined || this.control.silent) continue;
       const bytes = Buffer.from(`${this.control.garbage ?? reply}${this.options.terminator}`, 'latin1');
