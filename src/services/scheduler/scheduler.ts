@@ -17,6 +17,8 @@ import type { ParamValue } from '../../drivers/types.js';
 import { DaqError, describeError, toDaqError } from '../../errors.js';
 import { atomicWriteFile } from '../../persistence/atomic-write.js';
 import { nextRun, scheduleSpecSchema, type ScheduleSpec } from './spec.js';
+import { checkSpec, checkValue } from './checks.js';
+import { triggerOnReading } from './trigger.js';
 
 export type ScheduleState = 'active' | 'paused' | 'done' | 'cancelled' | 'failed';
 
@@ -216,34 +218,8 @@ export class Scheduler {
     return rec.state === 'active' || rec.state === 'paused';
   }
 
-  /** Refuse what the driver's declaration refuses (when the instrument is running; else at each step). */
   private validate(spec: ScheduleSpec): void {
-    const daemon = this.options.daemon;
-    const instruments = (daemon.config.instruments ?? {}) as Record<string, unknown>;
-    if (!Object.hasOwn(instruments, spec.instrument)) throw new DaqError('not_found', `no instrument "${spec.instrument}"`);
-    if (spec.type === 'when' && spec.source !== undefined && !Object.hasOwn(instruments, spec.source)) throw new DaqError('not_found', `no instrument "${spec.source}" (source)`);
-    if (spec.param === 'poll_interval_ms') {
-      if (spec.type === 'ramp') throw new DaqError('invalid_params', 'poll_interval_ms cannot be ramped');
-      return;
-    }
-    const decls = daemon.parameterViews(spec.instrument);
-    if (decls.length === 0) return; // not connected yet: checked at each step
-    const decl = decls.find((d) => d.name === spec.param);
-    if (!decl) throw new DaqError('invalid_params', `${spec.instrument} has no settable parameter "${spec.param}" (have: ${decls.map((d) => d.name).join(', ')})`);
-    if (spec.type === 'ramp') {
-      if (decl.type !== 'number' && decl.type !== 'integer') throw new DaqError('invalid_params', `${spec.param} is ${decl.type}: only numbers can be ramped`);
-      if (decl.kind === 'action') throw new DaqError('invalid_params', `${spec.param} is an action: it cannot be ramped`);
-      return;
-    }
-    this.checkValue(decl, spec.value!);
-  }
-
-  private checkValue(decl: { name: string; type: string; min?: number; max?: number; values?: readonly (string | number)[] }, v: ParamValue): void {
-    if (decl.type === 'number' || decl.type === 'integer') {
-      if (typeof v !== 'number' || (decl.type === 'integer' && !Number.isInteger(v))) throw new DaqError('out_of_range', `${decl.name} takes ${decl.type === 'integer' ? 'an integer' : 'a number'}, not ${JSON.stringify(v)}`);
-      if ((decl.min !== undefined && v < decl.min) || (decl.max !== undefined && v > decl.max)) throw new DaqError('out_of_range', `${decl.name} = ${v} is outside ${decl.min ?? '-inf'}..${decl.max ?? 'inf'}`);
-    } else if (decl.type === 'boolean' && typeof v !== 'boolean') throw new DaqError('out_of_range', `${decl.name} takes true or false`);
-    else if (decl.type === 'enum' && !decl.values?.includes(v as string | number)) throw new DaqError('out_of_range', `${decl.name} takes one of ${decl.values?.join(', ')}`);
+    checkSpec(spec, this.options.daemon.config, this.options.daemon.parameterViews(spec.instrument));
   }
 
   private require(id: string): Runtime {
@@ -374,27 +350,10 @@ export class Scheduler {
       if (s.type !== 'when' || rec.state !== 'active' || (s.source ?? s.instrument) !== instrument || !Object.hasOwn(values, s.reading!)) continue;
       const v = values[s.reading!];
       if (typeof v !== 'number') continue;
-      const crossed = s.above !== undefined ? v > s.above : v < s.below!;
-      const reset = s.above !== undefined ? v <= s.above - s.hysteresis : v >= s.below! + s.hysteresis;
-      if (!rec.armed) {
-        if (reset) {
-          rec.armed = true;
-          delete rec.crossingSince;
-          this.persist(rec);
-        }
-        continue;
-      }
-      if (!crossed) {
-        delete rec.crossingSince;
-        continue;
-      }
-      rec.crossingSince ??= now;
-      if (now - rec.crossingSince < s.hold_ms) {
-        rec.due = rec.crossingSince + s.hold_ms; // fires at the next reading after, or the tick
-        this.rearm();
-        continue;
-      }
-      this.fireTrigger(r, now);
+      const decision = triggerOnReading(s, rec, v, now);
+      if (decision === 'rearmed') this.persist(rec);
+      else if (decision === 'holding') this.rearm();
+      else if (decision === 'fire') this.fireTrigger(r, now);
     }
   }
 
@@ -546,7 +505,7 @@ export class Scheduler {
     const p = (async () => {
       try {
         const decl = this.options.daemon.parameterViews(s.instrument).find((d) => d.name === s.param);
-        if (decl) this.checkValue(decl, value);
+        if (decl) checkValue(decl, value);
         await this.options.daemon.submit({ type: 'instrument.set', id: s.instrument, params: { [s.param]: value }, ...(intermediate ? { persist: false } : {}) }, `schedule:${rec.id}`);
         rec.lastValue = value;
         rec.lastRunAt = now;
