@@ -46,7 +46,8 @@ async function resolveTarget(path: string): Promise<string> {
   }
 }
 
-export async function atomicWriteFile(path: string, text: string): Promise<void> {
+/** `text` as a string, or as its UTF-8 bytes when the caller has them already (ConfigFile keeps them). */
+export async function atomicWriteFile(path: string, text: string | Uint8Array): Promise<void> {
   const target = await resolveTarget(path);
   const dir = dirname(target);
   const tmp = tempFileName(target, process.pid, counter++);
@@ -61,7 +62,7 @@ export async function atomicWriteFile(path: string, text: string): Promise<void>
     const handle = await open(tmp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
     try {
       step = 'write';
-      await handle.writeFile(text, 'utf8');
+      await (typeof text === 'string' ? handle.writeFile(text, 'utf8') : handle.writeFile(text));
       if (existing) {
         // Keep the person's mode and ownership (the daemon may run as another user, e.g. root).
         await handle.chmod(existing.mode & 0o7777);

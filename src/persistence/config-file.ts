@@ -46,6 +46,11 @@ export class ConfigFile {
   private baseText: string | undefined;
   /** sha256 of baseText, computed when first asked for (hashing a large file is not free, and only the watcher asks). */
   private baseHash: string | undefined;
+  /**
+   * baseText's bytes, when daqd has them anyway (the file it read, the bytes it wrote): the
+   * conflict check before a write compares the file's bytes with these, without decoding the file.
+   */
+  private baseBytes: Buffer | undefined;
   /** What the base text parses to; writes diff against this, so a change whose write failed earlier is still written. */
   private baseModel: unknown;
   /**
@@ -77,13 +82,15 @@ export class ConfigFile {
 
   /** Read and remember the text as the known base. Returns the text. */
   async load(): Promise<string> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(this.path, 'utf8');
+      bytes = await readFile(this.path);
     } catch (err) {
       throw new DaqError('config_invalid', `cannot read the config file ${this.path}: ${describeError(err)}`, { details: { file: this.path }, cause: err });
     }
+    const text = bytes.toString('utf8');
     this.adoptText(text);
+    this.baseBytes = bytes;
     return text;
   }
 
@@ -98,6 +105,7 @@ export class ConfigFile {
   private remember(text: string, model?: unknown, verified?: KnownDoc | 'verified'): void {
     this.baseText = text;
     this.baseHash = undefined;
+    this.baseBytes = undefined;
     if (verified !== undefined && verified !== 'verified') {
       this.known = verified;
       this.baseModel = verified.model;
@@ -166,8 +174,13 @@ export class ConfigFile {
   }
 
   private async readDisk(): Promise<string | undefined> {
+    const bytes = await this.readDiskBytes();
+    return bytes === undefined ? undefined : bytes.toString('utf8');
+  }
+
+  private async readDiskBytes(): Promise<Buffer | undefined> {
     try {
-      return await readFile(this.path, 'utf8');
+      return await readFile(this.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new DaqError('persist_failed', `cannot read the config file ${this.path} before writing it: ${describeError(err)}`, {
@@ -177,27 +190,30 @@ export class ConfigFile {
     }
   }
 
-  /** The text to render into and what it holds. */
-  private async baseFor(prev: unknown, force: boolean): Promise<{ disk: string | undefined; text: string; model: unknown }> {
+  /** Throws `conflict` when the file on disk is not the known base (a person edited or deleted it). */
+  private async checkUnchangedOnDisk(): Promise<void> {
+    const disk = await this.readDiskBytes();
+    if (disk !== undefined && this.isBase(disk)) return;
+    const what = disk === undefined ? 'was deleted' : 'was edited';
+    throw new DaqError(
+      'conflict',
+      `the config file ${this.path} ${what} since daqd last read or wrote it; daqd did not overwrite it (reload the file, then retry)`,
+      { details: { file: this.path } },
+    );
+  }
+
+  /** Do these bytes read as the base text? By bytes when daqd kept the base's, else decoded (then kept). */
+  private isBase(disk: Buffer): boolean {
+    if (this.baseBytes !== undefined && disk.equals(this.baseBytes)) return true;
+    if (disk.toString('utf8') !== this.baseText) return false;
+    this.baseBytes = disk;
+    return true;
+  }
+
+  /** config.sync's text to render into: the file as it is now, so a person's comments there survive;
+   *  if it is gone or no longer parses, the last text daqd knew; failing that, a fresh file. */
+  private async syncBase(): Promise<{ disk: string | undefined; text: string; model: unknown }> {
     const disk = await this.readDisk();
-    if (!force) {
-      if (this.baseText === undefined) {
-        throw new DaqError('persist_failed', `the config file ${this.path} was never loaded, so there is no text to write the change into`, {
-          details: { file: this.path },
-        });
-      }
-      if (disk !== this.baseText) {
-        const what = disk === undefined ? 'was deleted' : 'was edited';
-        throw new DaqError(
-          'conflict',
-          `the config file ${this.path} ${what} since daqd last read or wrote it; daqd did not overwrite it (reload the file, then retry)`,
-          { details: { file: this.path } },
-        );
-      }
-      return { disk, text: this.baseText, model: this.baseModel ?? prev };
-    }
-    // config.sync: render into the file as it is now, so a person's comments there survive; if it is
-    // gone or no longer parses, into the last text daqd knew; failing that, a fresh file.
     const diskModel = disk === undefined ? undefined : tryParse(disk);
     if (disk !== undefined && diskModel !== undefined) return { disk, text: disk, model: diskModel };
     if (this.baseText !== undefined && this.baseModel !== undefined) return { disk, text: this.baseText, model: this.baseModel };
@@ -206,12 +222,33 @@ export class ConfigFile {
 
   private async persist(prev: unknown, next: unknown, ann: WriteAnnotations | undefined, force: boolean): Promise<WriteResult> {
     const started = performance.now();
-    const base = await this.baseFor(prev, force);
-    let rendered: RenderedEdit;
+    let base: { disk: string | undefined; text: string; model: unknown };
+    let unchangedOnDisk: Promise<void> | undefined;
+    if (force) base = await this.syncBase();
+    else {
+      if (this.baseText === undefined) {
+        throw new DaqError('persist_failed', `the config file ${this.path} was never loaded, so there is no text to write the change into`, {
+          details: { file: this.path },
+        });
+      }
+      // The conflict check reads the file while the change is rendered into the base text (the
+      // render needs only that); its verdict is awaited before anything is used or written.
+      unchangedOnDisk = this.checkUnchangedOnDisk();
+      unchangedOnDisk.catch(() => undefined); // observed here too: a render error may be thrown first
+      base = { disk: this.baseText, text: this.baseText, model: this.baseModel ?? prev };
+    }
+    let rendered: RenderedEdit | undefined;
+    let renderError: unknown;
     const known = this.known !== undefined && this.known.text === base.text && this.known.model === base.model ? this.known : undefined;
     try {
       rendered = renderConfigEdit(base.text, base.model, next, { ...ann, ownText: this.ownText, ...(known ? { known } : {}) });
     } catch (err) {
+      renderError = err;
+    }
+    // A person's edit on disk is the answer even when the render failed too.
+    await unchangedOnDisk;
+    if (rendered === undefined) {
+      const err = renderError;
       if (isDaqError(err)) {
         throw new DaqError(err.kind, `${this.path}: ${err.message}`, { details: { file: this.path, ...err.details }, cause: err });
       }
@@ -221,7 +258,7 @@ export class ConfigFile {
       });
     }
     const text = rendered.text;
-    const previous = { text: this.baseText, hash: this.baseHash, model: this.baseModel, own: this.ownText, known: this.known !== undefined };
+    const previous = { text: this.baseText, hash: this.baseHash, bytes: this.baseBytes, model: this.baseModel, own: this.ownText, known: this.known !== undefined };
     const undo: Array<() => void> = [];
     const verified = this.knownAfter(rendered, known, undo);
     if (text === base.disk) {
@@ -230,19 +267,23 @@ export class ConfigFile {
       if (text === base.text) {
         this.remember(text, next, verified);
         this.ownText ??= text;
+        this.baseBytes = previous.bytes;
       } else this.adoptOwnText(text, next, verified);
       return { bytes: 0, ms: performance.now() - started };
     }
     // Adopt before the rename: a file watcher that sees the new file must already find its hash known.
     this.adoptOwnText(text, next, verified);
+    const bytes = Buffer.from(text, 'utf8');
+    this.baseBytes = bytes;
     try {
-      await atomicWriteFile(this.path, text);
+      await atomicWriteFile(this.path, bytes);
     } catch (err) {
       // The rename may have happened before a later step failed: then the new text is the base.
       const now = await this.readDisk().catch(() => undefined);
       if (now !== text) {
         this.baseText = previous.text;
         this.baseHash = previous.hash;
+        this.baseBytes = previous.bytes;
         this.baseModel = previous.model;
         this.ownText = previous.own;
         for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
@@ -251,6 +292,6 @@ export class ConfigFile {
       }
       throw err;
     }
-    return { bytes: Buffer.byteLength(text, 'utf8'), ms: performance.now() - started };
+    return { bytes: bytes.length, ms: performance.now() - started };
   }
 }

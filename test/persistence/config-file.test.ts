@@ -121,6 +121,34 @@ describe('ConfigFile', () => {
     expect(readFileSync(cfgPath, 'utf8')).toBe(edited);
   });
 
+  it('after its own write, a same-size edit of one byte is still a conflict (the check compares bytes)', async () => {
+    const file = new ConfigFile(cfgPath);
+    await file.load();
+    const prev = parse(LAB);
+    const next = withGain(prev, 3);
+    await file.write(prev, next, { now: NOW });
+    const written = readFileSync(cfgPath, 'utf8');
+    const edited = replaceOnce(written, 'poll_interval_ms = 250', 'poll_interval_ms = 150');
+    expect(edited.length).toBe(written.length);
+    writeFileSync(cfgPath, edited);
+    expect((await rejection(file.write(next, withGain(next, 4)))).kind).toBe('conflict');
+    expect(readFileSync(cfgPath, 'utf8')).toBe(edited);
+  });
+
+  it("a person's edit is reported even when the change could not be rendered either", async () => {
+    const file = new ConfigFile(cfgPath);
+    await file.load();
+    writeFileSync(cfgPath, LAB.replace('poll_interval_ms = 250', 'poll_interval_ms = 100 # faster'));
+    const prev = parse(LAB);
+    const unrenderable = { ...prev, broken: Symbol('no TOML for this') };
+    expect((await rejection(file.write(prev, unrenderable))).kind).toBe('conflict');
+    // The same change on an untouched file fails on its own account, and nothing is written.
+    writeFileSync(cfgPath, LAB);
+    const err = await rejection(file.write(prev, unrenderable));
+    expect(err.kind).toBe('persist_failed');
+    expect(readFileSync(cfgPath, 'utf8')).toBe(LAB);
+  });
+
   it('a deleted file counts as changed: conflict, nothing created', async () => {
     const file = new ConfigFile(cfgPath);
     await file.load();
