@@ -12,28 +12,27 @@
  * - Commit confirmed keeps the file unwritten until tx.confirm; the deadline is absolute and kept
  *   on disk, so it survives a restart.
  * - Open transactions and a pending confirmed commit live under `<state dir>/transactions/`.
+ *
+ * This file keeps the records (memory and state files) and answers the tx.* methods; the checks are
+ * in checks.ts, the commit in commit-engine.ts, its checkpoint and undo in checkpoint.ts.
  */
 import { v4 as uuidv4 } from 'uuid';
 import type { Logger } from 'pino';
-import { ownValue, setOwn, type ConfigModel, type ConfigView } from '../../config/model.js';
+import { setOwn, type ConfigModel, type ConfigView } from '../../config/model.js';
 import { validateConfig } from '../../config/validate.js';
-import { isSimPort, resolvePortPath, parsePortAddress } from '../../config/port-path.js';
-import type { ParamValue } from '../../drivers/types.js';
-import { DaqError, describeError, toDaqError, type ErrorKind } from '../../errors.js';
+import { DaqError, describeError, toDaqError } from '../../errors.js';
 import type { ModuleSupervisor } from '../../modules/supervisor.js';
-import { applyDiff, deviceCheckpoint } from '../apply/apply.js';
-import { diffConfigs, type ConfigDiff } from '../apply/diff.js';
 import type { Command, CommandOf, CommandResult } from '../commands.js';
-import { numberKindFrom, specsOf, type Execution, type Services } from '../execution.js';
+import { specsOf, type Execution, type Services } from '../execution.js';
 import type { InstrumentSupervisor } from '../manager/supervisor.js';
-import type { ConfigPersister, PersistOutcome } from '../persister.js';
-import { configInvalid } from '../../config/issues.js';
+import type { ConfigPersister } from '../persister.js';
+import { actionText, dryRun, hasActions } from './checks.js';
+import { CommitEngine, DEFAULT_TIMEOUT_S, elapsed, type CommitOptions, type ConfigCommit, type ConfigCommitResult } from './commit-engine.js';
 import { planOf, type TxPlan } from './plan.js';
-import { openedElsewhere, probePort } from './ports.js';
-import { describeOp, itemsOf, replay, type Replayed } from './stage.js';
+import { describeOp, itemsOf, replay } from './stage.js';
 import { TxStore } from './store.js';
 import { opsFromToml } from './fragment.js';
-import type { DeviceCheckpoint, PendingConfirm, Problem, StagedCommand, TouchedTables, TxRecord, TxState } from './types.js';
+import type { Problem, StagedCommand, TxRecord, TxState } from './types.js';
 
 /** What the manager needs from the daemon (kept narrow: no import cycle at run time). */
 export interface TxDaemon {
@@ -67,11 +66,8 @@ export interface CommitRequest {
 
 const MAX_OPEN = 64;
 const MAX_OPS = 1000;
-const DEFAULT_TIMEOUT_S = 10;
 const ENDED_KEPT = 200;
 const OPEN_STATES: ReadonlySet<TxState> = new Set(['open', 'committing', 'pending_confirm']);
-
-const elapsed = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
 
 export class TxManager {
   private readonly live = new Map<string, TxRecord>();
@@ -79,7 +75,9 @@ export class TxManager {
   private readonly ended = new Map<string, { state: TxState; note?: string; at: string }>();
   private readonly store: TxStore;
   /** Options of the commit running now (tx.apply reads them in the queue). */
-  private readonly commitOptions = new Map<string, { timeoutMs: number; confirm?: { withinS: number; onTimeout: 'hold' | 'revert' } }>();
+  private readonly commitOptions = new Map<string, CommitOptions>();
+  /** Runs tx.apply and version rollbacks: checkpoint, the one apply path, restore (commit-engine.ts). */
+  private readonly engine: CommitEngine;
   private sweep: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   /** Serialises deadline handling (a tick while a revert runs does nothing). */
@@ -87,6 +85,7 @@ export class TxManager {
 
   constructor(private readonly deps: TxDeps) {
     this.store = new TxStore(deps.stateDir, deps.log);
+    this.engine = new CommitEngine({ ...deps, save: (rec) => this.save(rec), end: (rec, state, note) => this.end(rec, state, note) });
   }
 
   // ---- lifecycle ----
@@ -261,16 +260,9 @@ export class TxManager {
     return this.check(rec, this.deps.daemon.config as ConfigModel, options.probe === true);
   }
 
-  /** The same dry run for a config (daqctl apply --dry-run of a whole file) without a stored transaction. */
-  async check(rec: Pick<TxRecord, 'id' | 'ops' | 'touched'>, running: ConfigModel, probe: boolean) {
-    const staged = await replay(running, rec.ops, this.deps.services, false);
-    const problems: Problem[] = [...staged.problems];
-    const { issues, specs } = validateConfig(staged.config);
-    for (const issue of issues) problems.push({ ...attribute(issue.path, issue.message, staged, rec.ops), kind: 'validation_failed', path: issue.path, message: issue.message });
-    for (const c of this.conflicts(rec)) problems.push({ ...attribute(`${c.kind}.${c.id}`, '', staged, rec.ops), kind: 'conflict', path: `${c.kind}.${c.id}`, message: c.message });
-    problems.push(...(await this.portProblems(running, staged, probe, rec.ops)));
-    const plan = issues.length === 0 ? planOf(running, staged, specs).plan : undefined;
-    return { id: rec.id, ok: problems.length === 0, revision: this.deps.daemon.revision, problems, ...(plan ? { plan } : {}), ops: rec.ops.length };
+  /** The same dry run for a config (daqctl apply --dry-run of a whole file) without a stored transaction (checks.ts). */
+  check(rec: Pick<TxRecord, 'id' | 'ops' | 'touched'>, running: ConfigModel, probe: boolean) {
+    return dryRun(rec, running, probe, this.deps);
   }
 
   async get(id: string) {
@@ -311,7 +303,7 @@ export class TxManager {
     const rec = this.record(id);
     if (rec.state === 'pending_confirm') {
       // Discarding a committed-but-unconfirmed transaction reverts it.
-      if (this.hasActions(rec)) throw new DaqError('invalid_params', `transaction ${id} performed actions; it cannot be reverted (confirm it, or change the set-up back with new commands)`);
+      if (hasActions(rec, this.deps.daemon.config)) throw new DaqError('invalid_params', `transaction ${id} performed actions; it cannot be reverted (confirm it, or change the set-up back with new commands)`);
       const result = await this.deps.submit({ type: 'tx.apply', txId: id, mode: 'revert' }, 'socket');
       return { id, discarded: rec.ops.length, reverted: true, ...result };
     }
@@ -329,8 +321,8 @@ export class TxManager {
       confirm = { withinS: req.confirm_within_s, onTimeout: req.on_timeout ?? 'hold' };
       const pending = this.pendingRecord();
       if (pending) throw new DaqError('busy', `transaction ${pending.id} is already waiting for its confirmation (one pending confirmed commit at a time): confirm or discard it first`);
-      if (confirm.onTimeout === 'revert' && this.hasActions(rec)) {
-        throw new DaqError('invalid_params', `on_timeout "revert" is refused: transaction ${id} performs actions (${this.actionText(rec)}), which cannot be undone by reverting; use on_timeout "hold"`);
+      if (confirm.onTimeout === 'revert' && hasActions(rec, this.deps.daemon.config)) {
+        throw new DaqError('invalid_params', `on_timeout "revert" is refused: transaction ${id} performs actions (${actionText(rec, this.deps.daemon.config)}), which cannot be undone by reverting; use on_timeout "hold"`);
       }
     } else if (req.on_timeout !== undefined) {
       throw new DaqError('invalid_params', 'on_timeout needs confirm_within_s');
@@ -378,424 +370,22 @@ export class TxManager {
     if (!rec) throw new DaqError('not_found', `no transaction "${cmd.txId}"`);
     switch (cmd.mode) {
       case 'commit':
-        return this.applyCommit(x, rec);
+        return this.engine.commit(x, rec, this.commitOptions.get(rec.id));
       case 'confirm':
-        return this.applyConfirm(x, rec);
+        return this.engine.confirm(x, rec);
       case 'revert':
-        return this.applyRevert(x, rec);
+        return this.engine.revert(x, rec);
       case 'resume':
-        return this.applyResume(x, rec);
+        return this.engine.resume(x, rec);
     }
   }
 
-  private async applyCommit(x: Execution, rec: TxRecord): Promise<CommandResult> {
-    const { instruments, log } = this.deps;
-    const opts = this.commitOptions.get(rec.id) ?? { timeoutMs: DEFAULT_TIMEOUT_S * 1000 };
-    const conflicts = this.conflicts(rec);
-    if (conflicts.length > 0) {
-      throw new DaqError('conflict', `transaction ${rec.id}: ${conflicts.map((c) => c.message).join('; ')}; discard it and stage again on the current config`, {
-        details: { tx: rec.id, conflicts: conflicts.map(({ kind, id, staged, now }) => ({ kind, id, staged, now })) },
-      });
-    }
-    const prev = x.config as ConfigModel;
-    const staged = await replay(prev, rec.ops, this.deps.services, true);
-    const { issues, specs } = validateConfig(staged.config);
-    const portProblems = await this.portProblems(prev, staged, false, rec.ops);
-    if (issues.length > 0 || portProblems.length > 0) {
-      const problems = [
-        ...issues.map((i) => ({ ...attribute(i.path, i.message, staged, rec.ops), kind: 'validation_failed', path: i.path, message: i.message })),
-        ...portProblems,
-      ];
-      throw new DaqError('validation_failed', `transaction ${rec.id} does not validate: ${problems.slice(0, 3).map(problemText).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`, {
-        details: { tx: rec.id, problems },
-      });
-    }
-    const { plan, diff: planned } = planOf(prev, staged, specs);
-    // Checkpoint: device read-back of what the transaction changes or sends, per touched instrument.
-    const cpStarted = performance.now();
-    const checkpoint = await this.checkpoint(prev, planned, staged);
-    const checkpointMs = elapsed(cpStarted);
-    let step = 'validate';
-    let stepInstrument: string | undefined;
-    let appliedAll = false;
-    const written: Record<string, string[]> = {};
-    const steps: string[] = [];
-    const trace = (s: string) => {
-      step = s;
-      steps.push(s);
-      stepInstrument = /^(start|reconnect|set|stop|send|wait for) (\S+)/.exec(s)?.[2];
-    };
-    const sent: Record<string, Record<string, ParamValue>> = {};
-    try {
-      const outcome = await x.commit(staged.config, {
-        ...(opts.confirm ? { persist: false } : {}),
-        requireLive: true,
-        source: `tx ${rec.id}`,
-        trace,
-        beforePersist: async ({ diff, confirmed }) => {
-          appliedAll = true;
-          for (const [id, values] of Object.entries(confirmed)) sent[id] = { ...values };
-          const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
-          for (const id of [...diff.instruments.added, ...reconnected]) {
-            if (specs.get(id)?.enabled === false) continue;
-            trace(`wait for ${id} to be ready`);
-            await this.ready(id, opts.timeoutMs);
-          }
-          // Every staged value is a command to the device: what the apply did not send yet (actions,
-          // values the config already held) goes now, confirmed by read-back.
-          for (const [id, w] of Object.entries(staged.writes)) {
-            if (specs.get(id)?.enabled === false) continue;
-            const fresh = diff.instruments.added.includes(id) || reconnected.includes(id);
-            const decls = new Map(specs.get(id)!.driver.params(specs.get(id)!.options).map((d) => [d.name, d]));
-            const extra: Record<string, ParamValue> = {};
-            for (const [name, value] of Object.entries(w.values)) {
-              if (decls.get(name)?.settable !== 'running') continue; // applied by reconnecting
-              if (confirmed[id] && Object.hasOwn(confirmed[id]!, name)) continue; // sent by the apply
-              if (fresh && w.kinds[name] === 'setpoint') continue; // sent on connect
-              extra[name] = value;
-            }
-            if (Object.keys(extra).length === 0) continue;
-            trace(`send ${id} ${Object.keys(extra).join(', ')}`);
-            written[id] = Object.keys(extra);
-            const got = await this.withTimeout(instruments.setParams(id, extra), opts.timeoutMs, `${id}: ${Object.keys(extra).join(', ')} not confirmed within ${opts.timeoutMs / 1000} s`);
-            sent[id] = { ...(sent[id] ?? {}), ...got };
-          }
-          trace('write the config file');
-        },
-      });
-      const result: CommandResult = {
-        tx: rec.id,
-        committed: true,
-        plan,
-        steps,
-        confirmed: sent,
-        persisted: outcome.persisted,
-        checkpointMs,
-      };
-      if (opts.confirm) {
-        const pending: PendingConfirm = {
-          deadline: this.deps.clock() + opts.confirm.withinS * 1000,
-          onTimeout: opts.confirm.onTimeout,
-          before: tablesOf(prev, rec),
-          after: tablesOf(staged.config, rec),
-          checkpoint: restoreValues(checkpoint, planned, written, true),
-          instruments: Object.keys(rec.touched.instruments),
-          modules: Object.keys(rec.touched.modules),
-        };
-        rec.state = 'pending_confirm';
-        rec.pending = pending;
-        await this.save(rec);
-        this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state: 'pending_confirm' });
-        log.info({ tx: rec.id, audit: true }, `transaction ${rec.id} committed (${plan.summary}); not in the file until confirmed by ${new Date(pending.deadline).toISOString()} (on timeout: ${pending.onTimeout})`);
-        return { ...result, pendingConfirm: { deadline: new Date(pending.deadline).toISOString(), onTimeout: pending.onTimeout } };
-      }
-      await this.end(rec, 'committed');
-      log.info({ tx: rec.id, audit: true }, `transaction ${rec.id} committed: ${plan.summary}`);
-      return result;
-    } catch (err) {
-      const cause = toDaqError(err, (e) => log.error({ err: e }, 'bug: an error without a code'));
-      const restored = await this.restore(prev, staged.config, planned, checkpoint, appliedAll, written, opts.timeoutMs, steps);
-      const ops = stepInstrument ? (staged.touchedBy.get(`instruments.${stepInstrument}`) ?? []) : [];
-      const op = ops.length > 0 ? rec.ops.find((o) => o.n === ops[ops.length - 1]) : undefined;
-      const message = `transaction ${rec.id}: step "${step}"${op ? ` (op ${op.n}: ${describeOp(op.command)})` : ''} failed: ${cause.message}. Restored: ${restoredText(restored)}`;
-      log.warn({ tx: rec.id, audit: true, step }, message);
-      this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state: 'failed', message });
-      throw new DaqError(cause.kind, message, {
-        details: { tx: rec.id, step, ...(op ? { op: op.n, opText: describeOp(op.command) } : {}), cause: { kind: cause.kind, message: cause.message, ...(cause.details ? { details: cause.details } : {}) }, restored },
-      });
-    }
-  }
-
-  private async applyConfirm(x: Execution, rec: TxRecord): Promise<CommandResult> {
-    const p = rec.pending;
-    if (!p) throw new DaqError('not_found', `transaction ${rec.id} is not waiting for a confirmation`);
-    const running = x.config as ConfigModel;
-    const before = withTables(running, p.before);
-    const persisted = await this.deps.persister.persist(before, running, true, { numberKind: numberKindFrom(specsOf(running)) });
-    if (!persisted.written && persisted.error) {
-      throw new DaqError('persist_failed', `transaction ${rec.id} was not confirmed: the config file could not be written (${persisted.reason}); it is still pending`);
-    }
-    await this.end(rec, 'committed', 'confirmed');
-    this.deps.log.info({ tx: rec.id, audit: true }, `transaction ${rec.id} confirmed: written to the config file`);
-    return { tx: rec.id, confirmed: true, persisted };
-  }
-
-  private async applyRevert(x: Execution, rec: TxRecord): Promise<CommandResult> {
-    const p = rec.pending;
-    if (!p) throw new DaqError('not_found', `transaction ${rec.id} is not waiting for a confirmation`);
-    const running = x.config as ConfigModel;
-    const target = withTables(running, p.before);
-    const timeoutMs = DEFAULT_TIMEOUT_S * 1000;
-    // Through the one apply path (holds and interlocks apply to every value sent back).
-    const outcome = await x.commit(target, { persist: false, requireLive: false, source: `tx ${rec.id} revert` });
-    const restored = await this.restoreDevices(outcome.diff, p.checkpoint, timeoutMs, true);
-    await this.end(rec, 'reverted', 'confirm deadline passed (on_timeout revert) or discarded');
-    this.deps.log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id} reverted: ${outcome.summary}`);
-    return { tx: rec.id, reverted: true, summary: outcome.summary, restored: { devices: restored.devices, failures: restored.failures } };
-  }
-
-  /**
-   * A whole target config applied as one transaction, in the queue (version rollback, issue #19):
-   * the same checkpoint of the devices' read-back values, the one apply path, the wait for new and
-   * reconnected instruments, the confirmed sends of `writes` (what the apply does not send: actions,
-   * device drift), and, as the last step, `write` (the config file). If any step fails, the
-   * checkpoint is restored exactly as for a failed commit, and the error says which step and what
-   * was restored (`data.restored`). `applied`: values the config takes without sending them (actions
-   * a rollback does not perform).
-   */
-  async commitConfig(
-    x: Execution,
-    req: {
-      label: string;
-      target: ConfigModel;
-      text?: string;
-      writes: Replayed['writes'];
-      applied?: Record<string, Record<string, ParamValue>>;
-      timeoutMs?: number;
-      write: () => Promise<PersistOutcome>;
-    },
-  ): Promise<{ plan: TxPlan; steps: string[]; confirmed: Record<string, Record<string, ParamValue>>; persisted: PersistOutcome; checkpointMs: number; summary: string }> {
-    const { instruments, log } = this.deps;
-    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_S * 1000;
-    const prev = x.config as ConfigModel;
-    const { issues, specs } = validateConfig(req.target, req.text);
-    if (issues.length > 0) throw configInvalid(req.label, issues);
-    const staged: Replayed = { config: req.target, writes: req.writes, problems: [], touchedBy: new Map() };
-    const portProblems = await this.portProblems(prev, staged, false, []);
-    if (portProblems.length > 0) {
-      throw new DaqError('port_conflict', `${req.label}: ${portProblems.map(problemText).join('; ')}`, { details: { problems: portProblems } });
-    }
-    const { plan, diff: planned } = planOf(prev, staged, specs);
-    const cpStarted = performance.now();
-    const checkpoint = await this.checkpoint(prev, planned, staged);
-    const checkpointMs = elapsed(cpStarted);
-    let step = 'validate';
-    let appliedAll = false;
-    const written: Record<string, string[]> = {};
-    const steps: string[] = [];
-    const trace = (s: string) => {
-      step = s;
-      steps.push(s);
-    };
-    const sent: Record<string, Record<string, ParamValue>> = {};
-    let persisted: PersistOutcome = { written: false, reason: 'not written' };
-    try {
-      const outcome = await x.commit(req.target, {
-        requireLive: true,
-        source: req.label,
-        fromFile: true, // the file is replaced with the exact text by `write`, below
-        ...(req.text !== undefined ? { text: req.text } : {}),
-        ...(req.applied ? { applied: req.applied } : {}),
-        trace,
-        beforePersist: async ({ diff, confirmed }) => {
-          appliedAll = true;
-          for (const [id, values] of Object.entries(confirmed)) sent[id] = { ...values };
-          const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
-          for (const id of [...diff.instruments.added, ...reconnected]) {
-            if (specs.get(id)?.enabled === false) continue;
-            trace(`wait for ${id} to be ready`);
-            await this.ready(id, timeoutMs);
-          }
-          for (const [id, w] of Object.entries(req.writes)) {
-            if (specs.get(id)?.enabled === false || Object.keys(w.values).length === 0) continue;
-            trace(`send ${id} ${Object.keys(w.values).join(', ')}`);
-            written[id] = Object.keys(w.values);
-            const got = await this.withTimeout(instruments.setParams(id, w.values), timeoutMs, `${id}: ${Object.keys(w.values).join(', ')} not confirmed within ${timeoutMs / 1000} s`);
-            sent[id] = { ...(sent[id] ?? {}), ...got };
-          }
-          trace('write the config file');
-          persisted = await req.write();
-        },
-      });
-      return { plan, steps, confirmed: sent, persisted, checkpointMs, summary: outcome.summary };
-    } catch (err) {
-      const cause = toDaqError(err, (e) => log.error({ err: e }, 'bug: an error without a code'));
-      if (step === 'validate') throw err; // refused before anything was applied
-      const restored = await this.restore(prev, req.target, planned, checkpoint, appliedAll, written, timeoutMs, steps);
-      const message = `${req.label}: step "${step}" failed: ${cause.message}. Restored: ${restoredText(restored)}`;
-      log.warn({ audit: true, step }, message);
-      throw new DaqError(cause.kind, message, {
-        details: { step, cause: { kind: cause.kind, message: cause.message, ...(cause.details ? { details: cause.details } : {}) }, restored },
-      });
-    }
-  }
-
-  private async applyResume(x: Execution, rec: TxRecord): Promise<CommandResult> {
-    const p = rec.pending!;
-    const running = x.config as ConfigModel;
-    const outcome = await x.commit(withTables(running, p.after), { persist: false, requireLive: false, source: `tx ${rec.id} (pending confirmation, re-applied at start-up)` });
-    return { tx: rec.id, resumed: true, summary: outcome.summary };
-  }
-
-  /** Device values before the commit, of what it changes or sends (read back where the device can). */
-  private async checkpoint(prev: ConfigView, diff: ConfigDiff, staged: Replayed): Promise<DeviceCheckpoint> {
-    const { instruments, log } = this.deps;
-    const cp: DeviceCheckpoint = {};
-    const prevSpecs = specsOf(prev);
-    const ids = new Set([...Object.keys(diff.instruments.changed), ...Object.keys(staged.writes)]);
-    // Each instrument on its own lane: read them all at once.
-    await Promise.all([...ids].map(async (id) => {
-      const spec = prevSpecs.get(id);
-      if (!spec || !instruments.isReady(id)) return;
-      const decls = spec.driver.params(spec.options).filter((d) => d.settable === 'running');
-      const change = diff.instruments.changed[id];
-      const wanted = new Set([...Object.keys(change?.params ?? {}), ...Object.keys(staged.writes[id]?.values ?? {})]);
-      // A reconnect sends the config's setpoints: put back every setpoint the device held.
-      const names = decls.filter((d) => wanted.has(d.name) || (change?.reconnect && d.kind === 'setpoint')).map((d) => d.name);
-      if (names.length === 0) return;
-      cp[id] = await deviceCheckpoint(instruments, id, names, log);
-    }));
-    return cp;
-  }
-
-  /** Undo a failed commit: the runtime back to `prev` (one apply path), then the devices' values. */
-  private async restore(prev: ConfigModel, next: ConfigModel, diff: ConfigDiff, cp: DeviceCheckpoint, appliedAll: boolean, written: Record<string, string[]>, timeoutMs: number, steps: string[]) {
-    const { instruments, modules, log } = this.deps;
-    const failures: string[] = [];
-    let reverse: ConfigDiff | undefined;
-    if (appliedAll) {
-      reverse = diffConfigs(next, prev, specsOf(prev));
-      try {
-        await applyDiff({ prev: next, next: prev, diff: reverse, nextSpecs: specsOf(prev), prevSpecs: specsOf(next) }, instruments, modules, { requireLive: false }, log);
-      } catch (err) {
-        failures.push(`putting the set-up back: ${describeError(err)}`);
-      }
-    }
-    const values = restoreValues(cp, diff, written, appliedAll);
-    const devices = await this.restoreDevices(reverse, values, timeoutMs, appliedAll);
-    if (!appliedAll) {
-      // The apply path undid its own steps (each set put back to the device's read-back value,
-      // the same values as this checkpoint): say which.
-      for (const s of steps) {
-        const m = /^set (\S+) (.+)$/.exec(s);
-        if (!m || !cp[m[1]!]) continue;
-        for (const name of m[2]!.split(', ')) if (Object.hasOwn(cp[m[1]!]!, name)) (devices.devices[m[1]!] ??= {})[name] = cp[m[1]!]![name]!;
-      }
-    }
-    const started = steps.filter((s) => s.startsWith('start ')).map((s) => s.slice(6));
-    return {
-      instruments: appliedAll
-        ? { stopped: diff.instruments.added, restarted: diff.instruments.removed, reconnected: Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id) }
-        : { stopped: started, restarted: [], reconnected: [], note: `the apply path undid its own steps (${steps.join('; ')})` },
-      devices: devices.devices,
-      modules: appliedAll ? [...diff.modules.added, ...diff.modules.removed, ...Object.keys(diff.modules.changed)] : [],
-      file: 'not written',
-      failures: [...failures, ...devices.failures],
-    };
-  }
-
-  private async restoreDevices(reverse: ConfigDiff | undefined, values: DeviceCheckpoint, timeoutMs: number, waitFirst: boolean) {
-    const { instruments } = this.deps;
-    const failures: string[] = [];
-    const devices: Record<string, Record<string, ParamValue>> = {};
-    if (reverse && waitFirst) {
-      const back = [...reverse.instruments.added, ...Object.entries(reverse.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id)];
-      await Promise.all(back.map((id) => this.deps.daemon.waitForConnection(id, timeoutMs)));
-    }
-    for (const [id, restore] of Object.entries(values)) {
-      if (Object.keys(restore).length === 0) continue;
-      if (!instruments.isReady(id)) {
-        failures.push(`${id} is not ready: ${Object.keys(restore).join(', ')} not set back`);
-        continue;
-      }
-      try {
-        devices[id] = await instruments.setParams(id, restore);
-      } catch (err) {
-        failures.push(`${id}: could not set ${Object.keys(restore).join(', ')} back (${describeError(err)})`);
-      }
-    }
-    if (failures.length) this.deps.log.error({ failures }, `restore incomplete: ${failures.join('; ')}`);
-    return { devices, failures };
+  /** A whole target config applied as one transaction, in the queue (version rollback, issue #19): see CommitEngine.commitConfig. */
+  commitConfig(x: Execution, req: ConfigCommit): Promise<ConfigCommitResult> {
+    return this.engine.commitConfig(x, req);
   }
 
   // ---- helpers ----
-
-  private async ready(id: string, timeoutMs: number): Promise<void> {
-    const r = await this.deps.daemon.waitForConnection(id, timeoutMs);
-    if (r.state === 'ready') return;
-    if (r.state === 'error') throw new DaqError((r.error?.kind as ErrorKind | undefined) ?? 'not_ready', `${id} did not connect: ${r.error?.message ?? 'error'}`);
-    throw new DaqError('timeout', `${id} was not ready within ${timeoutMs / 1000} s (state ${r.state})`);
-  }
-
-  private withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-    let timer: NodeJS.Timeout;
-    return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new DaqError('timeout', message)), ms)))]).finally(() => clearTimeout(timer));
-  }
-
-  private conflicts(rec: Pick<TxRecord, 'touched'>) {
-    const out: { kind: 'instruments' | 'modules'; id: string; staged: number; now: number; message: string }[] = [];
-    for (const kind of ['instruments', 'modules'] as const) {
-      for (const [id, staged] of Object.entries(rec.touched[kind])) {
-        const now = this.deps.daemon.itemRevision(kind, id);
-        if (now !== staged) out.push({ kind, id, staged, now, message: `${kind === 'instruments' ? 'instrument' : 'module'} ${id} changed since it was staged (revision ${staged} -> ${now})` });
-      }
-    }
-    return out;
-  }
-
-  /** New or changed serial ports: opened by another process (read-only check), or, with probe, openable. */
-  private async portProblems(running: ConfigView, staged: Replayed, probe: boolean, ops: TxRecord['ops']): Promise<Problem[]> {
-    const ports = new Map<string, string>(); // resolved path -> instrument id
-    for (const [id, table] of Object.entries(staged.config.instruments ?? {})) {
-      const port = table.port;
-      // Only serial paths can be held open by another process or probed by opening them here.
-      if (typeof port !== 'string' || isSimPort(port) || table.enabled === false || parsePortAddress(port).kind !== 'serial') continue;
-      if (ownValue(running.instruments, id)?.port === port && ownValue(running.instruments, id)?.enabled !== false) continue; // daqd has it open already
-      ports.set(resolvePortPath(port), id);
-    }
-    if (ports.size === 0) return [];
-    const problems: Problem[] = [];
-    const held = await openedElsewhere([...ports.keys()]);
-    for (const [path, holders] of held) {
-      const id = ports.get(path)!;
-      problems.push({
-        ...attribute(`instruments.${id}`, '', staged, ops),
-        kind: 'port_conflict',
-        path: `instruments.${id}.port`,
-        message: `${path} is already open in another process (${holders.map((h) => `pid ${h.pid} ${h.command}`).join(', ')})`,
-      });
-    }
-    if (probe) {
-      for (const [path, id] of ports) {
-        if (held.has(path)) continue;
-        const why = await probePort(path);
-        if (why) problems.push({ ...attribute(`instruments.${id}`, '', staged, ops), kind: 'port_error', path: `instruments.${id}.port`, message: why });
-      }
-    }
-    return problems;
-  }
-
-  private hasActions(rec: TxRecord): boolean {
-    return this.actionText(rec) !== '';
-  }
-
-  private actionText(rec: TxRecord): string {
-    const running = this.deps.daemon.config;
-    const out: string[] = [];
-    for (const op of rec.ops) {
-      if (op.command.type !== 'instrument.set') continue;
-      const id = op.command.id;
-      const spec = specsOf(running).get(id);
-      const table = ownValue(running.instruments, id);
-      // An instrument the transaction adds: its driver's declarations.
-      const added = rec.ops.find((o) => o.command.type === 'instrument.add' && o.command.id === id);
-      const decls = spec ? spec.driver.params(spec.options) : added || table ? this.declsFor(rec, id) : [];
-      for (const name of Object.keys(op.command.params)) if (decls.find((d) => d.name === name)?.kind === 'action') out.push(`${id}.${name}`);
-    }
-    return out.join(', ');
-  }
-
-  private declsFor(rec: TxRecord, id: string) {
-    const add = rec.ops.find((o) => o.command.type === 'instrument.add' && o.command.id === id)?.command as CommandOf<'instrument.add'> | undefined;
-    if (!add) return [];
-    try {
-      const specs = validateConfig({ instruments: { [id]: add.config } }).specs;
-      const spec = specs.get(id);
-      return spec ? spec.driver.params(spec.options) : [];
-    } catch {
-      return [];
-    }
-  }
 
   private requireEnabled(): void {
     if (!this.deps.daemon.dynamicConfig().enable_transactions) {
@@ -859,73 +449,3 @@ export class TxManager {
     this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state, ...(note ? { message: note } : {}) });
   }
 }
-
-/** The staged op that caused a problem at `path` (the last op touching that item, or naming it). */
-function attribute(path: string, message: string, staged: Replayed, ops: TxRecord['ops']): { op?: number; opText?: string } {
-  const parts = path.split('.');
-  const key = parts.length >= 2 ? `${parts[0]}.${parts[1]}` : '';
-  let found = staged.touchedBy.get(key);
-  if (!found) {
-    for (const [item, n] of staged.touchedBy) {
-      const id = item.split('.')[1]!;
-      if (message.includes(`"${id}"`) || message.includes(` ${id} `) || path.includes(`.${id}`)) found = n;
-    }
-  }
-  const n = found?.[found.length - 1];
-  const op = ops.find((o) => o.n === n);
-  return op ? { op: op.n, opText: describeOp(op.command) } : {};
-}
-
-function problemText(p: Problem): string {
-  return `${p.op ? `op ${p.op}: ` : ''}${p.path ? `${p.path}: ` : ''}${p.message}`;
-}
-
-/** The device values a restore sets back: what the transaction changed or sent (all of a reconnected instrument's setpoints). */
-function restoreValues(cp: DeviceCheckpoint, diff: ConfigDiff, written: Record<string, string[]>, appliedAll: boolean): DeviceCheckpoint {
-  const out: DeviceCheckpoint = {};
-  for (const [id, values] of Object.entries(cp)) {
-    const names = appliedAll ? Object.keys(values) : (written[id] ?? []);
-    const pick: Record<string, ParamValue> = {};
-    for (const n of names) if (Object.hasOwn(values, n)) pick[n] = values[n]!;
-    if (Object.keys(pick).length > 0) out[id] = pick;
-    void diff;
-  }
-  return out;
-}
-
-function restoredText(r: { instruments: { stopped: string[]; restarted: string[]; reconnected: string[] }; devices: Record<string, Record<string, ParamValue>>; modules: string[]; failures: string[] }): string {
-  const parts: string[] = [];
-  if (r.instruments.stopped.length) parts.push(`stopped ${r.instruments.stopped.join(', ')}`);
-  if (r.instruments.restarted.length) parts.push(`restarted ${r.instruments.restarted.join(', ')}`);
-  if (r.instruments.reconnected.length) parts.push(`reconnected ${r.instruments.reconnected.join(', ')}`);
-  for (const [id, v] of Object.entries(r.devices)) parts.push(`${id} ${Object.entries(v).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ')}`);
-  if (r.modules.length) parts.push(`modules ${r.modules.join(', ')}`);
-  parts.push('config file not written');
-  if (r.failures.length) parts.push(`NOT restored: ${r.failures.join('; ')}`);
-  return parts.join('; ');
-}
-
-/** The tables of the items a transaction touches (null: absent). */
-function tablesOf(config: ConfigView, rec: TxRecord): TouchedTables {
-  const out: TouchedTables = { instruments: {}, modules: {} };
-  for (const kind of ['instruments', 'modules'] as const) {
-    for (const id of Object.keys(rec.touched[kind])) setOwn(out[kind], id, ownValue(config[kind] as Record<string, unknown> | undefined, id) ?? null);
-  }
-  return out;
-}
-
-/** `config` with the given tables put in (null: removed), keeping the others. */
-function withTables(config: ConfigModel, tables: TouchedTables): ConfigModel {
-  const next: ConfigModel = { ...config };
-  for (const kind of ['instruments', 'modules'] as const) {
-    if (config[kind] === undefined && Object.values(tables[kind]).every((t) => t === null)) continue;
-    const group: Record<string, unknown> = { ...((config[kind] as Record<string, unknown> | undefined) ?? {}) };
-    for (const [id, table] of Object.entries(tables[kind])) {
-      if (table === null) delete group[id];
-      else setOwn(group, id, table);
-    }
-    (next as Record<string, unknown>)[kind] = group;
-  }
-  return next;
-}
-
