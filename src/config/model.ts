@@ -48,6 +48,38 @@ export function cloneModel<T>(value: T): T {
 }
 
 /**
+ * Running configs are immutable once committed: a command builds its next config by copying the
+ * tables along the path it changes (Execution.draftInstrument) and shares everything else, and
+ * freezeModel makes that a fact rather than a convention. The config file's writer relies on it:
+ * given the frozen model it last wrote and a frozen next one, it diffs the two through the shared
+ * tables (skipped by identity) instead of walking its own copy of the whole config per change.
+ *
+ * Deep: every table and array is frozen (tables already frozen by an earlier call are shared and
+ * skipped, so freezing a path-copied config costs the path). Dates are left as they are: freezing
+ * does not stop setTime, and nothing in daqd edits a config's date.
+ */
+const frozenModels = new WeakSet<object>();
+
+export function freezeModel<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || frozenModels.has(value)) return value;
+  if (Array.isArray(value)) {
+    for (const item of value) freezeModel(item);
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value; // a Date: a leaf
+    for (const key of Object.keys(value)) freezeModel((value as Record<string, unknown>)[key]);
+  }
+  Object.freeze(value);
+  frozenModels.add(value);
+  return value;
+}
+
+/** Was `value` made immutable by freezeModel (it and everything in it)? */
+export function isFrozenModel(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && frozenModels.has(value);
+}
+
+/**
  * `table[key] = value` that can never reach the prototype: a key named "__proto__" (from a TOML
  * file or a JSON request) becomes an ordinary own property instead of replacing the prototype.
  */

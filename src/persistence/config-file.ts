@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { parse } from 'smol-toml';
 import { DaqError, describeError, isDaqError } from '../errors.js';
 import { atomicWriteFile } from './atomic-write.js';
-import { cloneModel } from '../config/model.js';
+import { cloneModel, isFrozenModel } from '../config/model.js';
 import { applyOpInPlace, type Table } from './config-diff.js';
 import { advanceKnown, knownDoc, type KnownDoc } from './toml-known.js';
 import { renderConfigEdit, type RenderedEdit, type WriteAnnotations } from './toml-writer.js';
@@ -30,6 +30,10 @@ const queues = new Map<string, Promise<unknown>>();
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function frozenOrUndefined(model: unknown): object | undefined {
+  return isFrozenModel(model) ? (model as object) : undefined;
 }
 
 function tryParse(text: string): unknown {
@@ -64,6 +68,13 @@ export class ConfigFile {
    * when the model came from elsewhere (a reload hands its own): the next write verifies in full.
    */
   private known: KnownDoc | undefined;
+  /**
+   * The caller's model the file was last written to hold, kept only when it is frozen
+   * (freezeModel): it can no longer change, so it is exactly what the base model holds. A next
+   * write from it (the usual case: the running config before a command) is diffed from it, and the
+   * tables it shares with the next model are skipped by identity instead of walked.
+   */
+  private lastWritten: object | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -106,6 +117,7 @@ export class ConfigFile {
     this.baseText = text;
     this.baseHash = undefined;
     this.baseBytes = undefined;
+    this.lastWritten = undefined;
     if (verified !== undefined && verified !== 'verified') {
       this.known = verified;
       this.baseModel = verified.model;
@@ -240,8 +252,10 @@ export class ConfigFile {
     let rendered: RenderedEdit | undefined;
     let renderError: unknown;
     const known = this.known !== undefined && this.known.text === base.text && this.known.model === base.model ? this.known : undefined;
+    // Diffed from the caller's frozen model when it is the one the base holds (see lastWritten).
+    const diffFrom = !force && prev !== undefined && prev === this.lastWritten ? prev : undefined;
     try {
-      rendered = renderConfigEdit(base.text, base.model, next, { ...ann, ownText: this.ownText, ...(known ? { known } : {}) });
+      rendered = renderConfigEdit(base.text, base.model, next, { ...ann, ownText: this.ownText, ...(known ? { known } : {}), ...(diffFrom ? { diffFrom } : {}) });
     } catch (err) {
       renderError = err;
     }
@@ -269,12 +283,14 @@ export class ConfigFile {
         this.ownText ??= text;
         this.baseBytes = previous.bytes;
       } else this.adoptOwnText(text, next, verified);
+      this.lastWritten = frozenOrUndefined(next);
       return { bytes: 0, ms: performance.now() - started };
     }
     // Adopt before the rename: a file watcher that sees the new file must already find its hash known.
     this.adoptOwnText(text, next, verified);
     const bytes = Buffer.from(text, 'utf8');
     this.baseBytes = bytes;
+    this.lastWritten = frozenOrUndefined(next);
     try {
       await atomicWriteFile(this.path, bytes);
     } catch (err) {
@@ -284,6 +300,7 @@ export class ConfigFile {
         this.baseText = previous.text;
         this.baseHash = previous.hash;
         this.baseBytes = previous.bytes;
+        this.lastWritten = undefined; // the next write diffs from the base model itself
         this.baseModel = previous.model;
         this.ownText = previous.own;
         for (let i = undo.length - 1; i >= 0; i--) undo[i]!();

@@ -37,6 +37,11 @@ export interface WriteAnnotations {
    * its text and model are the very ones passed in: then the result is verified locally.
    */
   known?: KnownDoc;
+  /**
+   * A model equal in value to `prev` that shares the tables `next` did not change (ConfigFile's
+   * frozen last-written model): the diff runs from it and skips shared tables by identity.
+   */
+  diffFrom?: unknown;
 }
 
 /** A rendered change: the text, the edits it made, and the local proof when there was one. */
@@ -48,7 +53,7 @@ export interface RenderedEdit {
 }
 
 /** How changes were rendered since start (for tests, the benchmark and status output). */
-export const renderStats = { spliced: 0, careful: 0, patchedOps: 0, refused: 0, verifiedLocally: 0 };
+export const renderStats = { spliced: 0, careful: 0, patchedOps: 0, refused: 0, verifiedLocally: 0, diffedFromShared: 0 };
 
 /** ISO-8601 UTC to the second, as used in the comments daqd leaves in the file. */
 export function commentTimestamp(now: Date): string {
@@ -107,7 +112,8 @@ export function renderConfigChange(text: string, prev: unknown, next: unknown, a
 export function renderConfigEdit(text: string, prev: unknown, next: unknown, ann: WriteAnnotations = {}): RenderedEdit {
   // Removals last, so a "# Removed" note stays where the table was rather than above a sibling
   // added in the same change.
-  const diff = diffConfig(prev, next);
+  if (ann.diffFrom !== undefined) renderStats.diffedFromShared++;
+  const diff = diffConfig(ann.diffFrom ?? prev, next);
   const ops = [...diff.filter((op) => op.kind !== 'remove'), ...diff.filter((op) => op.kind === 'remove')];
   if (ops.length === 0) return { text, ops };
   const known = ann.known !== undefined && ann.known.text === text && ann.known.model === prev ? ann.known : undefined;

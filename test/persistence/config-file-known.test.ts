@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { ConfigFile } from '../../src/persistence/config-file.js';
+import { freezeModel, isFrozenModel } from '../../src/config/model.js';
 import { whyNotExactly } from '../../src/persistence/toml-verify.js';
 import { renderStats } from '../../src/persistence/toml-writer.js';
 import { copy, NOW, type Model } from './helpers.js';
@@ -132,4 +133,62 @@ describe('ConfigFile verifies on the lines a change touched', () => {
     await file.write(second, third, { now: NOW });
     await expectOnDisk(third);
   });
+
+  it("frozen path-copied models (the daemon's way) give the very text a full diff gives, write after write", async () => {
+    // Two files, the same 80 seeded changes: one told them as the daemon makes them (tables along
+    // the changed path copied, the rest shared, all frozen), the other as unshared deep copies.
+    const pathB = join(dir, 'b.toml');
+    writeFileSync(path, lab(12));
+    writeFileSync(pathB, lab(12));
+    const shared = new ConfigFile(path);
+    const unshared = new ConfigFile(pathB);
+    let model = freezeModel(parse(await shared.load()) as Model);
+    await unshared.load();
+    const rnd = mulberry32(2512);
+    const before = renderStats.diffedFromShared;
+    for (let i = 0; i < 80; i++) {
+      const next = freezeModel(sharedChange(rnd, model, i));
+      expect(next.application).toBe(model.application); // shared, not copied
+      await shared.write(model, next, { now: NOW });
+      await unshared.write(copy(model), copy(next), { now: NOW });
+      expect(readFileSync(path, 'utf8')).toBe(readFileSync(pathB, 'utf8'));
+      await expectOnDisk(next);
+      model = next;
+    }
+    expect(renderStats.diffedFromShared - before).toBe(79); // every write but the first (no write before it)
+  });
+
+  it('a model the caller can still change is never diffed from by identity', async () => {
+    writeFileSync(path, lab(3));
+    const file = new ConfigFile(path);
+    const model = parse(await file.load()) as Model;
+    const next = copy(model);
+    next.instruments.pm1.params.gain = 3.5;
+    await file.write(model, next, { now: NOW });
+    expect(isFrozenModel(next)).toBe(false);
+    next.instruments.pm1.params.gain = 99; // edited in place after the write, then passed as prev
+    const again = { ...next, instruments: { ...next.instruments, pm0: { ...next.instruments.pm0, params: { ...next.instruments.pm0.params, wavelength_nm: 900 } } } };
+    const before = renderStats.diffedFromShared;
+    await file.write(next, again, { now: NOW });
+    await expectOnDisk(again);
+    expect(renderStats.diffedFromShared).toBe(before);
+  });
 });
+
+/** change(), made the daemon's way: copies of the tables along the changed path only. */
+function sharedChange(rnd: () => number, model: Model, i: number): Model {
+  const ids = Object.keys(model.instruments ?? {});
+  const id = ids[Math.floor(rnd() * ids.length)];
+  const pick = Math.floor(rnd() * 5);
+  const instruments = { ...model.instruments };
+  if (pick === 0 || !id) instruments[`added${i}`] = { driver: 'sim', port: 'sim', params: { gain: 2.5, label: `it's "${i}"` } };
+  else if (pick === 1 && ids.length > 3) delete instruments[id];
+  else {
+    const params = { ...instruments[id].params };
+    if (pick === 2) params.gain = Math.round(rnd() * 100) / 4;
+    else if (pick === 3) params[`k${i}`] = i;
+    else params.wavelength_nm = 700 + i;
+    instruments[id] = { ...instruments[id], params };
+  }
+  return { ...model, instruments };
+}

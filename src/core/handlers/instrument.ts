@@ -45,7 +45,7 @@ export async function addInstrument(x: Execution, cmd: CommandOf<'instrument.add
   }
   // A missing device is accepted and retried, as in the file (one rule): the instrument shows
   // `error` with kind port_not_found until it is plugged in; `wait` (daqctl add waits) says so at once.
-  const next = x.draft();
+  const next = x.draftTop();
   const instruments = { ...(next.instruments ?? {}) };
   setOwn(instruments, cmd.id, table);
   next.instruments = instruments as typeof next.instruments;
