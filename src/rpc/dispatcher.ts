@@ -2,7 +2,8 @@
  * The one dispatcher: a JSON-RPC 2.0 message (a request or a batch) in, its response out, for any
  * session. The Unix socket (connection.ts), HTTP (services/http) and MQTT (services/mqtt) only frame
  * it. The limits live here, so every framing has them: nesting depth before JSON.parse, batch size,
- * "__proto__" keys, params validated by each method's zod schema.
+ * "__proto__" keys, params validated by each method's zod schema (the commonest shapes by an
+ * equivalent check without zod, fast-params.ts).
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -13,6 +14,7 @@ import { errorResponse, paramlessRequest, requestSchema, resultResponse, type Rp
 import type { ClientStats } from './connection.js';
 import type { MethodMap } from './methods/types.js';
 import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
+import { fastParams } from './fast-params.js';
 import type { Session } from './session.js';
 
 /** Requests in one batch (docs/protocol.md, Limits). */
@@ -109,6 +111,8 @@ export class Dispatcher {
       throw new DaqError('invalid_params', `${method}: params.${pathText(protoKey)}: the key "__proto__" is not allowed (it is a built-in name of JavaScript objects)`);
     }
     if (params === undefined && acceptsNoParams(def.params)) return def.handler(undefined, { daemon: this.daemon, session, clientStats: this.clientStats });
+    const fast = params === undefined ? undefined : fastParams(def.params, params);
+    if (fast !== undefined) return def.handler(fast as never, { daemon: this.daemon, session, clientStats: this.clientStats });
     const p = def.params.safeParse(params, { reportInput: true });
     if (!p.success) throw new DaqError('invalid_params', paramsProblem(method, p.error.issues));
     return def.handler(p.data, { daemon: this.daemon, session, clientStats: this.clientStats });

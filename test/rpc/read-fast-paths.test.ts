@@ -165,3 +165,59 @@ describe('StatusMemo', () => {
     expect(memo.get([], 0, () => ++n)).toBe(2);
   });
 });
+
+describe('fastParams', () => {
+  /** Params values around the recognised shapes: good and bad ids, booleans and not, extra keys. */
+  function candidates(r: () => number, keys: string[]): unknown[] {
+    const ids = ['pm1', 'a', 'x'.repeat(64), 'x'.repeat(65), '', 'has space', 'constructor', 'toString', '__proto__', 'ü', 'a-b_c', 1, null, true, undefined];
+    const bools = [true, false, 'true', 0, null, undefined];
+    const out: unknown[] = [null, 1, 'pm1', [], ['pm1'], Object.create(null), new Date(0)];
+    for (let n = 0; n < 400; n++) {
+      const o: Record<string, unknown> = {};
+      for (const key of keys) {
+        if (r() < 0.15) continue; // missing
+        o[key] = key === 'id' || r() < 0.3 ? ids[Math.floor(r() * ids.length)] : bools[Math.floor(r() * bools.length)];
+      }
+      if (r() < 0.15) o[['extra', 'ID', 'refresh', 'persist'][Math.floor(r() * 4)]!] = r() < 0.5 ? true : 'x';
+      out.push(o);
+    }
+    return out;
+  }
+
+  it("gives zod's result wherever it answers, for every method's params schema (seeded)", async () => {
+    const { methods } = await import('../../src/rpc/methods/index.js');
+    const { fastParams } = await import('../../src/rpc/fast-params.js');
+    const r = rng(2511);
+    let recognised = 0;
+    let answered = 0;
+    for (const [name, def] of methods) {
+      const schema = def.params as z.ZodType;
+      const keys = schema instanceof z.ZodObject ? Object.keys(schema.shape) : ['id'];
+      let used = false;
+      for (const raw of candidates(r, keys)) {
+        const fast = fastParams(schema, raw);
+        if (fast === undefined) continue;
+        used = true;
+        answered++;
+        const slow = schema.safeParse(raw);
+        expect(slow.success, `${name} ${JSON.stringify(raw)}`).toBe(true);
+        expect(fast, `${name} ${JSON.stringify(raw)}`).toEqual(slow.data);
+      }
+      if (used) recognised++;
+    }
+    // instrument.get, module.get, instrument.remove... are among them; most params are not.
+    expect(recognised).toBeGreaterThanOrEqual(5);
+    expect(answered).toBeGreaterThan(500);
+  });
+
+  it('answers the commonest valid shapes itself (and so skips zod for them)', async () => {
+    const { methods } = await import('../../src/rpc/methods/index.js');
+    const { fastParams } = await import('../../src/rpc/fast-params.js');
+    const get = methods.get('instrument.get')!.params as z.ZodType;
+    expect(fastParams(get, { id: 'pm1' })).toEqual({ id: 'pm1' });
+    expect(fastParams(get, { id: 'pm1', refresh: true })).toEqual({ id: 'pm1', refresh: true });
+    expect(fastParams(get, { id: 'constructor' })).toBeUndefined();
+    expect(fastParams(get, { id: 'pm1', extra: 1 })).toBeUndefined();
+    expect(get.safeParse({ id: 'pm1', extra: 1 }).success).toBe(false);
+  });
+});

@@ -294,23 +294,25 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     const c = this.context(id);
     if (!c) return [];
     const device = c.sets.deviceValues().values;
-    return c.spec.driver.params(c.spec.options).filter((d) => d.settable !== 'never').map((d) => {
+    const out: ParameterView[] = [];
+    // Built key by key, in the order the answer shows them (no spread of a temporary object per
+    // optional key: instrument.get is asked in loops, issue 25).
+    for (const d of c.spec.driver.params(c.spec.options)) {
+      if (d.settable === 'never') continue;
       const configured = Object.hasOwn(c.configured.params, d.name) ? c.configured.params[d.name] : undefined;
       const onDevice = Object.hasOwn(device, d.name) ? device[d.name] : undefined;
-      return {
-        name: d.name,
-        kind: d.kind,
-        type: d.type,
-        ...(d.unit ? { unit: d.unit } : {}),
-        ...(d.min !== undefined ? { min: d.min } : {}),
-        ...(d.max !== undefined ? { max: d.max } : {}),
-        ...(d.values ? { values: d.values } : {}),
-        readBack: d.readBack,
-        ...(configured !== undefined ? { configured } : {}),
-        ...(onDevice !== undefined ? { device: onDevice } : {}),
-        drift: d.kind === 'setpoint' && configured !== undefined && onDevice !== undefined && drifts(configured, onDevice),
-      };
-    });
+      const view = { name: d.name, kind: d.kind, type: d.type } as ParameterView & Record<string, unknown>;
+      if (d.unit) view.unit = d.unit;
+      if (d.min !== undefined) view.min = d.min;
+      if (d.max !== undefined) view.max = d.max;
+      if (d.values) view.values = d.values;
+      view.readBack = d.readBack;
+      if (configured !== undefined) view.configured = configured;
+      if (onDevice !== undefined) view.device = onDevice;
+      view.drift = d.kind === 'setpoint' && configured !== undefined && onDevice !== undefined && drifts(configured, onDevice);
+      out.push(view);
+    }
+    return out;
   }
 
   view(id: string): InstrumentView | undefined {
