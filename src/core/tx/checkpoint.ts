@@ -65,7 +65,7 @@ export async function restore(deps: RestoreDeps, prev: ConfigModel, next: Config
       failures.push(`putting the set-up back: ${describeError(err)}`);
     }
   }
-  const values = restoreValues(cp, diff, written, appliedAll);
+  const values = restoreValues(cp, written, appliedAll);
   const devices = await restoreDevices(deps, reverse, values, timeoutMs, appliedAll);
   if (!appliedAll) {
     // The apply path undid its own steps (each set put back to the device's read-back value,
@@ -97,14 +97,26 @@ export async function restoreDevices(deps: RestoreDeps, reverse: ConfigDiff | un
   const { instruments } = deps;
   const failures: string[] = [];
   const devices: Record<string, Record<string, ParamValue>> = {};
+  /** Instruments whose wait failed (threw), with why: said once each, below. */
+  const waitFailed = new Map<string, string>();
   if (reverse && waitFirst) {
     const back = [...reverse.instruments.added, ...Object.entries(reverse.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id)];
-    await Promise.all(back.map((id) => deps.daemon.waitForConnection(id, timeoutMs)));
+    // Each wait on its own: one that fails must not stop the other instruments' values going back.
+    await Promise.all(
+      back.map(async (id) => {
+        try {
+          await deps.daemon.waitForConnection(id, timeoutMs);
+        } catch (err) {
+          waitFailed.set(id, describeError(err));
+        }
+      }),
+    );
   }
   for (const [id, restore] of Object.entries(values)) {
     if (Object.keys(restore).length === 0) continue;
     if (!instruments.isReady(id)) {
-      failures.push(`${id} is not ready: ${Object.keys(restore).join(', ')} not set back`);
+      failures.push(`${id} is not ready${waitFailed.has(id) ? ` (waiting for it to connect failed: ${waitFailed.get(id)})` : ''}: ${Object.keys(restore).join(', ')} not set back`);
+      waitFailed.delete(id);
       continue;
     }
     try {
@@ -113,19 +125,20 @@ export async function restoreDevices(deps: RestoreDeps, reverse: ConfigDiff | un
       failures.push(`${id}: could not set ${Object.keys(restore).join(', ')} back (${describeError(err)})`);
     }
   }
+  // A failed wait not said above (nothing to set back, or the instrument was ready all the same).
+  for (const [id, why] of waitFailed) failures.push(`${id}: waiting for it to connect failed (${why}); check that it is connected and holds its values`);
   if (failures.length) deps.log.error({ failures }, `restore incomplete: ${failures.join('; ')}`);
   return { devices, failures };
 }
 
 /** The device values a restore sets back: what the transaction changed or sent (all of a reconnected instrument's setpoints). */
-export function restoreValues(cp: DeviceCheckpoint, diff: ConfigDiff, written: Record<string, string[]>, appliedAll: boolean): DeviceCheckpoint {
+export function restoreValues(cp: DeviceCheckpoint, written: Record<string, string[]>, appliedAll: boolean): DeviceCheckpoint {
   const out: DeviceCheckpoint = {};
   for (const [id, values] of Object.entries(cp)) {
     const names = appliedAll ? Object.keys(values) : (written[id] ?? []);
     const pick: Record<string, ParamValue> = {};
     for (const n of names) if (Object.hasOwn(values, n)) pick[n] = values[n]!;
     if (Object.keys(pick).length > 0) out[id] = pick;
-    void diff;
   }
   return out;
 }

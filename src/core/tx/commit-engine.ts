@@ -163,7 +163,7 @@ export class CommitEngine {
           onTimeout: opts.confirm.onTimeout,
           before: tablesOf(prev, rec),
           after: tablesOf(staged.config, rec),
-          checkpoint: restoreValues(cp, planned, written, true),
+          checkpoint: restoreValues(cp, written, true),
           instruments: Object.keys(rec.touched.instruments),
           modules: Object.keys(rec.touched.modules),
         };
@@ -216,14 +216,17 @@ export class CommitEngine {
     // Through the one apply path (holds and interlocks apply to every value sent back).
     const outcome = await x.commit(target, { persist: false, requireLive: false, source: `tx ${rec.id} revert` });
     const restored = await restoreDevices(this.deps, outcome.diff, p.checkpoint, timeoutMs, true);
-    await this.deps.end(rec, 'reverted', 'confirm deadline passed (on_timeout revert) or discarded');
-    this.deps.log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id} reverted: ${outcome.summary}`);
+    // A revert on the deadline has no caller to answer: what was not put back goes in the tx.state message too.
+    const notRestored = restored.failures.length ? `; NOT restored: ${restored.failures.join('; ')}` : '';
+    await this.deps.end(rec, 'reverted', `confirm deadline passed (on_timeout revert) or discarded${notRestored}`);
+    this.deps.log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id} reverted: ${outcome.summary}${notRestored}`);
     return { tx: rec.id, reverted: true, summary: outcome.summary, restored: { devices: restored.devices, failures: restored.failures } };
   }
 
   /** A pending confirmed commit after a restart: its tables applied again (setpoints only, no action). */
   async resume(x: Execution, rec: TxRecord): Promise<CommandResult> {
-    const p = rec.pending!;
+    const p = rec.pending;
+    if (!p) throw new DaqError('not_found', `transaction ${rec.id} is not waiting for a confirmation`);
     const running = x.config as ConfigModel;
     const outcome = await x.commit(withTables(running, p.after), { persist: false, requireLive: false, source: `tx ${rec.id} (pending confirmation, re-applied at start-up)` });
     return { tx: rec.id, resumed: true, summary: outcome.summary };
