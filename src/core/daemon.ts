@@ -25,25 +25,23 @@ import { Execution, type Services } from './execution.js';
 import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
 import { reloadConfig } from './handlers/config.js';
 import { SafetyHolds } from './safety.js';
-import { ConfigFileCheck, troubleOf, warnIfNotWritable } from './trouble.js';
+import { warnIfNotWritable } from './trouble.js';
 import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
-import { statusMemoOf } from './status-memo.js';
-import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
+import type { OverrideView } from './overrides.js';
+import { DaemonStatus } from './daemon-status.js';
+import { startConfiguredServices, startListeningServices } from './services-startup.js';
 import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
 import { SetFlow, type SetChange, type SetHook } from './set-flow.js';
 import { tuneGarbageCollectorForLatency } from './gc-tuning.js';
-import { VERSION } from '../version.js';
-import { TxManager } from './tx/manager.js';
-import { VersionManager } from './versions/manager.js';
-import { sameValue } from '../config/model.js';
-import { Recorder } from '../services/recorder/recorder.js';
-import { MqttService } from '../services/mqtt/service.js';
-import { HistoryLog } from '../services/history/history.js';
-import { recordHistory } from '../services/history/wire.js';
-import { Scheduler } from '../services/scheduler/scheduler.js';
+import type { TxManager } from './tx/manager.js';
+import type { VersionManager } from './versions/manager.js';
+import type { Recorder } from '../services/recorder/recorder.js';
+import type { MqttService } from '../services/mqtt/service.js';
+import type { HistoryLog } from '../services/history/history.js';
+import type { Scheduler } from '../services/scheduler/scheduler.js';
 
 export type { ConfigParamChange } from './revisions.js';
 export type { SetChange, SetHook } from './set-flow.js';
@@ -99,8 +97,6 @@ export class Daemon {
   private stopping = false;
   private inFlight = 0;
   private onIdle: (() => void) | null = null;
-  /** Parts wired outside the daemon (the config watcher) that show their state in daemon.status. */
-  private readonly statusSources = new Map<string, () => unknown>();
   private readonly reloadListeners = new Set<ReloadListener>();
   /** The source of the reload running now (begun, not ended), if any. */
   private reloadRunning: string | null = null;
@@ -112,7 +108,8 @@ export class Daemon {
    * transaction that staged against them sees the change).
    */
   private readonly revisions = new Revisions();
-  private readonly fileCheck: ConfigFileCheck;
+  /** daemon.status and the status sources (daemon-status.ts). */
+  private readonly statusReport: DaemonStatus;
   /** Transactions (tx.*); set once the start-up config is loaded. */
   tx!: TxManager;
   /** Config versions (version.*); set once the start-up config is loaded. */
@@ -153,7 +150,6 @@ export class Daemon {
     );
     const file = new ConfigFile(options.configPath);
     this.persister = new ConfigPersister(file, this.events, log, () => this.dynamicConfig().enable_persistence);
-    this.fileCheck = new ConfigFileCheck(options.configPath, () => this.persister.knownHash);
     this.sets = new SetFlow({
       instruments: this.instruments,
       persister: this.persister,
@@ -190,6 +186,21 @@ export class Daemon {
       createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
       { input: { config: {} } },
     );
+    this.statusReport = new DaemonStatus({
+      options,
+      startedAt: this.startedAt,
+      events: this.events,
+      manager: this.manager,
+      persister: this.persister,
+      revisions: this.revisions,
+      services: this.services,
+      instruments: this.instruments,
+      modules: this.modules,
+      hub: this.hub,
+      tx: () => this.tx,
+      listInstruments: () => this.listInstruments(),
+      listModules: () => this.listModules(),
+    });
   }
 
   /** Load the config (throws validation_failed with every issue), start every instrument. */
@@ -201,54 +212,10 @@ export class Daemon {
     await loadConfigFile(options.configPath); // fail fast, before anything opens a port
     warnIfNotWritable(options.configPath, options.log);
     const daemon = new Daemon(options);
-    // The recorder subscribes before the start-up config runs: the first readings are kept in
-    // memory until it knows [application.storage].
-    const recorder = new Recorder({ events: daemon.events, stateDir: options.stateDir, configPath: options.configPath, log: options.log.child({ service: 'recorder' }), ...(options.clock ? { clock: options.clock } : {}) });
-    daemon.recorder = recorder;
-    daemon.onParamsSet((change) => recorder.paramsSet(change));
-    const history = new HistoryLog({ stateDir: options.stateDir, log: options.log.child({ service: 'history' }), ...(options.clock ? { clock: options.clock } : {}) });
-    daemon.history = history;
-    recordHistory(daemon, history);
+    const recorder = startListeningServices(daemon, options);
     daemon.manager.start();
     await daemon.submit({ type: 'config.reload', source: 'startup' }, 'startup');
-    recorder.configure(daemon.config);
-    daemon.onConfigChange((config) => recorder.configure(config));
-    daemon.addStatusSource('recording', () => recorder.status());
-    const mqtt = new MqttService({ daemon, configPath: options.configPath, log: options.log.child({ service: 'mqtt' }) });
-    daemon.mqtt = mqtt;
-    mqtt.configure(daemon.config);
-    daemon.onConfigChange((config) => mqtt.configure(config));
-    daemon.addStatusSource('mqtt', () => mqtt.status());
-    daemon.tx = new TxManager({
-      daemon,
-      services: daemon.services,
-      instruments: daemon.instruments,
-      modules: daemon.modules,
-      persister: daemon.persister,
-      stateDir: options.stateDir,
-      log: options.log,
-      clock: options.clock ?? Date.now,
-      submit: (cmd, origin) => daemon.submit(cmd, origin),
-    });
-    daemon.services.tx = daemon.tx;
-    daemon.versions = new VersionManager({
-      daemon,
-      persister: daemon.persister,
-      devices: daemon.instruments,
-      tx: () => daemon.tx,
-      stateDir: options.stateDir,
-      log: options.log,
-      submit: (cmd, origin) => daemon.submit(cmd, origin),
-    });
-    await daemon.versions.start();
-    daemon.services.versions = daemon.versions;
-    await daemon.tx.start();
-    // Schedules start last: their sets go through everything above.
-    // An injected clock (tests, simulations) drives the scheduler through scheduler.tick(); no real timers.
-    daemon.scheduler = new Scheduler({ daemon, stateDir: options.stateDir, log: options.log.child({ service: 'scheduler' }), clock: options.clock ?? Date.now, timers: options.clock === undefined });
-    await daemon.scheduler.start(daemon.config);
-    daemon.onConfigChange((config) => daemon.scheduler?.configure(config));
-    daemon.addStatusSource('schedules', () => daemon.scheduler?.status());
+    await startConfiguredServices(daemon, options, recorder, { services: daemon.services, instruments: daemon.instruments, modules: daemon.modules, persister: daemon.persister });
     return daemon;
   }
 
@@ -585,69 +552,16 @@ export class Daemon {
   }
 
   addStatusSource(name: string, read: () => unknown): void {
-    this.statusSources.set(name, read);
+    this.statusReport.addSource(name, read);
   }
 
   status() {
-    const snapshot = this.manager.getSnapshot();
-    const lastReload = this.services.reloads.last;
-    // The aggregate (a view of every instrument and module) is reused while nothing it is made of
-    // changed (status-memo.ts); an injected clock that moved counts as a change.
-    const aggregate = statusMemoOf<ReturnType<Daemon['statusAggregate']>>(this.events).get(
-      [snapshot.context.config, this.persister.desiredModel, this.revisions.current, lastReload, this.options.clock?.()],
-      Date.now(),
-      () => this.statusAggregate(lastReload),
-    );
-    const fixed = {
-      version: VERSION,
-      pid: process.pid,
-      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
-      configPath: this.options.configPath,
-      stateDir: this.options.stateDir,
-      revision: this.revisions.current,
-      instruments: aggregate.instruments,
-      modules: aggregate.modules,
-      queue: { pending: snapshot.context.queue.length, completed: snapshot.context.completed },
-      persistence: this.persister.status(),
-      lastReload,
-      safeMode: aggregate.safeMode,
-      overrides: aggregate.overrides,
-      trouble: aggregate.trouble,
-      ports: aggregate.ports,
-    };
-    // Services' sources by name, added to this fresh object (not spread into a second one).
-    const status: typeof fixed & Record<string, unknown> = fixed;
-    for (const [name, read] of this.statusSources) status[name] = read();
-    return status;
-  }
-
-  /** The parts of status() built from every instrument's and module's view (see status-memo.ts). */
-  private statusAggregate(lastReload: ReturnType<Daemon['reloadStatus']>) {
-    const instruments = this.listInstruments();
-    const byState: Record<string, number> = {};
-    for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
-    const txAlarm = this.tx?.status().pendingConfirm;
-    return {
-      instruments: { total: instruments.length, ...byState },
-      modules: { total: this.modules.ids().length },
-      safeMode: { active: this.instruments.safeMode, held: this.instruments.heldIds() },
-      overrides: this.overrides(),
-      trouble: troubleOf({
-        instruments,
-        modules: this.listModules(),
-        lastReload,
-        file: this.fileCheck.now(),
-        ...(txAlarm?.alarm ? { txAlarm: { tx: txAlarm.tx, message: txAlarm.alarm.message } } : {}),
-      }),
-      ports: this.hub.ports(),
-    };
+    return this.statusReport.status();
   }
 
   /** Memory-only changes on top of the file (persist: false, or persistence off), optionally of one instrument. */
   overrides(instrument?: string): OverrideView[] {
-    const ops = overridesOf(this.persister.desiredModel, this.config);
-    const mine = instrument === undefined ? ops : ops.filter((op) => op.path[0] === 'instruments' && op.path[1] === instrument);
-    return describeOverrides(mine);
+    return this.statusReport.overrides(instrument);
   }
 
   /** Stop accepting commands, abort long operations, let queued ones finish, close every port. */
