@@ -22,6 +22,7 @@ import type { ParamValue } from '../../drivers/types.js';
 import { resolveInstrument } from '../../config/resolve.js';
 import { EVENTS_HEADER, csvField, instrumentDirName, readingHeader } from './csv.js';
 import { appendReading, flushStream, newStream, setDay, type Stream } from './stream.js';
+import { RowBuffer } from './rows.js';
 import { applyRetention } from './retention.js';
 
 
@@ -132,7 +133,7 @@ export class Recorder {
           s.names = decls.map((d) => d.name);
           s.header = readingHeader(s.names, units);
           setDay(s, ms);
-          s.segments.push({ day: s.day, header: s.header, lines: [] });
+          s.segments.push({ day: s.day, header: s.header, rows: new RowBuffer() });
         }
       } catch {
         // Not resolvable: its first reading creates the file.
@@ -255,10 +256,10 @@ export class Recorder {
     if (!(ms >= s.dayStart && ms < s.dayEnd)) setDay(s, ms);
     let seg = s.segments[s.segments.length - 1];
     if (!seg || seg.day !== s.day) {
-      seg = { day: s.day, header: EVENTS_HEADER, lines: [] };
+      seg = { day: s.day, header: EVENTS_HEADER, rows: new RowBuffer() };
       s.segments.push(seg);
     }
-    seg.lines.push(`${new Date(ms).toISOString()},${csvField(instrument)},${csvField(what)},${csvField(old)},${csvField(value)},${csvField(origin)}\n`);
+    seg.rows.push(`${new Date(ms).toISOString()},${csvField(instrument)},${csvField(what)},${csvField(old)},${csvField(value)},${csvField(origin)}\n`);
     this.added();
   }
 
@@ -276,10 +277,10 @@ export class Recorder {
       let progressed = false;
       for (const s of streams) {
         const seg = s.segments[0];
-        if (!seg || seg.lines.length === 0) continue;
-        const k = Math.min(seg.lines.length, Math.max(1, Math.ceil(left / streams.length)));
-        seg.lines.splice(0, k);
-        if (seg.lines.length === 0 && s.segments.length > 1) s.segments.shift();
+        if (!seg || seg.rows.count === 0) continue;
+        const k = Math.min(seg.rows.count, Math.max(1, Math.ceil(left / streams.length)));
+        seg.rows.dropFirst(k);
+        if (seg.rows.count === 0 && s.segments.length > 1) s.segments.shift();
         left -= k;
         this.pending -= k;
         this.dropped += k;
@@ -295,7 +296,7 @@ export class Recorder {
   private dropStream(id: string): void {
     const s = this.streams.get(id);
     if (!s) return;
-    for (const seg of s.segments) this.pending -= seg.lines.length;
+    for (const seg of s.segments) this.pending -= seg.rows.count;
     this.streams.delete(id);
     void s.file?.close();
   }

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import type { DaemonEvent } from '../../core/events.js';
 import { DayFile } from './files.js';
 import { localDay, localDayBounds, readingHeader, readingLine } from './csv.js';
+import { RowBuffer } from './rows.js';
 
 export interface Segment {
   day: string;
   header: string;
-  lines: string[];
+  rows: RowBuffer;
 }
 
 export interface Stream {
@@ -63,14 +64,14 @@ export function appendReading(s: Stream, e: Extract<DaemonEvent, { type: 'readin
   if (!(ms >= s.dayStart && ms < s.dayEnd)) setDay(s, ms);
   let seg = s.segments[s.segments.length - 1];
   if (!seg || seg.day !== s.day || seg.header !== header) {
-    seg = { day: s.day, header, lines: [] };
+    seg = { day: s.day, header, rows: new RowBuffer() };
     s.segments.push(seg);
   }
-  seg.lines.push(readingLine(e.ts, e.seq, names, e.values, e.flags));
+  seg.rows.push(readingLine(e.ts, e.seq, names, e.values, e.flags));
 }
 
 /**
- * Writes every row the stream holds: one write of whole lines per file, then fdatasync. `wrote`
+ * Writes every row the stream holds: one write of whole lines per file (their bytes as held), then fdatasync. `wrote`
  * is told each batch written (rows, bytes) as it goes. A file deleted under daqd is an ENOENT error
  * (its rows stay held); the next flush opens a new one.
  */
@@ -96,18 +97,18 @@ export async function flushStream(dataDir: string, s: Stream, wrote: (rows: numb
         }
         s.file = (await DayFile.open(dir, seg.day, seg.header)).file;
       }
-      const n = seg.lines.length;
+      const n = seg.rows.count;
       if (n > 0) {
-        const data = Buffer.from(seg.lines.join(''));
+        const data = seg.rows.copyFirst(n);
         await s.file.append(data);
         touched.add(s.file);
         // Rows that arrived during the write were pushed behind the ones written.
-        seg.lines.splice(0, n);
+        seg.rows.dropFirst(n);
         s.rows += n;
         wrote(n, data.length);
       }
       // Done with it unless rows arrived meanwhile (then the loop writes them too).
-      if (seg.lines.length === 0) s.segments.shift();
+      if (seg.rows.count === 0) s.segments.shift();
     }
     for (const f of touched) await f.sync();
   } catch (err) {
