@@ -10,14 +10,13 @@ import { createActor, type Actor } from 'xstate';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
-import { instrumentsOf, modulesOf, type ConfigModel, type ConfigView } from '../config/model.js';
+import type { ConfigModel, ConfigView } from '../config/model.js';
 import { dynamicConfigSchema } from '../config/schema.js';
 import { DaqError, describeError, toDaqError } from '../errors.js';
 import { ConfigFile } from '../persistence/config-file.js';
 import { removeStrayTempFiles } from '../persistence/atomic-write.js';
 import { PortHub } from '../transport/port-hub.js';
 import { ModuleSupervisor, type ModuleView } from '../modules/supervisor.js';
-import { dependentsOf } from '../modules/graph.js';
 import { commandSchema, type Command, type CommandResult } from './commands.js';
 import type { ParamValue } from '../drivers/types.js';
 import { EventBus } from './events.js';
@@ -29,6 +28,7 @@ import { warnIfNotWritable } from './trouble.js';
 import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
 import type { OverrideView } from './overrides.js';
 import { DaemonStatus } from './daemon-status.js';
+import { DaemonViews, type ConnectionOutcome } from './daemon-views.js';
 import { startConfiguredServices, startListeningServices } from './services-startup.js';
 import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
@@ -110,6 +110,8 @@ export class Daemon {
   private readonly revisions = new Revisions();
   /** daemon.status and the status sources (daemon-status.ts). */
   private readonly statusReport: DaemonStatus;
+  /** The read-only views of instruments and modules, and the connection wait (daemon-views.ts). */
+  private readonly views: DaemonViews;
   /** Transactions (tx.*); set once the start-up config is loaded. */
   tx!: TxManager;
   /** Config versions (version.*); set once the start-up config is loaded. */
@@ -200,6 +202,14 @@ export class Daemon {
       tx: () => this.tx,
       listInstruments: () => this.listInstruments(),
       listModules: () => this.listModules(),
+    });
+    this.views = new DaemonViews({
+      events: this.events,
+      instruments: this.instruments,
+      modules: this.modules,
+      revisions: this.revisions,
+      config: () => this.config,
+      overrides: (instrument) => this.overrides(instrument),
     });
   }
 
@@ -358,47 +368,10 @@ export class Daemon {
    * with `aborted`. The instrument stays ready. Never queued: an abort must not wait for anything.
    */
   abortInstrument(id: string, origin: string) {
-    this.requireInstrument(id);
+    this.views.requireInstrument(id);
     const outcome = this.instruments.isReady(id) ? this.instruments.abort(id, `aborted by ${origin}`) : { aborted: false, failed: 0 };
     this.options.log.info({ audit: true, command: 'instrument.abort', origin, instrument: id, ...outcome }, `instrument.abort ${id}: ${outcome.aborted ? 'stopped the operation in flight' : 'nothing in flight'}${outcome.failed ? `, ${outcome.failed} queued set(s) failed` : ''}`);
     return { id, ...outcome, state: this.getInstrument(id).state };
-  }
-
-  /**
-   * Wait until an instrument is ready or has failed to connect (error), or `timeoutMs` passed.
-   * Answers with the state it is in then, and the connect error if there was one.
-   */
-  waitForConnection(id: string, timeoutMs: number): Promise<{ state: string; error?: { kind: string; message: string } }> {
-    return new Promise((resolve) => {
-      const settle = () => {
-        const view = this.instruments.view(id);
-        if (!view) return { state: 'stopped' };
-        if (view.state === 'ready' || view.state === 'disabled' || view.state === 'stopped') return { state: view.state };
-        if (view.state === 'error') return { state: view.state, ...(view.lastError ? { error: { kind: view.lastError.kind, message: view.lastError.message } } : {}) };
-        return undefined;
-      };
-      const now = settle();
-      if (now) return resolve(now);
-      const timer = setTimeout(() => {
-        off();
-        resolve(settle() ?? { state: this.instruments.view(id)?.state ?? 'stopped' });
-      }, timeoutMs);
-      const off = this.events.subscribe((event) => {
-        if (event.type !== 'instrument.state' || event.instrument !== id) return;
-        const done = settle();
-        if (!done) return;
-        clearTimeout(timer);
-        queueMicrotask(off);
-        resolve(done);
-      });
-    });
-  }
-
-  private requireInstrument(id: string) {
-    const instruments = this.config.instruments;
-    const table = instruments && Object.hasOwn(instruments, id) ? instruments[id] : undefined;
-    if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
-    return table;
   }
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
@@ -474,63 +447,36 @@ export class Daemon {
     }
   }
 
-  // ---- read-only views (never queued) ----
+  // ---- read-only views (never queued): daemon-views.ts ----
 
   listInstruments(): InstrumentView[] {
-    return Object.keys(instrumentsOf(this.config)).map((id) => this.getInstrument(id));
+    return this.views.listInstruments();
   }
 
   getInstrument(id: string): InstrumentView & { revision: number } {
-    const table = this.requireInstrument(id);
-    const view = this.instruments.view(id);
-    const revision = this.itemRevision('instruments', id);
-    if (view) return { ...view, revision };
-    return {
-      revision,
-      id,
-      driver: table.driver,
-      port: table.port,
-      state: 'stopped',
-      pollIntervalMs: 0,
-      params: { ...(table.params ?? {}) },
-      device: {},
-      deviceAt: null,
-      drift: {},
-      holds: [],
-      busy: null,
-      lastReading: null,
-      lastError: null,
-      polls: 0,
-      pollErrors: 0,
-    };
+    return this.views.getInstrument(id);
   }
 
-  /**
-   * instrument.get: the view plus each parameter's declaration, configured and device value.
-   * `refresh` asks the device first (through its lane, after what is queued there).
-   */
-  async describeInstrument(id: string, refresh = false) {
-    this.requireInstrument(id);
-    if (refresh && this.instruments.isReady(id)) {
-      const names = this.instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
-      if (names.length > 0) await this.instruments.readDevice(id, names);
-    }
-    return { ...this.getInstrument(id), configRevision: this.revisions.current, parameters: this.instruments.parameters(id), overrides: this.overrides(id) };
+  /** instrument.get; `refresh` asks the device first (through its lane). */
+  describeInstrument(id: string, refresh = false) {
+    return this.views.describeInstrument(id, refresh);
   }
 
   listModules(): ModuleView[] {
-    return Object.keys(modulesOf(this.config)).map((id) => this.getModule(id));
+    return this.views.listModules();
   }
 
   getModule(id: string): ModuleView & { revision: number } {
-    const view = this.modules.view(id);
-    if (!view) throw new DaqError('not_found', `no module "${id}"`);
-    return { ...view, revision: this.itemRevision('modules', id) };
+    return this.views.getModule(id);
   }
 
   dependencies(id: string) {
-    this.requireInstrument(id);
-    return { instrument: id, usedBy: dependentsOf(this.config, id) };
+    return this.views.dependencies(id);
+  }
+
+  /** Until an instrument is ready or has failed to connect, or `timeoutMs` passed: the state then. */
+  waitForConnection(id: string, timeoutMs: number): Promise<ConnectionOutcome> {
+    return this.views.waitForConnection(id, timeoutMs);
   }
 
   reloadStatus() {

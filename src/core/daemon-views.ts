@@ -1,0 +1,141 @@
+/**
+ * The read-only views of instruments and modules (instrument.list/get/deps, module.list/get, what
+ * MQTT, the HTTP API and daemon.status show) and the wait for an instrument's connection. Kept out
+ * of daemon.ts, which wires the parts together: answering reads is one job, with its own rules:
+ * - reads never queue: they read the running config (which ids exist) and the supervisors' views,
+ *   so an answer never waits behind a config change; only instrument.get with `refresh` waits, on
+ *   the device's own lane;
+ * - the config says what exists: an id it does not hold is `not_found`, and an instrument it holds
+ *   without an actor (not there yet, or no longer) is shown `stopped`, from its table;
+ * - key order is part of the answer (people read it, tests compare JSON text): a running
+ *   instrument's `revision` comes after its view's keys, a stopped one's before them, as it always has;
+ * - nothing here changes the daemon.
+ */
+import type { ConfigView } from '../config/model.js';
+import { instrumentsOf, modulesOf } from '../config/model.js';
+import { DaqError } from '../errors.js';
+import { dependentsOf } from '../modules/graph.js';
+import type { ModuleSupervisor, ModuleView } from '../modules/supervisor.js';
+import type { EventBus } from './events.js';
+import type { InstrumentSupervisor, InstrumentView } from './manager/supervisor.js';
+import type { OverrideView } from './overrides.js';
+import type { Revisions } from './revisions.js';
+
+/** The daemon's parts that the views read (the daemon's own, handed over when it is built). */
+export interface ViewParts {
+  events: EventBus;
+  instruments: InstrumentSupervisor;
+  modules: ModuleSupervisor;
+  revisions: Revisions;
+  /** The running config. */
+  config(): ConfigView;
+  /** Memory-only changes of one instrument (daemon-status.ts). */
+  overrides(instrument: string): OverrideView[];
+}
+
+/** Where an instrument's connection got to (waitForConnection), with the connect error if it failed. */
+export interface ConnectionOutcome {
+  state: string;
+  error?: { kind: string; message: string };
+}
+
+export class DaemonViews {
+  constructor(private readonly parts: ViewParts) {}
+
+  listInstruments(): InstrumentView[] {
+    return Object.keys(instrumentsOf(this.parts.config())).map((id) => this.getInstrument(id));
+  }
+
+  getInstrument(id: string): InstrumentView & { revision: number } {
+    const table = this.requireInstrument(id);
+    const view = this.parts.instruments.view(id);
+    const revision = this.parts.revisions.item('instruments', id);
+    if (view) return { ...view, revision };
+    return {
+      revision,
+      id,
+      driver: table.driver,
+      port: table.port,
+      state: 'stopped',
+      pollIntervalMs: 0,
+      params: { ...(table.params ?? {}) },
+      device: {},
+      deviceAt: null,
+      drift: {},
+      holds: [],
+      busy: null,
+      lastReading: null,
+      lastError: null,
+      polls: 0,
+      pollErrors: 0,
+    };
+  }
+
+  /**
+   * instrument.get: the view plus each parameter's declaration, configured and device value.
+   * `refresh` asks the device first (through its lane, after what is queued there).
+   */
+  async describeInstrument(id: string, refresh = false) {
+    this.requireInstrument(id);
+    const { instruments } = this.parts;
+    if (refresh && instruments.isReady(id)) {
+      const names = instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
+      if (names.length > 0) await instruments.readDevice(id, names);
+    }
+    return { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.parts.overrides(id) };
+  }
+
+  listModules(): ModuleView[] {
+    return Object.keys(modulesOf(this.parts.config())).map((id) => this.getModule(id));
+  }
+
+  getModule(id: string): ModuleView & { revision: number } {
+    const view = this.parts.modules.view(id);
+    if (!view) throw new DaqError('not_found', `no module "${id}"`);
+    return { ...view, revision: this.parts.revisions.item('modules', id) };
+  }
+
+  dependencies(id: string) {
+    this.requireInstrument(id);
+    return { instrument: id, usedBy: dependentsOf(this.parts.config(), id) };
+  }
+
+  /**
+   * Wait until an instrument is ready or has failed to connect (error), or `timeoutMs` passed.
+   * Answers with the state it is in then, and the connect error if there was one.
+   */
+  waitForConnection(id: string, timeoutMs: number): Promise<ConnectionOutcome> {
+    const { instruments } = this.parts;
+    return new Promise((resolve) => {
+      const settle = () => {
+        const view = instruments.view(id);
+        if (!view) return { state: 'stopped' };
+        if (view.state === 'ready' || view.state === 'disabled' || view.state === 'stopped') return { state: view.state };
+        if (view.state === 'error') return { state: view.state, ...(view.lastError ? { error: { kind: view.lastError.kind, message: view.lastError.message } } : {}) };
+        return undefined;
+      };
+      const now = settle();
+      if (now) return resolve(now);
+      const timer = setTimeout(() => {
+        off();
+        resolve(settle() ?? { state: instruments.view(id)?.state ?? 'stopped' });
+      }, timeoutMs);
+      const off = this.parts.events.subscribe((event) => {
+        if (event.type !== 'instrument.state' || event.instrument !== id) return;
+        const done = settle();
+        if (!done) return;
+        clearTimeout(timer);
+        queueMicrotask(off);
+        resolve(done);
+      });
+    });
+  }
+
+  /** The instrument's table in the running config; `not_found` if it holds none. */
+  requireInstrument(id: string) {
+    const instruments = this.parts.config().instruments;
+    const table = instruments && Object.hasOwn(instruments, id) ? instruments[id] : undefined;
+    if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
+    return table;
+  }
+}
