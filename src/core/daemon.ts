@@ -1,8 +1,8 @@
 /**
  * Wires the daemon together: the manager actor and its supervisors, the port hub, the event bus
  * and the config file. Everything outside (socket, signals, watcher) talks to the Daemon: commands
- * go through `submit` (queued, one at a time), reads go through the view methods (never queued,
- * never waiting on a device).
+ * go through `submit` (queued, one at a time), reads go through the view methods (daemon-views.ts:
+ * never queued, and never waiting on a device unless asked to refresh from it).
  */
 import { dirname, resolve } from 'node:path';
 import { setPortBaseDir } from '../config/port-path.js';
@@ -30,7 +30,6 @@ import type { OverrideView } from './overrides.js';
 import { DaemonStatus } from './daemon-status.js';
 import { DaemonViews, type ConnectionOutcome } from './daemon-views.js';
 import { startConfiguredServices, startListeningServices } from './services-startup.js';
-import { stateOf } from './manager/supervisor.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
 import { ConfigPersister } from './persister.js';
