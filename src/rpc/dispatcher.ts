@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { Daemon } from '../core/daemon.js';
 import { DaqError, toDaqError } from '../errors.js';
 import { findProtoKey, paramsProblem, pathText, preview } from './describe.js';
-import { errorResponse, paramlessRequest, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
+import { errorResponse, plainRequest, requestSchema, resultResponse, type RpcId } from './jsonrpc.js';
 import type { ClientStats } from './connection.js';
 import type { MethodMap } from './methods/types.js';
 import { MAX_NESTING_DEPTH, nestingExceeds } from './nesting.js';
@@ -22,9 +22,9 @@ export const MAX_BATCH = 1000;
 
 const NO_STATS: ClientStats = { connections: 0, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 };
 
-/** A paramless request as requestSchema.safeParse would give it (jsonrpc.ts, paramlessRequest). */
-function fastRequest(raw: unknown): { success: true; data: { method: string; params: undefined } } | undefined {
-  const data = paramlessRequest(raw);
+/** A request requestSchema.safeParse would accept, with its own params (jsonrpc.ts, plainRequest). */
+function fastRequest(raw: unknown): { success: true; data: { method: string; params: unknown } } | undefined {
+  const data = plainRequest(raw);
   return data && { success: true, data };
 }
 
@@ -91,7 +91,10 @@ export class Dispatcher {
       return errorResponse(id, new DaqError('invalid_request', 'not a JSON-RPC 2.0 request: need {"jsonrpc":"2.0","method":"...","id":...}'));
     }
     const isNotification = !Object.hasOwn(raw as object, 'id');
-    const { method, params } = req.data;
+    // The request's own params, not zod's copy of them: a "__proto__" key zod's record would drop
+    // silently reaches the check in call() and is refused, like one nested deeper.
+    const { method } = req.data;
+    const params = (raw as { params?: unknown }).params;
     try {
       const result = await this.call(method, params, session);
       return isNotification ? undefined : resultResponse(id, result ?? null);

@@ -12,18 +12,23 @@ export const requestSchema = z.object({
 export type RpcRequest = z.infer<typeof requestSchema>;
 
 /**
- * The common request, checked without zod: a plain object with "jsonrpc":"2.0", a method name, no
- * params and a valid id (or none). A read such as daemon.status is a few microseconds in all, and
- * the schema's parse was a sixth of that. Exactly what requestSchema accepts for such an object;
- * anything else (params present, odd shapes) returns undefined and goes through requestSchema.
+ * The common request, checked without zod: a plain object with "jsonrpc":"2.0", a method name,
+ * params that are a plain object, an array or absent, and a valid id (or none). A read such as
+ * daemon.status is a few microseconds in all, and the schema's parse was a sixth of that (with
+ * params, zod also copied them). It accepts exactly what requestSchema accepts for such an object
+ * (a test compares the two); anything else returns undefined and goes through requestSchema.
+ * The params are the request's own object: every key it has, "__proto__" included, reaches the
+ * dispatcher's checks (zod's record copy drops an own "__proto__" key).
  */
-export function paramlessRequest(raw: unknown): { method: string; params: undefined } | undefined {
+export function plainRequest(raw: unknown): { method: string; params: unknown } | undefined {
   if (typeof raw !== 'object' || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
   const r = raw as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
-  if (r.jsonrpc !== '2.0' || typeof r.method !== 'string' || r.method.length === 0 || r.params !== undefined) return undefined;
+  if (r.jsonrpc !== '2.0' || typeof r.method !== 'string' || r.method.length === 0) return undefined;
+  const params = r.params;
+  if (params !== undefined && !Array.isArray(params) && !(typeof params === 'object' && params !== null && Object.getPrototypeOf(params) === Object.prototype)) return undefined;
   const id = r.id;
   if (id !== undefined && id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) return undefined;
-  return { method: r.method, params: undefined };
+  return { method: r.method, params };
 }
 export type RpcId = string | number | null;
 

@@ -73,6 +73,11 @@ describe('ids and method names that are Object.prototype members', () => {
   });
 
   it('a "__proto__" key anywhere in params is refused, never silently dropped', async () => {
+    // At the top of params too (zod's record copy used to drop it there without a word).
+    raw.write('{"jsonrpc":"2.0","id":3100,"method":"instrument.get","params":{"__proto__":{"id":"pm1"},"id":"pm1"}}\n');
+    const top = await raw.response(3100);
+    expect(top.error?.data.kind).toBe('invalid_params');
+    expect(top.error!.message).toContain('params.__proto__');
     raw.write('{"jsonrpc":"2.0","id":3101,"method":"instrument.set","params":{"id":"pm1","params":{"__proto__":900}}}\n');
     const r = await raw.response(3101);
     expect(r.error?.data.kind).toBe('invalid_params');
