@@ -80,6 +80,11 @@ export class SetQueue {
     return { values: { ...this.device }, at: this.deviceAt };
   }
 
+  /** One device value (no copy of them all: views ask per parameter). */
+  deviceValue(name: string): ParamValue | undefined {
+    return Object.hasOwn(this.device, name) ? this.device[name] : undefined;
+  }
+
   /** Values the device reported outside a set (connect read-back, a reading of the parameter). */
   noteDevice(values: Readonly<Record<string, ParamValue>>, at = new Date().toISOString()): void {
     let any = false;

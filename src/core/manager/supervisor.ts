@@ -285,22 +285,20 @@ export class InstrumentSupervisor implements InstrumentRuntime {
 
   /** What the device holds as far as it told daqd (confirmed, read back or in a reading); never the config. */
   deviceValue(id: string, name: string): ParamValue | undefined {
-    const device = this.context(id)?.sets.deviceValues().values;
-    return device && Object.hasOwn(device, name) ? device[name] : undefined;
+    return this.context(id)?.sets.deviceValue(name);
   }
 
   /** Declarations with configured and device values, for instrument.get. */
   parameters(id: string): ParameterView[] {
     const c = this.context(id);
     if (!c) return [];
-    const device = c.sets.deviceValues().values;
     const out: ParameterView[] = [];
     // Built key by key, in the order the answer shows them (no spread of a temporary object per
     // optional key: instrument.get is asked in loops, issue 25).
     for (const d of c.spec.driver.params(c.spec.options)) {
       if (d.settable === 'never') continue;
       const configured = Object.hasOwn(c.configured.params, d.name) ? c.configured.params[d.name] : undefined;
-      const onDevice = Object.hasOwn(device, d.name) ? device[d.name] : undefined;
+      const onDevice = c.sets.deviceValue(d.name);
       const view = { name: d.name, kind: d.kind, type: d.type } as ParameterView & Record<string, unknown>;
       if (d.unit) view.unit = d.unit;
       if (d.min !== undefined) view.min = d.min;
