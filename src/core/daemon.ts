@@ -29,6 +29,7 @@ import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js'
 import type { OverrideView } from './overrides.js';
 import { DaemonStatus } from './daemon-status.js';
 import { DaemonViews, type ConnectionOutcome } from './daemon-views.js';
+import { ReloadPhases, type ReloadListener } from './reload-phases.js';
 import { startConfiguredServices, startListeningServices } from './services-startup.js';
 import { createManagerMachine, type Job, type JobOutcome } from './manager/machine.js';
 import { InstrumentSupervisor, type InstrumentView } from './manager/supervisor.js';
@@ -44,6 +45,7 @@ import type { Scheduler } from '../services/scheduler/scheduler.js';
 
 export type { ConfigParamChange } from './revisions.js';
 export type { SetChange, SetHook } from './set-flow.js';
+export type { ReloadPhase, ReloadListener } from './reload-phases.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -63,19 +65,6 @@ export interface DaemonOptions {
 
 type ManagerActor = Actor<ReturnType<typeof createManagerMachine>>;
 
-/**
- * Around every reload of the file after start-up (SIGHUP, config.reload, the watcher, a person's
- * edit applied before a command): `begin` when it starts applying, `end` when it was applied or
- * failed. systemd's RELOADING=1 / READY=1 (src/services/systemd/). A watcher reload of daqd's own write is
- * skipped before it begins, so it sends neither.
- */
-export interface ReloadPhase {
-  phase: 'begin' | 'end';
-  source: string;
-  /** On end: whether the reload failed (the running config was kept). */
-  failed?: boolean;
-}
-export type ReloadListener = (phase: ReloadPhase) => void | Promise<unknown>;
 type DynamicConfig = z.output<typeof dynamicConfigSchema>;
 
 /** [application.dynamic_config] with defaults, per [application] table (configs are never mutated). */
@@ -96,11 +85,8 @@ export class Daemon {
   private stopping = false;
   private inFlight = 0;
   private onIdle: (() => void) | null = null;
-  private readonly reloadListeners = new Set<ReloadListener>();
-  /** The source of the reload running now (begun, not ended), if any. */
-  private reloadRunning: string | null = null;
-  /** What the end listeners of the last reload returned (e.g. systemd has read READY=1). */
-  private reloadSettling: Promise<unknown> = Promise.resolve();
+  /** Who is told when a reload of the file begins and ends (reload-phases.ts). */
+  private readonly reloadPhases: ReloadPhases;
   /**
    * The running config's revision (issue #18): +1 for every command that changed it. Each
    * instrument and module keeps the revision that last changed its table (removed ones too, so a
@@ -177,12 +163,9 @@ export class Daemon {
       log,
       configPath: options.configPath,
       reloads: { last: { outcome: 'never' } },
-      onReloadStart: (source) => {
-        if (source === 'startup' || this.reloadRunning !== null) return;
-        this.reloadRunning = source;
-        this.reloadPhase({ phase: 'begin', source });
-      },
+      onReloadStart: (source) => this.reloadPhases.begin(source),
     };
+    this.reloadPhases = new ReloadPhases({ log, services: this.services });
     this.manager = createActor(
       createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
       { input: { config: {} } },
@@ -375,35 +358,18 @@ export class Daemon {
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
     const outcome = await this.executeJob(job, config);
-    if (this.reloadRunning !== null) {
-      const source = this.reloadRunning;
-      this.reloadRunning = null;
-      this.reloadPhase({ phase: 'end', source, failed: this.services.reloads.last.outcome === 'failed' });
-    }
+    this.reloadPhases.end();
     return outcome;
-  }
-
-  private reloadPhase(phase: ReloadPhase): void {
-    const results: unknown[] = [];
-    for (const listener of this.reloadListeners) {
-      try {
-        results.push(listener(phase));
-      } catch (err) {
-        this.options.log.warn({ err }, `reload listener: ${describeError(err)}`);
-      }
-    }
-    if (phase.phase === 'end') this.reloadSettling = Promise.allSettled(results);
   }
 
   /** Listen to the reloads of the file after start-up (see ReloadPhase). */
   onReload(listener: ReloadListener): () => void {
-    this.reloadListeners.add(listener);
-    return () => this.reloadListeners.delete(listener);
+    return this.reloadPhases.on(listener);
   }
 
   /** Resolves once the listeners of the last reload's end have finished (config.reload {wait}). */
-  async reloadSettled(): Promise<void> {
-    await this.reloadSettling;
+  reloadSettled(): Promise<void> {
+    return this.reloadPhases.settled();
   }
 
   private async executeJob(job: Job, config: ConfigModel): Promise<JobOutcome> {
