@@ -109,18 +109,20 @@ describe.concurrent('daqd --check-config and a bad config at start', () => {
   });
 
   it('daqd on a bad file: exit 1, names file, line and key, no stack trace, no socket left', async () => {
-    const r = await runDaqd(['--config', 'bad.toml', '--state-dir', 'state'], dir);
+    // Each test its own state dir: the tests of this block run concurrently, and a second daqd on
+    // the same state dir is refused by the instance lock (the message this test would then see).
+    const r = await runDaqd(['--config', 'bad.toml', '--state-dir', 'state-bad'], dir);
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
     expect(out).toContain(`bad.toml:${lineOf(BAD, 'poll_interval_ms')}: instruments.pm1.poll_interval_ms`);
     expect(out).toContain(`bad.toml:${lineOf(BAD, 'wavelength_nm')}: instruments.pm2.params.wavelength_nm`);
     expect(out).not.toMatch(STACK_LINE);
-    expect(existsSync(join(dir, 'state', 'daqd.sock'))).toBe(false);
+    expect(existsSync(join(dir, 'state-bad', 'daqd.sock'))).toBe(false);
   });
 
   it('a TOML syntax error at start: exit 1 with file:line, no stack trace', async () => {
     writeFileSync(join(dir, 'syntax.toml'), GOOD + '\n[instruments.pm2\ndriver = "scpi"\n');
-    const r = await runDaqd(['--config', 'syntax.toml', '--state-dir', 'state'], dir);
+    const r = await runDaqd(['--config', 'syntax.toml', '--state-dir', 'state-syntax'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`syntax\\.toml:${GOOD.split('\n').length + 1}`));
     expect(r.stderr).not.toMatch(STACK_LINE);
