@@ -175,9 +175,13 @@ describe('recording in a real daqd', () => {
     await rd.waitFor(() => rd.events.length >= 10, 5000, 'pm readings after record = false');
     rd.close();
     await h.call('instrument.add', { id: 'pm2', config: { driver: 'newport_1830c', port: 'sim', poll_interval_ms: 5000 } });
-    await waitUntil(() => csvFiles(join(dataDir(h), 'pm2')).length > 0, 3000, 'pm2 file created at once');
-    const pm2 = readFileSync(join(dataDir(h), 'pm2', csvFiles(join(dataDir(h), 'pm2'))[0]!), 'utf8');
-    expect(pm2.split('\n')[0]).toMatch(/^time,seq,power \[W\]/);
+    // The file is created, then its header written (two steps): wait for the whole header line.
+    const pm2Header = () => {
+      const files = csvFiles(join(dataDir(h), 'pm2'));
+      const text = files.length > 0 ? readFileSync(join(dataDir(h), 'pm2', files[0]!), 'utf8') : '';
+      return text.includes('\n') ? text.split('\n')[0] : undefined;
+    };
+    expect(await waitUntil(pm2Header, 3000, 'pm2 file created at once, with its header')).toMatch(/^time,seq,power \[W\]/);
     expect(ev.events.filter((e) => e.params.instrument === 'pm')).toEqual([]);
     ev.close();
     expect(await h.stop()).toBe(0);
