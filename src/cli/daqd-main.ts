@@ -205,7 +205,9 @@ async function run(opts: Options): Promise<void> {
 
   // systemd: STATUS= follows the daemon; RELOADING=1 + MONOTONIC_USEC, then READY=1, around every
   // reload (SIGHUP, config.reload, the watcher). config.reload {wait} answers after READY=1 is read.
-  const status = new StatusReporter(notify, () => statusLine(daemon.status()), daemon.events);
+  const status = new StatusReporter(notify, () => statusLine(daemon.status()), daemon.events, (err) =>
+    log.error({ err }, `bug: the systemd status line could not be built: ${describeError(err)}`),
+  );
   daemon.onReload(({ phase, failed }) =>
     phase === 'begin'
       ? notify.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading the config file' })

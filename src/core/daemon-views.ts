@@ -85,8 +85,19 @@ export class DaemonViews {
     return { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.parts.overrides(id) };
   }
 
+  /**
+   * Every module of the running config that the module supervisor holds, in config order. While a
+   * command is applying, the supervisor can be a step ahead of the running config (a module it
+   * removed or is replacing, still in the config until the command ends): such a module is left out
+   * of the list for that moment, rather than failing the whole list (and daemon.status with it).
+   */
   listModules(): ModuleView[] {
-    return Object.keys(modulesOf(this.parts.config())).map((id) => this.getModule(id));
+    const out: ModuleView[] = [];
+    for (const id of Object.keys(modulesOf(this.parts.config()))) {
+      const view = this.parts.modules.view(id);
+      if (view) out.push({ ...view, revision: this.parts.revisions.item('modules', id) } as ModuleView);
+    }
+    return out;
   }
 
   getModule(id: string): ModuleView & { revision: number } {

@@ -93,19 +93,34 @@ export class StatusReporter {
   private stopped = false;
   private readonly off: () => void;
 
+  /**
+   * `onError`: told when building the line threw. The line is rebuilt in a timer, where a throw
+   * would end the process: a status line must never take the daemon down, so the last line stands
+   * and the next event tries again.
+   */
   constructor(
     private readonly sink: StatusSink,
     private readonly build: () => string,
     events: Pick<EventBus, 'subscribe'>,
+    private readonly onError: (err: unknown) => void,
     private readonly delayMs = 250,
   ) {
     this.off = events.subscribe(() => this.schedule(), { types: STATUS_EVENTS, owner: 'systemd status line' });
   }
 
-  /** The line now (also remembered as sent: the caller sends it, e.g. with READY=1). */
+  /** The line now (also remembered as sent: the caller sends it, e.g. with READY=1); the last one if it cannot be built. */
   current(): string {
-    this.last = this.build();
+    this.last = this.tryBuild() ?? this.last;
     return this.last;
+  }
+
+  private tryBuild(): string | undefined {
+    try {
+      return this.build();
+    } catch (err) {
+      this.onError(err);
+      return undefined;
+    }
   }
 
   private schedule(): void {
@@ -113,8 +128,8 @@ export class StatusReporter {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped) return;
-      const line = this.build();
-      if (line === this.last) return;
+      const line = this.tryBuild();
+      if (line === undefined || line === this.last) return;
       this.last = line;
       void this.sink.send({ STATUS: line });
     }, this.delayMs);
