@@ -30,3 +30,24 @@ export const realClock: ModuleClock = {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
 };
+
+/**
+ * `clock` for one module, whose timer callbacks cannot throw out of the timer: a throw there would
+ * be uncaught and end daqd, taking every other module (every other interlock) with it. A failure
+ * is reported instead (the supervisor logs it under the module, as it does a failed event
+ * handler), and the module goes on with its next event or timer.
+ */
+export function guardedClock(clock: ModuleClock, onError: (err: unknown) => void): ModuleClock {
+  return {
+    now: () => clock.now(),
+    setTimer: (callback, delayMs) =>
+      clock.setTimer(() => {
+        try {
+          callback();
+        } catch (err) {
+          onError(err);
+        }
+      }, delayMs),
+    clearTimer: (handle) => clock.clearTimer(handle),
+  };
+}

@@ -15,7 +15,7 @@ import { DaqError, describeError } from '../errors.js';
 import type { ModuleRuntime } from '../core/apply/apply.js';
 import type { Command, CommandResult } from '../core/commands.js';
 import type { DaemonEvent, EventBus } from '../core/events.js';
-import { realClock, type ModuleClock } from './clock.js';
+import { guardedClock, realClock, type ModuleClock } from './clock.js';
 import { moduleTypes } from './registry.js';
 import type { InstrumentInfo, ModuleInstance, ModuleTypeDefinition, RoleDecl, SafetyLane } from './types.js';
 
@@ -151,7 +151,7 @@ export class ModuleSupervisor implements ModuleRuntime {
         ...(previous ? { previous } : {}),
         ...(this.safety ? { safety: this.safety } : {}),
         ...(this.instrumentInfo ? { instrumentInfo: this.instrumentInfo } : {}),
-        clock: this.clock,
+        clock: guardedClock(this.clock, (err) => this.log.error({ module: id, err }, `module ${id} failed in a timer: ${describeError(err)}`)),
       });
     }
     this.refreshState(running);

@@ -120,3 +120,24 @@ describe('a tripped interlock without an instance for a while', () => {
     expect(s.modules.view('guard')!.status).toMatchObject({ tripped: true, holding: true, action: 'pending' });
   });
 });
+
+describe("a module's timer that throws", () => {
+  it('is logged under the module and goes no further: the timer does not throw (in daqd it would end the process)', () => {
+    const events = new EventBus();
+    const clock = new FakeClock();
+    const infos: Map<string, InstrumentInfo> = instrumentInfos({ pm: 500, laser: 1000 });
+    let broken = false;
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const modules = new ModuleSupervisor(events, log, async () => ({}), () => true, new FakeSafetyLane(), (id) => {
+      if (broken) throw new Error('instrument info is not available');
+      return infos.get(id);
+    }, clock);
+    modules.sync(config(GUARD), new Map());
+    events.emit({ type: 'reading', instrument: 'pm', seq: 1, ts: new Date(clock.now()).toISOString(), values: { power: 1e-6 } });
+    broken = true;
+    // The stale-sensor check runs in a timer and asks for the sensor's state: that throws now.
+    expect(() => clock.advance(60_000)).not.toThrow();
+    expect(lines.join('')).toMatch(/module guard failed in a timer: .*instrument info is not available/);
+  });
+});
