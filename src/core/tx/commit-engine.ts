@@ -17,6 +17,8 @@
  * that talks to devices, and its ordering is the part that must not drift.
  */
 import type { ConfigModel, ConfigView } from '../../config/model.js';
+import type { InstrumentSpec } from '../../config/resolve.js';
+import type { ConfigDiff } from '../apply/diff.js';
 import { ownValue, setOwn } from '../../config/model.js';
 import { validateConfig } from '../../config/validate.js';
 import { configInvalid } from '../../config/issues.js';
@@ -74,7 +76,7 @@ export class CommitEngine {
   constructor(private readonly deps: CommitEngineDeps) {}
 
   async commit(x: Execution, rec: TxRecord, options: CommitOptions | undefined): Promise<CommandResult> {
-    const { instruments, log } = this.deps;
+    const { log } = this.deps;
     const opts = options ?? { timeoutMs: DEFAULT_TIMEOUT_S * 1000 };
     const found = conflicts(rec, this.deps.daemon);
     if (found.length > 0) {
@@ -120,12 +122,7 @@ export class CommitEngine {
         beforePersist: async ({ diff, confirmed }) => {
           appliedAll = true;
           for (const [id, values] of Object.entries(confirmed)) sent[id] = { ...values };
-          const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
-          for (const id of [...diff.instruments.added, ...reconnected]) {
-            if (specs.get(id)?.enabled === false) continue;
-            trace(`wait for ${id} to be ready`);
-            await this.ready(id, opts.timeoutMs);
-          }
+          const reconnected = await this.waitForArrivals(diff, specs, trace, opts.timeoutMs);
           // Every staged value is a command to the device: what the apply did not send yet (actions,
           // values the config already held) goes now, confirmed by read-back.
           for (const [id, w] of Object.entries(staged.writes)) {
@@ -140,10 +137,7 @@ export class CommitEngine {
               extra[name] = value;
             }
             if (Object.keys(extra).length === 0) continue;
-            trace(`send ${id} ${Object.keys(extra).join(', ')}`);
-            written[id] = Object.keys(extra);
-            const got = await withTimeout(instruments.setParams(id, extra), opts.timeoutMs, `${id}: ${Object.keys(extra).join(', ')} not confirmed within ${opts.timeoutMs / 1000} s`);
-            sent[id] = { ...(sent[id] ?? {}), ...got };
+            await this.sendConfirmed(id, extra, opts.timeoutMs, trace, written, sent);
           }
           trace('write the config file');
         },
@@ -242,7 +236,7 @@ export class CommitEngine {
    * a rollback does not perform).
    */
   async commitConfig(x: Execution, req: ConfigCommit): Promise<ConfigCommitResult> {
-    const { instruments, log } = this.deps;
+    const { log } = this.deps;
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_S * 1000;
     const prev = x.config as ConfigModel;
     const { issues, specs } = validateConfig(req.target, req.text);
@@ -277,18 +271,10 @@ export class CommitEngine {
         beforePersist: async ({ diff, confirmed }) => {
           appliedAll = true;
           for (const [id, values] of Object.entries(confirmed)) sent[id] = { ...values };
-          const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
-          for (const id of [...diff.instruments.added, ...reconnected]) {
-            if (specs.get(id)?.enabled === false) continue;
-            trace(`wait for ${id} to be ready`);
-            await this.ready(id, timeoutMs);
-          }
+          await this.waitForArrivals(diff, specs, trace, timeoutMs);
           for (const [id, w] of Object.entries(req.writes)) {
             if (specs.get(id)?.enabled === false || Object.keys(w.values).length === 0) continue;
-            trace(`send ${id} ${Object.keys(w.values).join(', ')}`);
-            written[id] = Object.keys(w.values);
-            const got = await withTimeout(instruments.setParams(id, w.values), timeoutMs, `${id}: ${Object.keys(w.values).join(', ')} not confirmed within ${timeoutMs / 1000} s`);
-            sent[id] = { ...(sent[id] ?? {}), ...got };
+            await this.sendConfirmed(id, w.values, timeoutMs, trace, written, sent);
           }
           trace('write the config file');
           persisted = await req.write();
@@ -305,6 +291,36 @@ export class CommitEngine {
         details: { step, cause: { kind: cause.kind, message: cause.message, ...(cause.details ? { details: cause.details } : {}) }, restored },
       });
     }
+  }
+
+  /**
+   * Waits, one after another, for each instrument the apply added or reconnected (and that is
+   * enabled) to be ready; returns the reconnected ones. The same step for a commit and a rollback.
+   */
+  private async waitForArrivals(diff: ConfigDiff, specs: ReadonlyMap<string, InstrumentSpec>, trace: (step: string) => void, timeoutMs: number): Promise<string[]> {
+    const reconnected = Object.entries(diff.instruments.changed).filter(([, c]) => c.reconnect).map(([id]) => id);
+    for (const id of [...diff.instruments.added, ...reconnected]) {
+      if (specs.get(id)?.enabled === false) continue;
+      trace(`wait for ${id} to be ready`);
+      await this.ready(id, timeoutMs);
+    }
+    return reconnected;
+  }
+
+  /** Sends `values` to one instrument and waits for their read-back, noting what was written and what was confirmed. */
+  private async sendConfirmed(
+    id: string,
+    values: Record<string, ParamValue>,
+    timeoutMs: number,
+    trace: (step: string) => void,
+    written: Record<string, string[]>,
+    sent: Record<string, Record<string, ParamValue>>,
+  ): Promise<void> {
+    const names = Object.keys(values);
+    trace(`send ${id} ${names.join(', ')}`);
+    written[id] = names;
+    const got = await withTimeout(this.deps.instruments.setParams(id, values), timeoutMs, `${id}: ${names.join(', ')} not confirmed within ${timeoutMs / 1000} s`);
+    sent[id] = { ...(sent[id] ?? {}), ...got };
   }
 
   /** A new or reconnected instrument ready within the commit's wait, or the step fails with why. */
