@@ -7,7 +7,7 @@
 import type { HttpService, HttpSettings } from '../services/http/server.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname, resolve, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';

@@ -76,7 +76,7 @@ export class Connection implements Session {
   constructor(
     private readonly socket: Socket,
     private readonly daemon: Daemon,
-    private readonly methods: MethodMap,
+    methods: MethodMap,
     private readonly log: Logger,
     clientStats: () => ClientStats = () => ({ connections: 1, subscribers: 0, stalledClients: 0, queuedEvents: 0, droppedEvents: 0 }),
     dispatcher?: Dispatcher,

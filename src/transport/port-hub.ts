@@ -11,7 +11,7 @@
 import { realpathSync } from 'node:fs';
 import { DaqError, isDaqError } from '../errors.js';
 import type { DeviceSimulator } from '../drivers/types.js';
-import type { ByteTransport, Exchange, Link, SerialSettings } from './types.js';
+import type { ByteTransport, Exchange, Link } from './types.js';
 import { QueuedLink, DEFAULT_TIMEOUT_MS } from './link.js';
 import { SerialTransport } from './serial-transport.js';
 import { SimTransport } from './sim-transport.js';

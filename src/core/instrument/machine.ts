@@ -16,7 +16,7 @@ import type { EventBus } from '../events.js';
 import { closeSession, openSession, type Session } from './session.js';
 import { SetQueue, type SetJob } from './set-queue.js';
 import { FailureLog } from './failure-log.js';
-import { PollLoop, errorInfo, logFailure, newCounters, realTimers, type ErrorInfo, type PollCounters, type ReadingEvent, type TimerClock } from './poll-loop.js';
+import { PollLoop, errorInfo, logFailure, newCounters, realTimers, type PollCounters, type ReadingEvent, type TimerClock } from './poll-loop.js';
 
 export type { Reply, SetJob } from './set-queue.js';
 export { MAX_CONSECUTIVE_FAILURES, type ErrorInfo, type PollCounters } from './poll-loop.js';

@@ -67,7 +67,6 @@ export interface CommitRequest {
 const MAX_OPEN = 64;
 const MAX_OPS = 1000;
 const ENDED_KEPT = 200;
-const OPEN_STATES: ReadonlySet<TxState> = new Set(['open', 'committing', 'pending_confirm']);
 
 export class TxManager {
   private readonly live = new Map<string, TxRecord>();

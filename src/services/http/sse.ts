@@ -103,7 +103,7 @@ export class EventStreams {
   constructor(
     events: EventBus,
     private readonly log: Logger,
-    private readonly ringSize: number,
+    ringSize: number,
     private readonly heartbeatMs: number,
   ) {
     this.events = new Array<DaemonEvent | undefined>(Math.max(1, ringSize)).fill(undefined);
