@@ -2,9 +2,10 @@
  * Running daqctl as a person or a script does: a child process (bin/daqctl.js) with its exit code,
  * stdout and stderr; and in a real terminal: a tmux pane of a private tmux server.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { DAQCTL_BIN, waitUntil } from '../helpers/daemon.js';
+import { runNode } from '../helpers/run.js';
 
 export interface Result {
   code: number | null;
@@ -27,14 +28,7 @@ export function daqctl(args: readonly string[], options: RunOptions = {}): Promi
   for (const key of Object.keys(env)) if (key.startsWith('DAQD_')) delete env[key];
   Object.assign(env, options.env);
   const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DAQCTL_BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
+  return runNode(DAQCTL_BIN, args, { cwd: options.cwd, env }).then((r) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started }));
 }
 
 export const STACK_LINE = /^\s+at /m;

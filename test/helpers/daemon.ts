@@ -63,7 +63,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonHandle> 
   proc.stdout!.on('data', (d) => (out += d.toString()));
   proc.stderr!.on('data', (d) => (out += d.toString()));
   let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res((exitCode = code))));
+  const exited = new Promise<number | null>((res) => proc.once('close', (code) => res((exitCode = code))));
 
   const handle: DaemonHandle = {
     dir,

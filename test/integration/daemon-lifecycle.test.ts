@@ -2,12 +2,12 @@
  * daqd as a process: signals (SIGTERM/SIGINT stop cleanly, SIGHUP reloads), `--check-config`, and
  * a bad config at start-up (exit 1, file:line and key, never a stack trace).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAQD_BIN, EventRecorder, startDaemon, waitUntil } from '../helpers/daemon.js';
+import { runNode } from '../helpers/run.js';
 
 const GOOD = `[application.dynamic_config]
 enable_persistence = false
@@ -56,21 +56,7 @@ interface Run {
 }
 
 function runDaqd(args: string[], cwd: string, timeoutMs = 15_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DAQD_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`daqd ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(DAQD_BIN, args, { cwd, timeoutMs });
 }
 
 const STACK_LINE = /^\s+at /m;

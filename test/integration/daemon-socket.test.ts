@@ -3,10 +3,10 @@
  * errors on one connection that keeps working, many clients at once, out-of-order responses matched
  * by id, a stalled subscriber that cannot stall anyone else, socket file mode, stale and live sockets.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAQD_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { runNode } from '../helpers/run.js';
 import { RawClient } from './daemon-raw-client.js';
 
 const NO_FILE_CHANGES = `[application.dynamic_config]
@@ -252,13 +252,7 @@ describe('daqd socket file at start-up', () => {
       // Another config file and state dir (one daqd per config is refused earlier: instance.test.ts), the same socket.
       const otherConfig = `${first.dir}/other.toml`;
       copyFileSync(first.configPath, otherConfig);
-      const second = spawn(process.execPath, [DAQD_BIN, '--config', otherConfig, '--socket', first.socketPath, '--state-dir', `${first.dir}/state2`], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      second.stdout.on('data', (d) => (out += d));
-      second.stderr.on('data', (d) => (out += d));
-      const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+      const { code, out } = await runNode(DAQD_BIN, ['--config', otherConfig, '--socket', first.socketPath, '--state-dir', `${first.dir}/state2`]);
       expect(code).toBe(1);
       expect(out).toContain(`another daqd is already listening on ${first.socketPath}`);
       expect(out).not.toMatch(/^\s+at /m);

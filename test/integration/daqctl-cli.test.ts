@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl, type RunResult } from '../helpers/run.js';
 
 const CONFIG = `[application.dynamic_config]
 enable_persistence = true
@@ -34,29 +35,15 @@ a = "pm1"
 b = "pm2"
 `;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const STACK_LINE = /^\s+at /m;
 
 describe('daqctl against a running daqd', () => {
   let daqd: DaemonHandle;
 
-  const ctl = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', daqd.socketPath, ...args], { cwd: daqd.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  const ctl = (...args: string[]): Promise<RunResult> => daqctl(daqd.socketPath, args, { cwd: daqd.dir });
 
   /** A refusal: non-zero exit, a one-line message on stderr, nothing on stdout, no stack trace. */
-  function expectRefused(r: Result, code: number, ...fragments: string[]): void {
+  function expectRefused(r: RunResult, code: number, ...fragments: string[]): void {
     expect(r.code, r.stderr).toBe(code);
     expect(r.stdout).toBe('');
     for (const f of fragments) expect(r.stderr).toContain(f);
@@ -119,7 +106,7 @@ describe('daqctl against a running daqd', () => {
       let err = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
       try {
         // Module events (no instrument) pass an instrument filter too: count the readings.
         await waitUntil(() => out.split('\n').filter((l) => l.includes('"event":"reading"')).length >= 3, 10_000, 'three readings from daqctl watch');
@@ -139,14 +126,7 @@ describe('daqctl against a running daqd', () => {
   }
 
   it.concurrent('cannot connect: a clear message and exit 1', async () => {
-    const r = await new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', join(daqd.dir, 'no-such.sock'), 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const r = await daqctl(join(daqd.dir, 'no-such.sock'), ['status']);
     expectRefused(r, 1, 'cannot connect to daqd: is daqd running?', 'no-such.sock');
   });
   it('set: typed values confirmed by the device, human and --json', async () => {

@@ -6,13 +6,13 @@
  * - daqctl converts command-line words with the parameter's declared type (`shutter=off`);
  * - get (configured vs device), abort, add --wait, status trouble, reload --status exit codes.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '../../src/client/client.js';
 import { DAQCTL_BIN, DAQD_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { runNode } from '../helpers/run.js';
 
 interface Result {
   code: number | null;
@@ -21,14 +21,7 @@ interface Result {
 }
 
 function run(bin: string, args: string[], cwd?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(bin, args, { cwd });
 }
 
 const GOOD = `[application.dynamic_config]

@@ -137,7 +137,7 @@ describe('docs/daqctl.md examples', () => {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     try {
       await waitUntil(() => unmatched(step.expected, stdout).length === 0, 15_000, 'the example output');
     } catch {

@@ -34,7 +34,7 @@ describe('daqctl from another directory', () => {
     daqd = spawn(process.execPath, [DAQD_BIN], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
     daqd.stdout!.on('data', (d) => (log += d));
     daqd.stderr!.on('data', (d) => (log += d));
-    exited = new Promise((resolve) => daqd.once('exit', resolve));
+    exited = new Promise((resolve) => daqd.once('close', resolve));
     const socket = join(project, '.daq', 'daqd.sock');
     await waitUntil(
       async () => {

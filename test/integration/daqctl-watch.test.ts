@@ -172,7 +172,7 @@ describe('daqctl watch', () => {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     const parsed = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     try {
       await waitUntil(() => enough(parsed()), 15_000, `events from daqctl watch ${args.join(' ')}`);

@@ -3,21 +3,14 @@
  * device's value before; `daqctl`'s history.revert puts that value back on the device at the far end
  * of a pty, and the revert is itself in the history.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driver as newport1830cDriver } from '../../src/drivers/newport_1830c/index.js';
 import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator.js';
-import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
 
-function daqctl(socket: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function daqctl(socket: string, ...args: string[]): Promise<RunResult> {
+  return runDaqctl(socket, args);
 }
 import { serveOnPty, type ServedDevice } from './device-truth-helpers.js';
 

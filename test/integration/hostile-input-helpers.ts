@@ -3,9 +3,9 @@
  * what a bug looks like in daqd's output, running daqd to its exit, counting its sockets, and the
  * responses among a connection's messages.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { DAQD_BIN } from '../helpers/daemon.js';
+import { runNode } from '../helpers/run.js';
 import type { RpcMessage } from './daemon-raw-client.js';
 
 export const NO_FILE_CHANGES = `[application.dynamic_config]
@@ -30,20 +30,7 @@ export interface Run {
 
 /** Runs daqd to its exit (start-up refusals, --check-config). */
 export function runDaqd(args: string[], cwd: string, timeoutMs = 15_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DAQD_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`daqd ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  return runNode(DAQD_BIN, args, { cwd, timeoutMs });
 }
 
 /**

@@ -116,18 +116,22 @@ describe('subscribers that hang up or stop reading', () => {
 
 describe.concurrent('--socket at a path that is not a socket', () => {
   let dir: string;
-  let config: string;
+  // These tests run side by side, and daqd allows one daqd per config file: each its own file, or
+  // one would be refused for the other's lock instead of for its socket path.
+  const configFor = (name: string): string => {
+    const file = join(dir, `${name}.toml`);
+    writeFileSync(file, NO_FILE_CHANGES + meters(['pm1'], 500));
+    return file;
+  };
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'daqd-sockpath-'));
-    config = join(dir, 'c.toml');
-    writeFileSync(config, NO_FILE_CHANGES + meters(['pm1'], 500));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a regular file: exit 1 naming the path and the type; the file is untouched', async () => {
     const file = join(dir, 'precious.txt');
     writeFileSync(file, 'lab notebook\n');
-    const r = await runDaqd(['--config', config, '--state-dir', join(dir, 'st1'), '--socket', file], dir);
+    const r = await runDaqd(['--config', configFor('file'), '--state-dir', join(dir, 'st1'), '--socket', file], dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`the socket path ${file} is a regular file, not a socket`);
     expect(r.out).not.toMatch(STACK_LINE);
@@ -138,7 +142,7 @@ describe.concurrent('--socket at a path that is not a socket', () => {
     const sub = join(dir, 'adir');
     mkdirSync(sub);
     writeFileSync(join(sub, 'inside'), 'x');
-    const r = await runDaqd(['--config', config, '--state-dir', join(dir, 'st2'), '--socket', sub], dir);
+    const r = await runDaqd(['--config', configFor('dir'), '--state-dir', join(dir, 'st2'), '--socket', sub], dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`the socket path ${sub} is a directory, not a socket`);
     expect(existsSync(join(sub, 'inside'))).toBe(true);
@@ -182,7 +186,7 @@ describe('permissions under umask 000', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const exited = new Promise((resolve) => child.once('close', resolve));
     await waitUntil(
       async () => {
         if (child.exitCode !== null) throw new Error(`daqd exited early:\n${out}`);

@@ -10,20 +10,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DaqClient } from '../../src/client/client.js';
 import { DAQD_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { runNode, type RunResult } from '../helpers/run.js';
 
 const CONFIG = `[instruments.pm]
 driver = "newport_1830c"
 port = "sim"
 `;
 
-function runDaqd(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [DAQD_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (out += d));
-    proc.on('exit', (code) => resolve({ code, out }));
-  });
+function runDaqd(args: string[], cwd: string): Promise<RunResult> {
+  return runNode(DAQD_BIN, args, { cwd });
 }
 
 describe('one daqd per state dir and per config file', () => {

@@ -3,11 +3,11 @@
  * and ways to ask a running daqd what it thinks the dependency graph is (from each side: the
  * graph query, module.list and the file), so tests can check that the three agree.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { RpcError } from '../../src/client/client.js';
-import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
+import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 
 /**
  * pm1 and pm2 are power meters (reading `power`), laser is a MaiTai (settable `shutter`, no
@@ -130,23 +130,11 @@ export async function rpcError(call: Promise<unknown>): Promise<RpcError> {
   }
 }
 
-export interface CtlResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CtlResult = RunResult;
 
 /** Runs the real daqctl against the daemon's socket. */
 export function daqctl(d: DaemonHandle, ...args: string[]): Promise<CtlResult> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [DAQCTL_BIN, '--socket', d.socketPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (b) => (stdout += b.toString()));
-    proc.stderr.on('data', (b) => (stderr += b.toString()));
-    proc.once('error', reject);
-    proc.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runDaqctl(d.socketPath, args);
 }
 
 export function readText(path: string): string {

@@ -20,7 +20,8 @@ import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator
 import { serveSimulator, type SimulatorServer } from '../../src/sim/serve.js';
 import { serveSimulatorTcp, type SimulatorTcpServer } from '../../src/sim/serve-tcp.js';
 import { Ell14Simulator } from '../../src/drivers/ell14/simulator.js';
-import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl } from '../helpers/run.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import type { RpcError } from '../../src/client/client.js';
 
@@ -315,15 +316,7 @@ describe('daqd with instruments on TCP (loopback)', () => {
   }, 40_000);
 
   it('daqctl probe prints the *IDN? answer; daqctl ports shows the TCP ports', async () => {
-    const daqctl = (...args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', daqd.socketPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout!.on('data', (d) => (stdout += d));
-        child.stderr!.on('data', (d) => (stderr += d));
-        child.once('exit', (code) => resolve({ code, stdout, stderr }));
-      });
+    const daqctl = (...args: string[]) => runDaqctl(daqd.socketPath, args);
     const other = await startScpiSim(0);
     try {
       const ok = await daqctl('probe', `tcp://127.0.0.1:${other.port}`, '--timeout', '1000');

@@ -10,14 +10,15 @@
  * - as a non-root user, a read-only directory (chmod 0555) is enough (EACCES).
  * Each way is probed first and skipped, saying so, where this machine cannot do it.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { RpcError } from '../../src/client/client.js';
-import { DAQCTL_BIN, EventRecorder, startDaemon, type DaemonHandle } from '../helpers/daemon.js';
+import { EventRecorder, startDaemon, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
 import { expectFileText, readText, replaceOnce, tempFilesIn, waitAllReady } from './persist-helpers.js';
 
 const CONFIG = `# Failure-path bench.
@@ -135,15 +136,8 @@ const blockers: Blocker[] = [
   },
 ];
 
-function daqctl(socket: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function daqctl(socket: string, ...args: string[]): Promise<RunResult> {
+  return runDaqctl(socket, args);
 }
 
 const note = (was: string) => `# daqd: set <TS> (was ${was})`;

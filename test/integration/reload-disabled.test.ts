@@ -3,9 +3,9 @@
  * apply at once (no debounce). Switching hot reload on or off in the file takes effect with the
  * reload that applies it.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DAQCTL_BIN, EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
 import { count, hotReloadStatus, nth, saveByRename, seqsOf, watcherSettled } from './reload-helpers.js';
 
 const DEBOUNCE_MS = 100;
@@ -25,15 +25,8 @@ wavelength_nm = ${wavelength}
 `;
 }
 
-function daqctl(socket: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DAQCTL_BIN, '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d.toString()));
-    child.stderr.on('data', (d) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, out }));
-  });
+function daqctl(socket: string, ...args: string[]): Promise<RunResult> {
+  return runDaqctl(socket, args);
 }
 
 describe('hot reload switched off', () => {

@@ -133,7 +133,7 @@ describe.runIf(spawnSync('systemd-socket-activate', ['--version']).status === 0)
     let out = '';
     proc.stdout.on('data', (d) => (out += d));
     proc.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    const exited = new Promise<number | null>((r) => proc.once('close', (c) => r(c)));
     cleanup.push(async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');

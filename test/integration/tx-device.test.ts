@@ -6,7 +6,6 @@
  * a port already open in another process; kill -9 during a commit leaves the file old or new and
  * the log names the interrupted transaction; daqctl apply --dry-run sends no byte on any wire.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
@@ -16,7 +15,8 @@ import { Newport1830cSimulator } from '../../src/drivers/newport_1830c/simulator
 import { maitaiDriver } from '../../src/drivers/maitai/index.js';
 import { MaiTaiSimulator } from '../../src/drivers/maitai/simulator.js';
 import { RpcError } from '../../src/client/client.js';
-import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl } from '../helpers/run.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import { serveOnPty, type ServedDevice } from './device-truth-helpers.js';
 
@@ -287,14 +287,7 @@ wavelength_nm = 800
       writeFileSync(fragment, `[instruments.pm.params]\nwavelength_nm = 1064\n\n[instruments.pm2]\ndriver = "newport_1830c"\nport = "${spare.pty.a}"\n`);
       // A fragment: pm keeps its other keys (driver, port), so give the whole pm table.
       writeFileSync(fragment, `[instruments.pm]\ndriver = "newport_1830c"\nport = "${meter.pty.a}"\npoll_interval_ms = 3600000\n\n[instruments.pm.params]\nwavelength_nm = 1064\n\n[instruments.pm2]\ndriver = "newport_1830c"\nport = "${spare.pty.a}"\n`);
-      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [DAQCTL_BIN, '--socket', d.socketPath, 'apply', fragment, '--dry-run'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (c) => (stdout += c));
-        p.stderr.on('data', (c) => (stderr += c));
-        p.on('exit', (code) => resolve({ code, stdout, stderr }));
-      });
+      const out = await daqctl(d.socketPath, ['apply', fragment, '--dry-run']);
       expect(out.code, out.stderr).toBe(0);
       expect(out.stdout).toMatch(/start: +pm2/);
       expect(out.stdout).toMatch(/change: +pm: wavelength_nm 800 -> 1064/);

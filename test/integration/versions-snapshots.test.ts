@@ -5,12 +5,12 @@
  * directory or name nothing; two snapshots in one second; concurrent snapshot requests; corrupt
  * and hand-edited snapshots listed, never fatal; enable_versioning = false; daqctl's commands.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '../../src/client/client.js';
-import { DAQCTL_BIN, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
+import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
 
 async function rejection(p: Promise<unknown>): Promise<RpcError> {
   const err = await p.then(
@@ -47,15 +47,8 @@ const versionsDir = (d: DaemonHandle) => join(d.dir, 'state', 'config_versions')
 const list = async (d: DaemonHandle): Promise<Version[]> => (await d.call('version.list')).versions;
 const text = (d: DaemonHandle, id: string) => readFileSync(join(versionsDir(d), `${id}.toml`), 'utf8');
 
-function daqctl(d: DaemonHandle, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [DAQCTL_BIN, '--socket', d.socketPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => (stdout += c));
-    p.stderr.on('data', (c) => (stderr += c));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function daqctl(d: DaemonHandle, args: string[]): Promise<RunResult> {
+  return runDaqctl(d.socketPath, args, { env: { ...process.env, NO_COLOR: '1' } });
 }
 
 describe('config versions', () => {

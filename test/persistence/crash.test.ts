@@ -51,7 +51,7 @@ function startWriter(): Run {
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}${stderr ? `: ${stderr}` : ''}`)));
+  const exited = new Promise<string>((resolve) => child.on('close', (code, signal) => resolve(signal ?? `exit ${code}${stderr ? `: ${stderr}` : ''}`)));
   const until = (k: number, ms: number) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ack ${k} within ${ms} ms (last ack ${acked})`)), ms);

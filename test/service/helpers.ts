@@ -96,7 +96,7 @@ export function spawnDaqd(p: { dir: string; configPath: string; socketPath: stri
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   let code: number | null | undefined;
-  const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r((code = c))));
+  const exited = new Promise<number | null>((r) => proc.once('close', (c) => r((code = c))));
   return {
     ...p,
     proc,

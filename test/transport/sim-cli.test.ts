@@ -45,7 +45,7 @@ describe('simulator CLI', () => {
 
   it('exits 1 with a readable message for an unknown driver', async () => {
     const cli = runCli(['--driver', 'nope', '--port', '/dev/null']);
-    const code = await new Promise((r) => cli.proc.once('exit', r));
+    const code = await new Promise((r) => cli.proc.once('close', r));
     expect(code).toBe(1);
     expect(cli.err()).toMatch(/unknown driver "nope" \(known drivers: .*newport_1830c/);
     expect(cli.err()).not.toMatch(/\n\s+at /); // no stack trace
