@@ -319,6 +319,38 @@ describe('lifetime under a controlled clock', () => {
     expect(daemon.tx.list().pendingConfirm).toBeNull();
   });
 
+  it('a revert the running config refuses (a module added since uses what it would remove) raises one alarm and leaves the decision to a person', async () => {
+    const { daemon, clock, events } = await start(BASE);
+    await ready(daemon, ['pm_ref']);
+    const { id } = await daemon.tx.begin('t');
+    await daemon.tx.stage(id, { type: 'instrument.add', id: 'pm_tmp', config: { driver: 'newport_1830c', port: 'sim' } });
+    await daemon.tx.commit(id, { confirm_within_s: 10, on_timeout: 'revert' }, 't');
+    await daemon.submit({ type: 'module.add', id: 'watch_tmp', config: { type: 'monitor', reading: 'power', high: 1, roles: { source: 'pm_tmp' } } }, 'socket');
+    clock.now += 11_000;
+    await daemon.tx.checkDeadlines();
+    // Still running as it was, and said once: on the tx, in the status, as an alarm event.
+    expect(daemon.getInstrument('pm_tmp')).toBeDefined();
+    const alarms = () => events.filter((e) => e.type === 'tx.state' && e.tx === id && e.alarm === true) as { message?: string }[];
+    expect(alarms()).toHaveLength(1);
+    expect(alarms()[0]!.message).toMatch(/revert(ing it)? failed/);
+    expect(alarms()[0]!.message).toContain('watch_tmp');
+    expect(alarms()[0]!.message).toContain(`daqctl tx confirm ${id}`);
+    const status = daemon.status() as unknown as { trouble: { alarms: { module: string }[] }; transactions: { pendingConfirm: { alarm?: unknown } } };
+    expect(status.trouble.alarms.map((a) => a.module)).toContain(`tx:${id}`);
+    expect(status.transactions.pendingConfirm.alarm).toBeDefined();
+    // Later ticks do not retry it behind the person's back, nor say it again.
+    clock.now += 5_000;
+    await daemon.tx.checkDeadlines();
+    await daemon.tx.checkDeadlines();
+    expect(alarms()).toHaveLength(1);
+    expect(daemon.tx.list().pendingConfirm).not.toBeNull();
+    // The person removes the module; a discard now reverts.
+    await daemon.submit({ type: 'module.remove', id: 'watch_tmp' }, 'socket');
+    expect(await daemon.tx.rollback(id)).toMatchObject({ reverted: true });
+    expect(() => daemon.getInstrument('pm_tmp')).toThrow();
+    expect(daemon.tx.list().pendingConfirm).toBeNull();
+  });
+
   it('open transactions and a pending confirmed commit survive a restart, deadline included', async () => {
     const first = await start(BASE);
     await ready(first.daemon, ['pm_ref']);

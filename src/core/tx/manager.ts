@@ -169,12 +169,21 @@ export class TxManager {
       const pending = this.pendingRecord();
       const p = pending?.pending;
       if (pending && p && now >= p.deadline) {
-        if (p.onTimeout === 'revert') {
+        if (p.alarm) {
+          // Said once (a hold's deadline, or a revert that failed): a person decides now.
+        } else if (p.onTimeout === 'revert') {
           this.deps.log.warn({ tx: pending.id, audit: true }, `transaction ${pending.id} was not confirmed in time: reverting`);
-          await this.deps.submit({ type: 'tx.apply', txId: pending.id, mode: 'revert' }, 'tx-deadline').catch((err: unknown) => {
-            this.deps.log.error({ tx: pending.id }, `transaction ${pending.id}: revert failed: ${describeError(err)}`);
+          await this.deps.submit({ type: 'tx.apply', txId: pending.id, mode: 'revert' }, 'tx-deadline').catch(async (err: unknown) => {
+            // Not retried every second behind the person's back (the config refused it once and
+            // will again until someone changes it): raised as the hold alarm is, once, with the
+            // way out.
+            const message = `transaction ${pending.id} was not confirmed by ${new Date(p.deadline).toISOString()} and reverting it failed: ${describeError(err)}. Its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; fix what the revert refused, then daqctl tx discard ${pending.id} reverts them)`;
+            p.alarm = { at: new Date(now).toISOString(), message };
+            await this.save(pending);
+            this.deps.log.error({ tx: pending.id, audit: true }, message);
+            this.deps.services.events.emit({ type: 'tx.state', tx: pending.id, state: 'pending_confirm', message, alarm: true });
           });
-        } else if (!p.alarm) {
+        } else {
           const message = `transaction ${pending.id} was not confirmed by ${new Date(p.deadline).toISOString()}: its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; daqctl tx discard ${pending.id} reverts them)`;
           p.alarm = { at: new Date(now).toISOString(), message };
           await this.save(pending);
