@@ -12,7 +12,7 @@
  *
  * Run alone: node --import tsx bench/service.bench.ts   (STARTS=5 RELOADS=10 to change the counts)
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

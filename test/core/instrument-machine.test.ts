@@ -12,7 +12,6 @@ import { DaqError } from '../../src/errors.js';
 import { resolveInstrument } from '../../src/config/resolve.js';
 import type { PortHub } from '../../src/transport/port-hub.js';
 import type { Session } from '../../src/core/instrument/session.js';
-import type { Readings } from '../../src/drivers/types.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 

@@ -3,7 +3,7 @@
  * ids and method names that are Object.prototype members, and deeply nested JSON. Subscribers that
  * hang up, a --socket path that is not a socket and a permissive umask: hostile-sockets.test.ts.
  */
-import { mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import { EventStreams, SSE_MAX_QUEUED } from '../../src/services/http/sse.js';
 
 const bus = new EventBus();
 const streams = new EventStreams(bus, pino({ level: 'silent' }), 100, 100);
-const server = createServer((req, res) => streams.open(res, {}, undefined));
+const server = createServer((_req, res) => streams.open(res, {}, undefined));
 afterAll(() => {
   streams.close();
   server.closeAllConnections();

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil, type DaemonHandle, type EventRecorder } from '../helpers/daemon.js';
-import { daqctl, readText, startModulesDaemon } from './modules-helpers.js';
+import { startModulesDaemon } from './modules-helpers.js';
 
 const CONFIG = `# Module safety bench.
 [application.dynamic_config]
@@ -97,11 +97,6 @@ describe('module safety and freshness in a running daqd', () => {
   });
 
   const statusOf = async (id: string) => (await d.call('module.get', { id })).status;
-  /** The first event after index `from` that matches. */
-  const after = (from: number, predicate: (e: Ev) => boolean, what: string) =>
-    rec.waitFor((e) => rec.events.indexOf(e) >= from && predicate(e), 5000, what);
-  const laserShutter = (open: boolean) => (e: Ev) => e.method === 'reading' && e.params.instrument === 'laser' && e.params.values.shutter === open;
-  const guardEvent = (text: string) => (e: Ev) => e.method === 'module.interlock' && e.params.module === 'guard' && e.params.message.includes(text);
 
   // The tripped interlock against a person and the front panel: test/integration/interlock-safety-lane.test.ts.
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventRecorder, startDaemon, waitUntil, type DaemonHandle } from '../helpers/daemon.js';
 import { daqctl as runDaqctl, type RunResult } from '../helpers/run.js';
-import { count, hotReloadStatus, nth, saveByRename, seqsOf, watcherSettled } from './reload-helpers.js';
+import { count, hotReloadStatus, nth, saveByRename, seqsOf } from './reload-helpers.js';
 
 const DEBOUNCE_MS = 100;
 

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../helpers/daemon.js';
-import { METER, monoUsec, NotifyListener, project, spawnDaqd, ROOT, type ServiceDaemon } from '../service/helpers.js';
+import { METER, monoUsec, NotifyListener, project, spawnDaqd, ROOT } from '../service/helpers.js';
 
 const NO_PERSIST = `[application.dynamic_config]\nenable_persistence = false\nhot_reload_debounce_ms = 50\n`;
 
