@@ -20,10 +20,12 @@
  * from the safe value (the device changed on its own, or at its front panel) puts it back
  * (actuator-watch.ts). A failed action keeps the latch and is retried on the next reading of either
  * role's instrument, with at most one attempt in flight, so a dead actuator is not hammered.
+ *
+ * This file is the latch: when to trip, when a reset is allowed, what the status shows. Holding,
+ * setting, confirming, retrying and setting back the parameter is interlock-action.ts.
  */
 import { z } from 'zod';
-import { DaqError, describeError, isDaqError } from '../../errors.js';
-import type { ParamValue } from '../../drivers/types.js';
+import { DaqError } from '../../errors.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { InstrumentInfo, ModuleContext, ModuleInstance, ModuleTypeDefinition, RoleDecl } from '../types.js';
 import { realClock, type ModuleClock, type TimerHandle } from '../clock.js';
@@ -42,7 +44,8 @@ import {
   type ReadingEvent,
   type TripCause,
 } from './common.js';
-import { atSafeValue, formatParam as formatValue, supervisionOf, type Supervision } from './actuator-watch.js';
+import { formatParam as formatValue } from './actuator-watch.js';
+import { InterlockAction } from './interlock-action.js';
 import { beyondLimit, fixFor, judgeReading, type SensorReading, type Verdict } from './interlock-verdict.js';
 
 export const interlockSettingsSchema = z
@@ -84,9 +87,6 @@ export const interlockSettingsSchema = z
 
 export type InterlockSettings = z.output<typeof interlockSettingsSchema>;
 
-/** What happened to the protective action of the current trip. */
-type ActionState = 'none' | 'pending' | 'done' | 'failed';
-
 /** The default max age is this many sensor poll intervals... */
 const POLLS_BEFORE_STALE = 3;
 /** ...but never less than this: a fast poll must not make a scheduling hiccup a trip. */
@@ -109,8 +109,8 @@ interface MaxAge {
 
 class Interlock implements ModuleInstance {
   private readonly clock: ModuleClock;
-  /** The safety lane's holder id. Per module id: a replacement instance holds under the same one. */
-  private readonly holder: string;
+  /** Holds, sets, confirms, retries and sets back the parameter while tripped. */
+  private readonly action: InterlockAction;
   /** The `unit` setting, else the sensor's declared unit of the reading when this instance started. */
   private readonly unitAtStart: string | undefined;
   private latched = false;
@@ -129,34 +129,16 @@ class Interlock implements ModuleInstance {
   private sensorLost: string | undefined;
   /** The sensor's state as its instrument.state events told it (when instrumentInfo is absent). */
   private sensorState: { state: string; lastError: InstrumentInfo['lastError'] } | undefined;
-  /** This instance asked the safety lane to hold the parameter (and has not released it). */
-  private holding = false;
-  private holdError: string | undefined;
-  private action: ActionState = 'none';
-  private attempts = 0;
-  private inFlight = false;
-  private lastError: string | undefined;
-  /** The failure last reported in an event: the same failure again is not news. */
-  private reportedError: string | undefined;
-  /** Bumped on every trip and reset so a late enforce result cannot touch a newer latch. */
-  private generation = 0;
   private disposed = false;
-  /** The parameter as the actuator's readings (or the last confirmed enforce) last showed it. */
-  private actuatorValue: ParamValue | undefined;
-  /** Times this trip the actuator was seen away from the safe value and set back. */
-  private reasserts = 0;
-  /** The actuator was last seen away from the safe value (reported once per such episode). */
-  private away = false;
-  /**
-   * Actuator readings to let pass without judging them after one of our sets succeeded: the poll
-   * that produced the next one may have read the device before the set reached it (a poll can
-   * straddle a set). The one after that started after the set.
-   */
-  private settling = 0;
 
   constructor(private readonly ctx: ModuleContext<InterlockSettings>) {
     this.clock = ctx.clock ?? realClock;
-    this.holder = `module:${ctx.id}`;
+    this.action = new InterlockAction({
+      module: ctx,
+      latched: () => this.latched,
+      disposed: () => this.disposed,
+      report: (message) => this.emit(true, message),
+    });
     const now = this.clock.now();
     this.freshAt = now;
     this.readyAt = now;
@@ -171,7 +153,7 @@ class Interlock implements ModuleInstance {
 
   private warnAtStart(): void {
     const { log, id, settings } = this.ctx;
-    const supervision = this.supervision();
+    const supervision = this.action.supervision();
     if (!supervision.supervised && settings.reassert) log.warn(`interlock ${id}: ${supervision.note}`);
     if (settings.on_sensor_loss === 'hold') log.warn(`interlock ${id}: ${this.holdModeWarning()}`);
   }
@@ -188,17 +170,7 @@ class Interlock implements ModuleInstance {
     if (typeof prev.reason === 'string') this.reason = prev.reason;
     if (typeof prev.since === 'string') this.since = prev.since;
     if (typeof prev.lastValue === 'number') this.lastValue = prev.lastValue;
-    if (typeof prev.reasserts === 'number') this.reasserts = prev.reasserts;
-    if (typeof prev.attempts === 'number') this.attempts = prev.attempts;
-    const failure = this.placeHold();
-    if (failure) this.reportHoldFailure(failure);
-    const retargeted = typeof prev.target === 'string' && prev.target !== this.target;
-    if (prev.action === 'done' && !retargeted && prev.lapsed !== true) {
-      this.action = 'done';
-      this.settling = 1;
-    } else {
-      this.act();
-    }
+    this.action.resume(prev);
   }
 
   private get sensor(): string | undefined {
@@ -214,10 +186,6 @@ class Interlock implements ModuleInstance {
     return `${this.sensor ?? '(no sensor assigned)'}.${this.ctx.settings.reading}`;
   }
 
-  private get target(): string {
-    return `${this.actuator ?? '(no actuator assigned)'}.${this.ctx.settings.parameter} = ${formatValue(this.ctx.settings.value)}`;
-  }
-
   /**
    * The unit the limits are in (undefined: not known, not checked). Fixed at the start, so a
    * redefined sensor that now declares another unit trips rather than silently changing the limit's
@@ -226,13 +194,6 @@ class Interlock implements ModuleInstance {
   private get limitUnit(): string | undefined {
     const sensor = this.sensor;
     return this.unitAtStart ?? declaredUnit(sensor === undefined ? undefined : this.ctx.readingsOf?.(sensor), this.ctx.settings.reading);
-  }
-
-  /** Looked up live: the actuator's driver or options may change while this instance runs. */
-  private supervision(): Supervision {
-    const actuator = this.actuator;
-    const declared = actuator === undefined ? undefined : this.ctx.readingsOf?.(actuator);
-    return supervisionOf(this.ctx.settings, actuator, declared);
   }
 
   /** The sensor's connection, read live where the daemon offers it, else as its events told it. */
@@ -257,11 +218,11 @@ class Interlock implements ModuleInstance {
     if (this.disposed) return;
     if (event.type === 'instrument.state') return this.onInstrumentState(event);
     if (event.type !== 'reading') return;
-    if (this.latched && this.holdError !== undefined) this.retryHold();
+    if (this.latched) this.action.retryRefusedHold();
     if (event.instrument === this.sensor && this.onSensorReading(event)) return;
-    if (event.instrument === this.actuator) this.watchActuator(own(event.values, this.ctx.settings.parameter));
+    if (event.instrument === this.actuator) this.action.watchActuator(own(event.values, this.ctx.settings.parameter));
     const fromRole = event.instrument === this.sensor || event.instrument === this.actuator;
-    if (this.latched && this.action === 'failed' && !this.inFlight && fromRole) this.act();
+    if (this.latched && fromRole) this.action.retryFailed();
   }
 
   /** Judges a sensor reading; true if it tripped the interlock (nothing else to do with the event). */
@@ -291,7 +252,7 @@ class Interlock implements ModuleInstance {
       if (event.state === 'error') this.sensorFailed(event.error ?? null);
     }
     // The actuator is back: retry a failed action now rather than on its first reading.
-    if (event.instrument === this.actuator && event.state === 'ready' && this.latched && this.action === 'failed' && !this.inFlight) this.act();
+    if (event.instrument === this.actuator && event.state === 'ready' && this.latched) this.action.retryFailed();
   }
 
   /** A numeric sensor reading arrived: the sensor is seen again. */
@@ -343,149 +304,19 @@ class Interlock implements ModuleInstance {
     if (news) this.ctx.log.warn({ cause: verdict.cause }, `interlock ${this.ctx.id} does not trip (on_sensor_loss = "hold"): ${verdict.text}`);
   }
 
-  /** While latched, an actuator reading away from the safe value sets it back (one set in flight). */
-  private watchActuator(actual: ParamValue | undefined): void {
-    if (actual === undefined) return;
-    this.actuatorValue = actual;
-    // Pending: our set is on its way. Failed: the retry in handleEvent sets it anyway.
-    if (!this.latched || this.inFlight || this.action !== 'done') return;
-    if (!this.supervision().supervised) return;
-    const s = this.ctx.settings;
-    const where = `${this.actuator}.${s.parameter}`;
-    if (atSafeValue(s, actual)) {
-      this.settling = 0;
-      if (this.away) {
-        this.away = false;
-        this.emit(true, `still tripped; ${where} reads ${formatValue(actual)} again`);
-      }
-      return;
-    }
-    if (this.settling > 0) {
-      this.settling -= 1;
-      return;
-    }
-    if (!this.away) {
-      this.away = true;
-      const message = `still tripped; ${where} reads ${formatValue(actual)}, not ${formatValue(s.value)}: setting it back`;
-      this.ctx.log.warn({ actual }, message);
-      this.emit(true, message);
-    }
-    this.reasserts += 1;
-    this.act();
-  }
-
   private trip(verdict: Verdict, ts: string): void {
     this.latched = true;
     this.cause = verdict.cause;
     this.reason = verdict.text;
     this.since = ts;
-    this.generation += 1;
-    this.attempts = 0;
-    this.reasserts = 0;
-    this.away = false;
-    this.lastError = undefined;
-    this.reportedError = undefined;
+    this.action.beginTrip();
     // Hold first: from here on nothing else may set the parameter, whatever the enforce does.
-    const holdFailure = this.placeHold();
-    const message = `tripped: ${verdict.text}; setting ${this.target} and holding it until reset`;
+    const holdFailure = this.action.placeHold();
+    const message = `tripped: ${verdict.text}; setting ${this.action.target} and holding it until reset`;
     this.ctx.log.warn({ cause: verdict.cause }, message);
     this.ctx.emit(interlockEvent({ module: this.ctx.id, tripped: true, message, cause: verdict.cause }));
-    if (holdFailure) this.reportHoldFailure(holdFailure);
-    this.act();
-  }
-
-  /**
-   * Asks the safety lane to refuse every other set of the parameter. Returns why it could not
-   * (to report once), or undefined. Without a lane or an actuator act() reports the problem.
-   */
-  private placeHold(): string | undefined {
-    const actuator = this.actuator;
-    const safety = this.ctx.safety;
-    if (actuator === undefined || safety === undefined) return undefined;
-    const { parameter, value, tolerance } = this.ctx.settings;
-    this.holding = true;
-    try {
-      safety.hold(actuator, parameter, value, this.holder, tolerance);
-      this.holdError = undefined;
-      return undefined;
-    } catch (err) {
-      const reason = isDaqError(err) ? err.message : describeError(err);
-      const news = reason !== this.holdError;
-      this.holdError = reason;
-      return news ? reason : undefined;
-    }
-  }
-
-  private retryHold(): void {
-    const failure = this.placeHold();
-    if (failure) this.reportHoldFailure(failure);
-    else if (this.holdError === undefined) this.ctx.log.info(`interlock ${this.ctx.id} holds ${this.target} again`);
-  }
-
-  private reportHoldFailure(reason: string): void {
-    const message = `still tripped; could not hold ${this.target}: ${reason}; a set through daqd could move it (retrying on the next reading)`;
-    this.ctx.log.error(message);
-    this.emit(true, message);
-  }
-
-  private act(): void {
-    const generation = this.generation;
-    this.inFlight = true;
-    this.action = 'pending';
-    this.attempts += 1;
-    this.enforce().then(
-      (confirmed) => this.settle(generation, undefined, confirmed),
-      (err: unknown) => this.settle(generation, err),
-    );
-  }
-
-  /** Puts the parameter at the safe value through the safety lane (never ctx.submit: see the top). */
-  private enforce(): Promise<ParamValue> {
-    const actuator = this.actuator;
-    const safety = this.ctx.safety;
-    if (actuator === undefined) return Promise.reject(new DaqError('not_found', 'no instrument is assigned to the actuator role'));
-    if (safety === undefined) {
-      return Promise.reject(new DaqError('unavailable', `this daqd gives modules no safety lane, so ${this.target} cannot be enforced`));
-    }
-    try {
-      return safety.enforce(actuator, this.ctx.settings.parameter, this.ctx.settings.value, this.holder);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  private settle(generation: number, err: unknown, confirmed?: ParamValue): void {
-    if (this.disposed) return;
-    if (generation !== this.generation || !this.latched) {
-      // Reset (or re-tripped) while this attempt was on its way: its outcome belongs to the past.
-      this.ctx.log.info({ ok: err === undefined }, `interlock action from an earlier trip finished after reset`);
-      return;
-    }
-    this.inFlight = false;
-    if (err === undefined) return this.succeeded(confirmed);
-    this.action = 'failed';
-    // A DaqError's message is written for people; anything else is a bug, described briefly.
-    const reason = isDaqError(err) ? err.message : describeError(err);
-    this.lastError = reason;
-    // Each new reason is an error; the same one again (a dead actuator, retried on every reading)
-    // is logged at debug level, or the log fills with one line per reading.
-    if (reason !== this.reportedError) this.ctx.log.error({ attempts: this.attempts, err: reason }, 'interlock action failed');
-    else this.ctx.log.debug({ attempts: this.attempts, err: reason }, 'interlock action failed again');
-    if (reason !== this.reportedError) {
-      this.reportedError = reason;
-      this.emit(true, `still tripped; could not set ${this.target}: ${reason}; retrying on the next reading`);
-    }
-  }
-
-  private succeeded(confirmed: ParamValue | undefined): void {
-    const afterFailure = this.lastError !== undefined;
-    this.action = 'done';
-    this.lastError = undefined;
-    this.reportedError = undefined;
-    this.settling = 1;
-    if (confirmed !== undefined) this.actuatorValue = confirmed;
-    this.ctx.log.info({ attempts: this.attempts }, `interlock set ${this.target}`);
-    if (afterFailure) this.emit(true, `still tripped; ${this.target} set on attempt ${this.attempts}`);
+    if (holdFailure) this.action.reportHoldFailure(holdFailure);
+    this.action.act();
   }
 
   private emit(tripped: boolean, message: string): void {
@@ -521,32 +352,15 @@ class Interlock implements ModuleInstance {
         details: { cause: this.cause ?? null, value: this.last?.value ?? null },
       });
     }
-    this.releaseHold();
+    this.action.releaseHold();
     this.latched = false;
     this.cause = undefined;
     this.reason = undefined;
-    this.generation += 1;
-    this.inFlight = false;
+    this.action.endTrip();
     this.since = new Date(this.clock.now()).toISOString();
-    this.action = 'none';
-    this.away = false;
-    this.settling = 0;
-    this.lastError = undefined;
-    this.reportedError = undefined;
     const message = `reset: ${this.where} = ${this.last?.value} is within the limit; ${this.actuator ?? 'the actuator'} is left as it is (no longer held)`;
     this.ctx.log.info(message);
     this.emit(false, message);
-  }
-
-  private releaseHold(): void {
-    if (!this.holding) return;
-    this.holding = false;
-    this.holdError = undefined;
-    try {
-      this.ctx.safety?.release(this.holder);
-    } catch (err) {
-      this.ctx.log.error(`interlock ${this.ctx.id}: releasing its hold failed: ${describeError(err)}`);
-    }
   }
 
   private holdModeWarning(): string {
@@ -555,7 +369,6 @@ class Interlock implements ModuleInstance {
 
   status(): Record<string, unknown> {
     const s = this.ctx.settings;
-    const supervision = this.supervision();
     const maxAge = this.maxAge();
     const info = this.sensorInfo();
     const stale = info?.state !== 'connecting' && this.clock.now() - Math.max(this.freshAt, this.readyAt) >= maxAge.ms;
@@ -575,16 +388,7 @@ class Interlock implements ModuleInstance {
       ...(this.sensorLost !== undefined ? { sensorLost: this.sensorLost } : {}),
       onSensorLoss: s.on_sensor_loss,
       ...(s.on_sensor_loss === 'hold' ? { warning: this.holdModeWarning() } : {}),
-      target: this.target,
-      holding: this.latched && this.holding && this.holdError === undefined,
-      ...(this.holdError !== undefined ? { holdError: this.holdError } : {}),
-      action: this.action,
-      attempts: this.attempts,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
-      supervised: supervision.supervised,
-      supervision: supervision.note,
-      actuatorValue: this.actuatorValue ?? null,
-      reasserts: this.reasserts,
+      ...this.action.status(),
     };
   }
 
@@ -594,7 +398,7 @@ class Interlock implements ModuleInstance {
     this.staleTimer = undefined;
     // Released now, synchronously: a replacement created right after holds under the same holder
     // id, and nothing of this instance (a late enforce result, a timer) can release it afterwards.
-    this.releaseHold();
+    this.action.releaseHold();
     this.disposed = true;
   }
 }
