@@ -11,6 +11,7 @@ import { DaqError } from '../errors.js';
 import type { DeviceSimulator } from '../drivers/types.js';
 import type { ByteTransport, SerialSettings } from './types.js';
 import { DEFAULT_SERIAL, lineRate } from './serial-settings.js';
+import { lineClock } from './line-clock.js';
 
 export interface SimTransportOptions {
   description?: string;
@@ -29,8 +30,10 @@ export class SimTransport implements ByteTransport {
   /** When the host->device and device->host directions are next free (ms, performance.now()). */
   private txFreeAt = 0;
   private rxFreeAt = 0;
-  /** Pending line-time waits; resolved early on shutdown so no write hangs. */
-  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  /** Writes waiting for their line time; resolved early on shutdown so no write hangs. */
+  private readonly writeWaits = new Set<() => void>();
+  /** Bumped on shutdown: bytes scheduled before it are not delivered after it. */
+  private generation = 0;
   private dataListener: (chunk: Buffer) => void = () => {};
   private closeListener: (err?: Error) => void = () => {};
 
@@ -111,19 +114,18 @@ export class SimTransport implements ByteTransport {
 
   private shutdown(): void {
     this.open_ = false;
-    for (const [timer, resolve] of this.timers) {
-      clearTimeout(timer);
-      resolve();
-    }
-    this.timers.clear();
+    this.generation++;
+    for (const resolve of this.writeWaits) resolve();
+    this.writeWaits.clear();
     this.txFreeAt = this.rxFreeAt = 0;
   }
 
   private deliverToHost(bytes: Buffer): void {
     if (!this.open_) return;
     const at = this.schedule('rx', bytes.length);
-    void this.after(at).then(() => {
-      if (this.open_) this.dataListener(bytes);
+    const generation = this.generation;
+    lineClock.at(at, () => {
+      if (this.open_ && generation === this.generation) this.dataListener(bytes);
     });
   }
 
@@ -140,16 +142,12 @@ export class SimTransport implements ByteTransport {
 
   private after(at: number): Promise<void> {
     return new Promise((resolve) => {
-      const delay = Math.max(0, at - performance.now());
-      if (delay < 0.5) {
-        setImmediate(resolve);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, delay);
-      this.timers.set(timer, resolve);
+      const waits = this.writeWaits;
+      const done = (): void => {
+        if (waits.delete(done)) resolve();
+      };
+      waits.add(done);
+      lineClock.at(at, done);
     });
   }
 }
