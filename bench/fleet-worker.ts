@@ -18,10 +18,26 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { Daemon } from '../src/core/daemon.js';
-import { SimTransport } from '../src/transport/sim-transport.js';
-import { Newport1830cSimulator } from '../src/drivers/newport_1830c/simulator.js';
+import type { Daemon as DaemonClass } from '../src/core/daemon.js';
+
+/**
+ * daqd's code as a lab runs it: the compiled dist/ when it is up to date (what `npm start` runs,
+ * bin/launch.js), else the sources through tsx, which wraps every closure it creates in a naming
+ * helper and so adds a few per cent to closure-heavy paths. The floor loads the same SimTransport
+ * and simulator from the same place. `code` in the output says which ran.
+ */
+const { freshBuild } = (await import('../bin/launch.js' as string)) as { freshBuild: (name: string) => string | null };
+const CODE: 'dist' | 'tsx' = freshBuild('core/daemon') ? 'dist' : 'tsx';
+async function load<T>(name: string): Promise<T> {
+  const built = CODE === 'dist' ? freshBuild(name) : null;
+  return (await import(built ? pathToFileURL(built).href : `../src/${name}.ts`)) as T;
+}
+const { Daemon } = await load<typeof import('../src/core/daemon.js')>('core/daemon');
+const { SimTransport } = await load<typeof import('../src/transport/sim-transport.js')>('transport/sim-transport');
+const { Newport1830cSimulator } = await load<typeof import('../src/drivers/newport_1830c/simulator.js')>('drivers/newport_1830c/simulator');
+type Daemon = DaemonClass;
 
 const [mode = 'daqd', nArg = '100', secondsArg = '30'] = process.argv.slice(2);
 const N = Number(nArg);
@@ -182,5 +198,5 @@ async function lifecycle(): Promise<{ allReadyMs: number; stopMs: number }> {
 }
 
 const result = mode === 'bare' ? await bare() : mode === 'idle' ? await idle() : mode === 'lifecycle' ? await lifecycle() : await daqd();
-console.log(JSON.stringify(result));
+console.log(JSON.stringify({ ...result, code: CODE }));
 process.exit(0);

@@ -7,7 +7,8 @@
  * (event-loop utilisation: the one core daqd's own work runs on), RSS, event-loop delay p99, and CPU
  * µs per reading against the floor measured in the same run: bare loops doing the same exchanges
  * against the same simulators on the same transport.
- * Then the memory of a connected, idle instrument.
+ * Then the memory of a connected, idle instrument. daqd's code is the compiled dist/ when it is up
+ * to date (what `npm start` runs), else the sources through tsx; the output says which.
  *
  *   node --import tsx bench/fleet.bench.ts          FLEET=100,300,1000,3000 DURATION_S=30
  *
@@ -25,13 +26,18 @@ const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 
+/** Which code each worker ran ('dist' or 'tsx'), said under the table. */
+const ran = new Set<string>();
+
 function measure(mode: string, n: number, seconds = DURATION_S): FleetWindow & { notReady?: number } & Record<string, number> {
   const out = execFileSync(process.execPath, ['--import', 'tsx', worker, mode, String(n), String(seconds)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
     timeout: (seconds + 180) * 1000,
   });
-  return JSON.parse(out.trim().split('\n').at(-1)!);
+  const result = JSON.parse(out.trim().split('\n').at(-1)!);
+  ran.add(result.code);
+  return result;
 }
 
 const SEED: Record<number, string> = { 100: '1,000/s 21% 137 MB', 300: '2,989/s 46% 199 MB', 1000: '6,925/s 120% 282 MB' };
@@ -63,6 +69,9 @@ export async function run() {
     });
   }
   console.table(rows);
+  console.log(
+    `daqd's code in these runs: ${ran.has('dist') ? 'compiled dist/ (what npm start runs)' : ''}${ran.size > 1 ? ' and ' : ''}${ran.has('tsx') ? 'the sources through tsx (dist/ missing or stale: npm run build:dist; tsx costs a few per cent more CPU)' : ''}`,
+  );
   const idle = measure('idle', IDLE_N, 0) as unknown as { heapKbPerInstrument: number; rssKbPerInstrument: number };
   const life = FLEET.map((n) => ({ n, ...(measure('lifecycle', n, 0) as unknown as { allReadyMs: number; stopMs: number }) }));
   return [
