@@ -30,7 +30,7 @@ export class SimTransport implements ByteTransport {
   /** When the host->device and device->host directions are next free (ms, performance.now()). */
   private txFreeAt = 0;
   private rxFreeAt = 0;
-  /** Writes waiting for their line time; resolved early on shutdown so no write hangs. */
+  /** Writes waiting for their line time; answered early on shutdown so no write hangs. */
   private readonly writeWaits = new Set<() => void>();
   /** Bumped on shutdown: bytes scheduled before it are not delivered after it. */
   private generation = 0;
@@ -78,13 +78,33 @@ export class SimTransport implements ByteTransport {
     this.open_ = true;
   }
 
-  async write(data: Buffer): Promise<void> {
-    if (!this.open_) throw new DaqError('disconnected', `${this.description} is not open`);
+  /**
+   * The bytes reach the devices once their line time has passed; a close meanwhile answers the
+   * write at once with `disconnected`. One promise per write and no async frame: at fleet scale a
+   * write is two of every reading's allocations (issue #25).
+   */
+  write(data: Buffer): Promise<void> {
+    if (!this.open_) return Promise.reject(new DaqError('disconnected', `${this.description} is not open`));
     const bytes = Buffer.from(data);
     const doneAt = this.schedule('tx', bytes.length);
-    await this.after(doneAt);
-    if (!this.open_) throw new DaqError('disconnected', `lost ${this.description} while writing`);
-    for (const sim of [...this.simulators]) sim.receive(bytes);
+    return new Promise((resolve, reject) => {
+      const waits = this.writeWaits;
+      const done = (): void => {
+        if (!waits.delete(done)) return;
+        if (!this.open_) {
+          reject(new DaqError('disconnected', `lost ${this.description} while writing`));
+          return;
+        }
+        try {
+          for (const sim of this.simulators) sim.receive(bytes);
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      };
+      waits.add(done);
+      lineClock.at(doneAt, done);
+    });
   }
 
   async close(): Promise<void> {
@@ -115,7 +135,7 @@ export class SimTransport implements ByteTransport {
   private shutdown(): void {
     this.open_ = false;
     this.generation++;
-    for (const resolve of this.writeWaits) resolve();
+    for (const done of this.writeWaits) done();
     this.writeWaits.clear();
     this.txFreeAt = this.rxFreeAt = 0;
   }
@@ -140,14 +160,4 @@ export class SimTransport implements ByteTransport {
     return end;
   }
 
-  private after(at: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waits = this.writeWaits;
-      const done = (): void => {
-        if (waits.delete(done)) resolve();
-      };
-      waits.add(done);
-      lineClock.at(at, done);
-    });
-  }
 }
