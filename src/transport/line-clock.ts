@@ -20,6 +20,8 @@ export class LineClock {
   private readonly keys: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerSlot = Infinity;
+  /** Set while due slots run: waits they add are armed once, when the run ends. */
+  private firing = false;
 
   /** Runs `fn` once `at` (performance.now() ms) has passed. */
   at(at: number, fn: Callback): void {
@@ -36,7 +38,7 @@ export class LineClock {
       this.insertKey(slot);
     }
     list.push(fn);
-    if (slot < this.timerSlot) this.arm(slot);
+    if (!this.firing && slot < this.timerSlot) this.arm(slot);
   }
 
   /** Callbacks waiting (for tests). */
@@ -64,6 +66,7 @@ export class LineClock {
     this.timer = undefined;
     this.timerSlot = Infinity;
     const now = performance.now();
+    this.firing = true;
     // Slots added by the callbacks themselves (a reply scheduled by a request) land later: the
     // loop takes them only if they are due already.
     while (this.keys.length > 0 && this.keys[0]! <= now) {
@@ -72,6 +75,7 @@ export class LineClock {
       this.slots.delete(slot);
       for (let i = 0; i < list.length; i++) run(list[i]!);
     }
+    this.firing = false;
     if (this.keys.length > 0) this.arm(this.keys[0]!);
   };
 }
