@@ -7,6 +7,9 @@
  * call `tick()` after moving their clock. Every set goes through Daemon.submit with origin
  * `schedule:<id>`; state is persisted (atomic writes) in `<state dir>/schedules/<id>.json` with the
  * next due time in UTC.
+ *
+ * This class keeps the lifecycle and the bookkeeping (which schedule is due, the timer, commands,
+ * persistence); what one run does is in run.ts, the timing maths in timing.ts.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,40 +17,16 @@ import type { Logger } from 'pino';
 import type { ConfigView } from '../../config/model.js';
 import type { Daemon } from '../../core/daemon.js';
 import type { ParamValue } from '../../drivers/types.js';
-import { DaqError, describeError, toDaqError } from '../../errors.js';
+import { DaqError, describeError } from '../../errors.js';
 import { atomicWriteFile } from '../../persistence/atomic-write.js';
-import { nextRun, scheduleSpecSchema, type ScheduleSpec } from './spec.js';
-import { checkSpec, checkValue } from './checks.js';
+import { scheduleSpecSchema, type ScheduleSpec } from './spec.js';
+import { checkSpec } from './checks.js';
 import { triggerOnReading } from './trigger.js';
+import type { ScheduleRecord } from './record.js';
+import { ScheduleRunner, type Runtime } from './run.js';
+import { armNextRun, rampValue, resumeRamp } from './timing.js';
 
-export type ScheduleState = 'active' | 'paused' | 'done' | 'cancelled' | 'failed';
-
-export interface ScheduleRecord {
-  id: string;
-  spec: ScheduleSpec;
-  /** "config" ([schedules.<id>] in the file) or who added it ("socket"). */
-  owner: string;
-  state: ScheduleState;
-  addedAt: number;
-  /** Next due time (ms UTC); persisted as ISO UTC. */
-  due?: number;
-  /** Ramp: resolved start time, start value, duration; pausedAt while paused. */
-  rampStart?: number;
-  rampFrom?: number;
-  rampDuration?: number;
-  pausedAt?: number;
-  /** The due time of the last fire begun (at-most-once: written before the set is sent). */
-  firedDue?: number;
-  lastValue?: ParamValue;
-  lastRunAt?: number;
-  lastError?: string;
-  fires: number;
-  errors: number;
-  note?: string;
-  /** when: armed (waiting for a crossing), crossing since (hold), queue of pending fires. */
-  armed?: boolean;
-  crossingSince?: number;
-}
+export type { ScheduleRecord, ScheduleState } from './record.js';
 
 export interface SchedulerOptions {
   daemon: Daemon;
@@ -62,12 +41,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const WAKE_CAP_MS = 60_000;
 const JUMP_MS = 2_000;
 
-interface Runtime {
-  rec: ScheduleRecord;
-  busy: boolean;
-  queued: number;
-}
-
 export class Scheduler {
   private readonly items = new Map<string, Runtime>();
   private readonly dir: string;
@@ -76,7 +49,7 @@ export class Scheduler {
   private lastTick: { wall: number; mono: number } | null = null;
   private jumps = 0;
   private seq = 0;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly runner: ScheduleRunner;
   private writes: Promise<unknown> = Promise.resolve();
   private configSpecs = new Map<string, string>();
   private lastTables: unknown = undefined;
@@ -84,6 +57,13 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.dir = join(options.stateDir, 'schedules');
+    this.runner = new ScheduleRunner({
+      daemon: options.daemon,
+      log: options.log,
+      clock: () => this.now,
+      stopped: () => this.stopped,
+      persist: (rec) => this.persist(rec),
+    });
   }
 
   private get now(): number {
@@ -130,7 +110,7 @@ export class Scheduler {
       if (rec.spec.misfire === 'skip') {
         rec.note = `missed ${new Date(rec.due).toISOString()} while daqd was down; skipped (misfire = "skip")`;
         if (rec.spec.type === 'at') rec.state = 'done';
-        else this.arm(rec, now);
+        else armNextRun(rec, now);
       } else {
         rec.note = `missed ${new Date(rec.due).toISOString()} while daqd was down; run late (misfire = "run")`;
         rec.due = now; // once, however many were missed
@@ -175,7 +155,7 @@ export class Scheduler {
     this.timer = null;
     for (const off of this.offs) off();
     // Graceful: an in-flight step finishes (its set is already on the lane).
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.runner.inFlight]);
     await this.writes;
   }
 
@@ -198,7 +178,7 @@ export class Scheduler {
     const rec: ScheduleRecord = { id: sid, spec, owner, state: spec.enabled ? 'active' : 'paused', addedAt: now, fires: 0, errors: 0 };
     if (spec.type === 'at') rec.due = spec.at !== undefined ? Date.parse(spec.at) : now + spec.after_ms!;
     else if (spec.type === 'ramp') rec.due = spec.start !== undefined ? Date.parse(spec.start) : now;
-    else if (spec.type === 'every') this.arm(rec, now);
+    else if (spec.type === 'every') armNextRun(rec, now);
     else rec.armed = true;
     if (spec.type === 'at' && rec.due! < now && spec.misfire === 'skip') throw new DaqError('invalid_params', `at: ${spec.at} is in the past (misfire = "skip")`);
     if (!spec.enabled) rec.pausedAt = now;
@@ -258,13 +238,8 @@ export class Scheduler {
     const paused = now - (rec.pausedAt ?? now);
     if (rec.spec.type === 'ramp' && rec.rampStart !== undefined) {
       // The ramp goes on from where it stopped, from the device's value now (a manual set may have moved it).
-      const done = Math.min(1, (rec.pausedAt! - rec.rampStart) / rec.rampDuration!);
-      const dev = this.options.daemon.deviceValue(rec.spec.instrument, rec.spec.param);
-      rec.rampFrom = typeof dev === 'number' ? dev : rec.rampFrom! + (rec.spec.to! - rec.rampFrom!) * done;
-      rec.rampDuration = Math.max(rec.spec.step_ms, rec.rampDuration! * (1 - done));
-      rec.rampStart = now;
-      rec.due = now;
-    } else if (rec.spec.type === 'every') this.arm(rec, now);
+      resumeRamp(rec, now, this.options.daemon.deviceValue(rec.spec.instrument, rec.spec.param));
+    } else if (rec.spec.type === 'every') armNextRun(rec, now);
     else if (rec.spec.type === 'ramp' && rec.due !== undefined) rec.due += paused;
     rec.state = 'active';
     delete rec.pausedAt;
@@ -353,21 +328,8 @@ export class Scheduler {
       const decision = triggerOnReading(s, rec, v, now);
       if (decision === 'rearmed') this.persist(rec);
       else if (decision === 'holding') this.rearm();
-      else if (decision === 'fire') this.fireTrigger(r, now);
+      else if (decision === 'fire') this.runner.fireTrigger(r, now);
     }
-  }
-
-  private fireTrigger(r: Runtime, now: number): void {
-    const rec = r.rec;
-    rec.armed = false;
-    delete rec.crossingSince;
-    rec.due = undefined;
-    if (r.busy) {
-      if (rec.spec.retrigger === 'queued') r.queued++;
-      // restart: the set in flight is the one that counts; a new one follows it only if queued
-      return;
-    }
-    this.run(r, now, rec.spec.value!);
   }
 
   // ---- time ----
@@ -389,15 +351,15 @@ export class Scheduler {
       if (rec.spec.type === 'when') {
         if (rec.armed && rec.crossingSince !== undefined && wall - rec.crossingSince >= rec.spec.hold_ms) {
           // hold met with no new reading: the crossing still stands (the last reading said so)
-          this.fireTrigger(r, wall);
-          runs.push(...this.inFlight);
+          this.runner.fireTrigger(r, wall);
+          runs.push(...this.runner.inFlight);
         } else rec.due = undefined;
         continue;
       }
       // An instrument still connecting (start-up, a reconnect) is waited for: the step runs when it
       // is ready (the instrument.state event ticks), after its setpoints were restored.
       if (!this.ready(rec.spec.instrument)) continue;
-      runs.push(this.step(r, wall));
+      runs.push(this.runner.step(r, wall));
     }
     await Promise.allSettled(runs);
     this.rearm();
@@ -411,19 +373,10 @@ export class Scheduler {
       if (r.rec.state === 'active' && r.rec.spec.type === 'every' && r.rec.due !== undefined && (driftMs < 0 || r.rec.due < now - JUMP_MS)) {
         // backwards: the next time after now (nothing runs twice); forwards: misfire policy once
         if (driftMs > 0 && r.rec.spec.misfire === 'run') r.rec.due = now;
-        else this.arm(r.rec, Math.max(now, r.rec.firedDue ?? now)); // never a time already run
+        else armNextRun(r.rec, Math.max(now, r.rec.firedDue ?? now)); // never a time already run
         this.persist(r.rec);
       }
     }
-  }
-
-  private arm(rec: ScheduleRecord, after: number): void {
-    const next = nextRun(rec.spec, after);
-    if (next === undefined) {
-      rec.due = undefined;
-      rec.state = 'done';
-      rec.note = 'no further run (windows and holidays leave none)';
-    } else rec.due = next;
   }
 
   private rearm(): void {
@@ -439,115 +392,7 @@ export class Scheduler {
 
   /** The value a ramp should have at `t` (closed form), before clamping and rate limits. */
   rampValue(rec: ScheduleRecord, t: number): number {
-    const k = Math.min(1, Math.max(0, (t - rec.rampStart!) / rec.rampDuration!));
-    return rec.rampFrom! + (rec.spec.to! - rec.rampFrom!) * k;
-  }
-
-  private async step(r: Runtime, now: number): Promise<void> {
-    const rec = r.rec;
-    const s = rec.spec;
-    if (s.type === 'ramp') {
-      const first = rec.rampStart === undefined;
-      if (rec.rampStart === undefined) {
-        const dev = this.options.daemon.deviceValue(s.instrument, s.param);
-        const configured = ((this.options.daemon.config.instruments?.[s.instrument]?.params ?? {}) as Record<string, ParamValue>)[s.param];
-        const from = s.from ?? (typeof dev === 'number' ? dev : typeof configured === 'number' ? configured : undefined);
-        if (from === undefined) return this.failed(rec, `no start value: ${s.instrument}.${s.param} is not known yet (give from)`, now);
-        rec.rampFrom = from;
-        rec.rampStart = rec.due ?? now;
-        rec.rampDuration = s.duration_ms ?? Math.max(1, (Math.abs(s.to! - from) / s.rate_per_min!) * 60_000);
-      }
-      let value = this.rampValue(rec, now);
-      const final = now >= rec.rampStart + rec.rampDuration!;
-      const decl = this.options.daemon.parameterViews(s.instrument).find((d) => d.name === s.param);
-      let limited = false;
-      if (s.max_rate_per_min !== undefined && typeof rec.lastValue === 'number' && rec.lastRunAt !== undefined) {
-        const maxStep = (s.max_rate_per_min * (now - rec.lastRunAt)) / 60_000;
-        const delta = value - rec.lastValue;
-        if (Math.abs(delta) > maxStep) {
-          value = rec.lastValue + Math.sign(delta) * maxStep;
-          limited = true;
-        }
-      }
-      if (decl?.min !== undefined && value < decl.min) value = decl.min;
-      if (decl?.max !== undefined && value > decl.max) value = decl.max;
-      if (decl?.type === 'integer') value = Math.round(value);
-      value = Math.round(value * 1e9) / 1e9;
-      const reached = final && !limited;
-      await this.run(r, now, value, !reached);
-      if (rec.state !== 'active') return;
-      if (reached || (final && decl && value === (s.to! < (decl.min ?? -Infinity) ? decl.min : s.to! > (decl.max ?? Infinity) ? decl.max : s.to))) {
-        rec.state = 'done';
-        rec.due = undefined;
-      } else rec.due = Math.min(rec.rampStart + rec.rampDuration!, (Math.floor((now - rec.rampStart) / s.step_ms) + 1) * s.step_ms + rec.rampStart);
-      if (final && limited) rec.due = now + s.step_ms;
-      // A ramp is closed-form: its start, start value and duration are what a restart needs; the
-      // steps in between are not written (1000 ramps would be 1000 writes a second).
-      if (first || rec.state !== 'active') this.persist(rec);
-      return;
-    }
-    // at, every
-    rec.firedDue = rec.due;
-    this.persist(rec); // at most once: recorded before the set is sent
-    await this.run(r, now, s.value!);
-    if (s.type === 'at') {
-      if (rec.state === 'active') rec.state = rec.lastError && rec.errors > 0 && rec.lastRunAt === now ? 'failed' : 'done';
-      rec.due = undefined;
-    } else if (rec.state === 'active') this.arm(rec, Math.max(now, rec.firedDue ?? now));
-    this.persist(rec);
-  }
-
-  /** One set through the normal path; a failure keeps the last good value and follows on_error. */
-  private run(r: Runtime, now: number, value: ParamValue, intermediate = false): Promise<void> {
-    const rec = r.rec;
-    const s = rec.spec;
-    r.busy = true;
-    const p = (async () => {
-      try {
-        const decl = this.options.daemon.parameterViews(s.instrument).find((d) => d.name === s.param);
-        if (decl) checkValue(decl, value);
-        await this.options.daemon.submit({ type: 'instrument.set', id: s.instrument, params: { [s.param]: value }, ...(intermediate ? { persist: false } : {}) }, `schedule:${rec.id}`);
-        rec.lastValue = value;
-        rec.lastRunAt = now;
-        rec.fires++;
-        delete rec.lastError;
-      } catch (err) {
-        if (this.stopped || this.options.daemon.isStopping) return;
-        const e = toDaqError(err);
-        rec.errors++;
-        rec.lastRunAt = now;
-        rec.lastError = `${e.kind}: ${e.message}`;
-        this.options.log.warn({ schedule: rec.id, value, kind: e.kind }, `schedule ${rec.id}: ${s.instrument}.${s.param} = ${JSON.stringify(value)} failed (${e.message}); the last good value stays${s.on_error === 'stop' ? '; stopped (on_error = "stop")' : ''}`);
-        this.options.daemon.events.emit({ type: 'command.applied', command: 'schedule.error', summary: `schedule ${rec.id}: ${rec.lastError}`, at: new Date(now).toISOString() });
-        if (s.on_error === 'stop') {
-          rec.state = 'failed';
-          rec.due = undefined;
-        }
-      } finally {
-        r.busy = false;
-        if (r.queued > 0 && s.type === 'when' && rec.state === 'active') {
-          r.queued--;
-          void this.run(r, this.now, s.value!);
-        } else if (s.type === 'when' && s.retrigger === 'single' && rec.fires > 0) {
-          rec.state = 'done';
-        }
-        if (s.type !== 'ramp' || rec.state !== 'active') this.persist(rec);
-      }
-    })();
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
-    return p;
-  }
-
-  private failed(rec: ScheduleRecord, why: string, now: number): void {
-    rec.errors++;
-    rec.lastError = why;
-    rec.lastRunAt = now;
-    if (rec.spec.on_error === 'stop') {
-      rec.state = 'failed';
-      rec.due = undefined;
-    } else rec.due = now + rec.spec.step_ms;
-    this.persist(rec);
+    return rampValue(rec, t);
   }
 
   /** Persist one schedule (atomic write; writes are serialised so the last state wins). */
@@ -561,7 +406,7 @@ export class Scheduler {
 
   /** Resolves once every set in flight is done and its state written (tests). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.runner.inFlight.size > 0) await Promise.allSettled([...this.runner.inFlight]);
     await this.writes;
   }
 
