@@ -4,7 +4,7 @@
  * limits), at + misfire, restart mid-ramp, manual sets under a ramp, validation refusals, triggers
  * with hysteresis and hold, and the history of it all.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -186,6 +186,40 @@ describe('at and misfire', () => {
     r.clock.now = Date.parse('2026-12-01T10:45:00Z');
     const r2 = await start(r);
     expect(r2.daemon.scheduler!.get('e1')).toMatchObject({ fires: 1, nextDue: '2026-12-01T10:50:00.000Z' });
+  });
+});
+
+describe('config-owned schedules across restarts and removals', () => {
+  const TABLE = `\n[schedules.e2]\ntype = "every"\ninstrument = "pm"\nparam = "wavelength_nm"\nvalue = 900\ninterval_ms = 600000\nmisfire = "run"\n`;
+  const stateFile = (r: Running, id: string) => join(r.dir, 'state', 'schedules', `${id}.json`);
+
+  it('a [schedules] table deleted while daqd was down does not run after the restart, and its state file goes', async () => {
+    const r = await start(undefined, CONFIG + TABLE);
+    expect(r.daemon.scheduler!.get('e2')).toMatchObject({ state: 'active' });
+    await stop(r);
+    expect(existsSync(stateFile(r, 'e2'))).toBe(true);
+    writeFileSync(join(r.dir, 'default.toml'), CONFIG);
+    r.clock.now += 3_600_000; // due six times while down: misfire "run" would run it once at start
+    const r2 = await start(r);
+    const s = r2.daemon.scheduler!;
+    expect(s.list().map((x) => x.id)).toEqual([]);
+    expect(dev(r2)).toBe(800);
+    await advance(r2, 600_000);
+    expect(dev(r2)).toBe(800);
+    await s.flushed();
+    expect(existsSync(stateFile(r2, 'e2'))).toBe(false);
+  });
+
+  it('a table removed right after it was added leaves no state file behind (the delete waits for the queued write)', async () => {
+    const r = await start();
+    const s = r.daemon.scheduler!;
+    const base = r.daemon.config;
+    s.configure({ ...base, schedules: { e3: { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000 } } });
+    expect(s.get('e3')).toMatchObject({ state: 'active' });
+    s.configure({ ...base, schedules: {} });
+    await s.flushed();
+    expect(s.list()).toEqual([]);
+    expect(existsSync(stateFile(r, 'e3'))).toBe(false);
   });
 });
 

@@ -11,7 +11,8 @@
  * This class keeps the lifecycle and the bookkeeping (which schedule is due, the timer, commands,
  * persistence); what one run does is in run.ts, the timing maths in timing.ts.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigView } from '../../config/model.js';
@@ -128,10 +129,10 @@ export class Scheduler {
     this.lastTables = tables;
     const next = new Map<string, string>();
     for (const [id, table] of Object.entries(tables)) next.set(id, JSON.stringify(table));
-    for (const [id] of this.configSpecs) {
-      if (next.has(id)) continue;
-      const r = this.items.get(id);
-      if (r && r.rec.owner === 'config') this.remove(id);
+    // Every config-owned schedule whose table is gone, including one persisted before a restart
+    // whose table was deleted while daqd was down (configSpecs is empty then): it must not run.
+    for (const [id, r] of [...this.items]) {
+      if (r.rec.owner === 'config' && !next.has(id)) this.remove(id);
     }
     for (const [id, text] of next) {
       const existing = this.items.get(id);
@@ -249,9 +250,15 @@ export class Scheduler {
     return rec;
   }
 
+  /**
+   * Forgets a schedule and deletes its state file after the writes already queued: deleted at
+   * once, a queued write (or a run still in flight persisting its outcome) put the file back, and
+   * the schedule came back at the next start.
+   */
   private remove(id: string): void {
     this.items.delete(id);
-    rmSync(join(this.dir, `${id}.json`), { force: true });
+    const path = join(this.dir, `${id}.json`);
+    this.writes = this.writes.then(() => rm(path, { force: true }).catch((err) => this.options.log.error({ err }, `schedules: could not delete ${path}: ${describeError(err)}`)));
   }
 
   list(): ReturnType<Scheduler['view']>[] {
@@ -397,6 +404,8 @@ export class Scheduler {
 
   /** Persist one schedule (atomic write; writes are serialised so the last state wins). */
   private persist(rec: ScheduleRecord): void {
+    // A schedule removed (or replaced under its id) meanwhile: its late outcome is not written back.
+    if (this.items.get(rec.id)?.rec !== rec) return;
     const text = `${JSON.stringify({ ...rec, ...(rec.due !== undefined ? { due: new Date(rec.due).toISOString() } : {}) }, null, 1)}\n`;
     const path = join(this.dir, `${rec.id}.json`);
     this.writes = this.writes.then(
