@@ -4,7 +4,7 @@
  * limits), at + misfire, restart mid-ramp, manual sets under a ramp, validation refusals, triggers
  * with hysteresis and hold, and the history of it all.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -189,7 +189,7 @@ describe('at and misfire', () => {
   });
 });
 
-describe('config-owned schedules across restarts and removals', () => {
+describe('schedules across restarts and removals', () => {
   const TABLE = `\n[schedules.e2]\ntype = "every"\ninstrument = "pm"\nparam = "wavelength_nm"\nvalue = 900\ninterval_ms = 600000\nmisfire = "run"\n`;
   const stateFile = (r: Running, id: string) => join(r.dir, 'state', 'schedules', `${id}.json`);
 
@@ -208,6 +208,22 @@ describe('config-owned schedules across restarts and removals', () => {
     expect(dev(r2)).toBe(800);
     await s.flushed();
     expect(existsSync(stateFile(r2, 'e2'))).toBe(false);
+  });
+
+  it('an every whose run began before a kill is not run again for that time after the restart', async () => {
+    const r = await start();
+    r.daemon.scheduler!.add('e4', { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000 }, 'socket'); // misfire "run"
+    await stop(r);
+    // What a kill between recording the fire and re-arming leaves: the due time marked as fired.
+    const saved = JSON.parse(readFileSync(stateFile(r, 'e4'), 'utf8'));
+    expect(saved.due).toBe('2026-12-01T10:10:00.000Z');
+    writeFileSync(stateFile(r, 'e4'), JSON.stringify({ ...saved, firedDue: Date.parse(saved.due) }));
+    r.clock.now = Date.parse(saved.due) + 1_000;
+    const r2 = await start(r);
+    expect(dev(r2)).toBe(800);
+    expect(r2.daemon.scheduler!.get('e4')).toMatchObject({ state: 'active', fires: 0, nextDue: '2026-12-01T10:20:00.000Z' });
+    await advance(r2, 600_000);
+    expect(dev(r2)).toBe(900);
   });
 
   it('a table removed right after it was added leaves no state file behind (the delete waits for the queued write)', async () => {

@@ -107,6 +107,14 @@ export class Scheduler {
       this.persist(rec);
       return;
     }
+    if (rec.spec.type === 'every' && rec.firedDue === rec.due) {
+      // Its run began before the stop (the set may have reached the device) and the next time was
+      // never armed: that time is done. A later one missed while down follows misfire below.
+      rec.note = `the run due ${new Date(rec.due).toISOString()} began before the restart; not run again`;
+      armNextRun(rec, rec.due);
+      this.persist(rec);
+      if (rec.state !== 'active' || rec.due === undefined) return;
+    }
     if (rec.due < now && (rec.spec.type === 'at' || rec.spec.type === 'every')) {
       if (rec.spec.misfire === 'skip') {
         rec.note = `missed ${new Date(rec.due).toISOString()} while daqd was down; skipped (misfire = "skip")`;
