@@ -146,7 +146,7 @@ export class Scheduler {
       const existing = this.items.get(id);
       // Unchanged table: left alone, whatever its state (a ramp a person's set cancelled stays cancelled until the table changes).
       if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === text) continue;
-      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === undefined && JSON.stringify(existing.rec.spec) === JSON.stringify(scheduleSpecSchema.parse(JSON.parse(text)))) continue; // persisted state of the same table (restart)
+      if (existing && existing.rec.owner === 'config' && this.configSpecs.get(id) === undefined && JSON.stringify(existing.rec.spec) === JSON.stringify(scheduleSpecSchema.safeParse(JSON.parse(text)).data)) continue; // persisted state of the same table (restart)
       if (existing) this.remove(id);
       try {
         this.add(id, JSON.parse(text), 'config');
