@@ -1,7 +1,7 @@
 /**
  * daqctl as a person or a script uses it: a child process against a real daqd. Tables by default,
  * `--json` prints the method's result, exit 0 on success, the message on stderr and a non-zero
- * exit on error (1 refused, 2 usage, 3 cannot reach daqd). Every kind of usage error:
+ * exit on error (1 refused or daqd unreachable, 2 usage: the contract's codes). Every kind of usage error:
  * daqctl-exit-codes.test.ts.
  */
 import { spawn } from 'node:child_process';
