@@ -251,3 +251,67 @@ describe('recorder: its flush timer', () => {
     await r.stop();
   });
 });
+
+describe('recorder: a full memory while a flush is writing', () => {
+  /** Holds every append until `release()`: rows arriving meanwhile are what the test is about. */
+  async function withHeldWrites<T>(run: (release: () => void, writing: Promise<void>) => Promise<T>): Promise<T> {
+    const { DayFile } = await import('../../src/services/recorder/files.js');
+    const original = DayFile.prototype.append;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const writing = new Promise<void>((r) => (started = r));
+    DayFile.prototype.append = async function (this: InstanceType<typeof DayFile>, data: Buffer) {
+      started();
+      await gate;
+      return original.call(this, data);
+    };
+    try {
+      return await run(release, writing);
+    } finally {
+      DayFile.prototype.append = original;
+    }
+  }
+
+  it('rows arriving during the write are kept (the limit is on rows still waiting), and none is written twice or lost', async () => {
+    const r = recorder({ buffer_rows: 100 });
+    reading('pm', 0, now, { p: 0 });
+    await r.flush(); // the file exists
+    for (let i = 1; i <= 100; i++) reading('pm', i, now + i, { p: i });
+    await withHeldWrites(async (release, writing) => {
+      const flushing = r.flush();
+      await writing;
+      for (let i = 101; i <= 150; i++) reading('pm', i, now + i, { p: i });
+      release();
+      await flushing;
+    });
+    await r.flush();
+    const seqs = read('pm', `${localDay(now)}.csv`).trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+    expect(seqs).toEqual(Array.from({ length: 151 }, (_, i) => i));
+    expect(r.status()).toMatchObject({ droppedRows: 0, pendingRows: 0 });
+    await r.stop();
+  });
+
+  it('over the limit, the oldest waiting rows go (never the ones being written), and the count says exactly which are missing', async () => {
+    const r = recorder({ buffer_rows: 100 });
+    reading('pm', 0, now, { p: 0 });
+    await r.flush();
+    for (let i = 1; i <= 100; i++) reading('pm', i, now + i, { p: i });
+    await withHeldWrites(async (release, writing) => {
+      const flushing = r.flush();
+      await writing;
+      // A new header (a second reading) starts a new segment: 130 rows wait behind the 100 in flight.
+      for (let i = 101; i <= 230; i++) reading('pm', i, now + i, { p: i, q: 1 });
+      release();
+      await flushing;
+    });
+    await r.flush();
+    const rows = (name: string) => read('pm', name).trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+    const day = localDay(now);
+    expect(rows(`${day}.csv`)).toEqual(Array.from({ length: 101 }, (_, i) => i));
+    // 130 waited against a limit of 100: the 30 oldest of them are dropped, the rest written.
+    expect(rows(`${day}.1.csv`)).toEqual(Array.from({ length: 100 }, (_, i) => 131 + i));
+    expect(r.status()).toMatchObject({ droppedRows: 30, pendingRows: 0 });
+    await r.stop();
+  });
+});

@@ -21,8 +21,7 @@ import type { DaemonEvent, DaemonEventType, EventBus } from '../../core/events.j
 import type { ParamValue } from '../../drivers/types.js';
 import { resolveInstrument } from '../../config/resolve.js';
 import { EVENTS_HEADER, csvField, instrumentDirName, readingHeader } from './csv.js';
-import { appendReading, flushStream, newStream, setDay, type Stream } from './stream.js';
-import { RowBuffer } from './rows.js';
+import { appendReading, flushStream, newSegment, newStream, setDay, type Stream } from './stream.js';
 import { applyRetention } from './retention.js';
 
 
@@ -133,7 +132,7 @@ export class Recorder {
           s.names = decls.map((d) => d.name);
           s.header = readingHeader(s.names, units);
           setDay(s, ms);
-          s.segments.push({ day: s.day, header: s.header, rows: new RowBuffer() });
+          s.segments.push(newSegment(s.day, s.header));
         }
       } catch {
         // Not resolvable: its first reading creates the file.
@@ -256,7 +255,7 @@ export class Recorder {
     if (!(ms >= s.dayStart && ms < s.dayEnd)) setDay(s, ms);
     let seg = s.segments[s.segments.length - 1];
     if (!seg || seg.day !== s.day) {
-      seg = { day: s.day, header: EVENTS_HEADER, rows: new RowBuffer() };
+      seg = newSegment(s.day, EVENTS_HEADER);
       s.segments.push(seg);
     }
     seg.rows.push(`${new Date(ms).toISOString()},${csvField(instrument)},${csvField(what)},${csvField(old)},${csvField(value)},${csvField(origin)}\n`);
@@ -266,8 +265,16 @@ export class Recorder {
   private added(): void {
     this.pending++;
     const limit = this.settings?.buffer_rows ?? 200_000;
-    if (this.pending > limit) this.dropOldest(this.pending - limit);
+    // Rows a flush is writing are on their way out; the limit is on the rows still waiting.
+    const waiting = this.pending - this.inFlight;
+    if (waiting > limit) this.dropOldest(waiting - limit);
   }
+
+  /** Rows flushes are writing right now (flushStream says so as it copies and finishes). */
+  private inFlight = 0;
+  private readonly countInFlight = (delta: number): void => {
+    this.inFlight += delta;
+  };
 
   /** The disk has refused for long enough that memory is full: the oldest reading rows go first (events stay). */
   private dropOldest(n: number): void {
@@ -276,11 +283,15 @@ export class Recorder {
     while (left > 0) {
       let progressed = false;
       for (const s of streams) {
-        const seg = s.segments[0];
-        if (!seg || seg.rows.count === 0) continue;
-        const k = Math.min(seg.rows.count, Math.max(1, Math.ceil(left / streams.length)));
-        seg.rows.dropFirst(k);
-        if (seg.rows.count === 0 && s.segments.length > 1) s.segments.shift();
+        // The oldest rows no flush is writing: past the first segment's rows in flight, or in a
+        // later segment when the first has none left to drop (an empty one pre-created at configure).
+        let i = 0;
+        while (i < s.segments.length && s.segments[i]!.rows.count - s.segments[i]!.inFlight === 0) i++;
+        const seg = s.segments[i];
+        if (!seg) continue;
+        const k = Math.min(seg.rows.count - seg.inFlight, Math.max(1, Math.ceil(left / streams.length)));
+        seg.rows.dropAt(seg.inFlight, k);
+        if (seg.rows.count === 0 && s.segments.length > 1) s.segments.splice(i, 1);
         left -= k;
         this.pending -= k;
         this.dropped += k;
@@ -338,7 +349,7 @@ export class Recorder {
     for (const [id, stream] of this.streams) {
       if (stream.segments.length === 0) continue;
       work.push(
-        flushStream(s.dataDir, stream, this.wrote).catch((err) => {
+        flushStream(s.dataDir, stream, this.wrote, this.countInFlight).catch((err) => {
           failed ??= err;
         }),
       );

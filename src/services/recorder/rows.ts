@@ -55,6 +55,19 @@ export class RowBuffer {
     for (let i = 0; i < this.ends.length; i++) this.ends[i] = this.ends[i]! - cut;
   }
 
+  /** Forgets `n` rows from row `from` on (rows before it, a flush's rows in flight, stay). */
+  dropAt(from: number, n: number): void {
+    if (from <= 0) return this.dropFirst(n);
+    const count = Math.min(n, this.ends.length - from);
+    if (count <= 0) return;
+    const start = this.ends[from - 1]!;
+    const cut = this.ends[from + count - 1]! - start;
+    this.bytes.copyWithin(start, start + cut, this.end);
+    this.end -= cut;
+    this.ends.splice(from, count);
+    for (let i = from; i < this.ends.length; i++) this.ends[i] = this.ends[i]! - cut;
+  }
+
   private grow(need: number): void {
     // Its own memory (not a slice of Node's shared pool), doubled so appends stay amortised O(1).
     const next = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2, 1024));

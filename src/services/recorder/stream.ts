@@ -15,7 +15,20 @@ export interface Segment {
   day: string;
   header: string;
   rows: RowBuffer;
+  /**
+   * The first rows a flush has copied and is writing: they are on their way to the file, so a full
+   * memory never drops them (it drops the oldest rows after them), and the flush removes exactly
+   * them once written.
+   */
+  inFlight: number;
 }
+
+export function newSegment(day: string, header: string): Segment {
+  return { day, header, rows: new RowBuffer(), inFlight: 0 };
+}
+
+/** Rows that a flush is writing, across every stream: `delta` added when copied, taken back when done. */
+export type InFlightCounter = (delta: number) => void;
 
 export interface Stream {
   /** Directory under the data dir. */
@@ -64,7 +77,7 @@ export function appendReading(s: Stream, e: Extract<DaemonEvent, { type: 'readin
   if (!(ms >= s.dayStart && ms < s.dayEnd)) setDay(s, ms);
   let seg = s.segments[s.segments.length - 1];
   if (!seg || seg.day !== s.day || seg.header !== header) {
-    seg = { day: s.day, header, rows: new RowBuffer() };
+    seg = newSegment(s.day, header);
     s.segments.push(seg);
   }
   seg.rows.push(readingLine(e.ts, e.seq, names, e.values, e.flags));
@@ -75,7 +88,7 @@ export function appendReading(s: Stream, e: Extract<DaemonEvent, { type: 'readin
  * is told each batch written (rows, bytes) as it goes. A file deleted under daqd is an ENOENT error
  * (its rows stay held); the next flush opens a new one.
  */
-export async function flushStream(dataDir: string, s: Stream, wrote: (rows: number, bytes: number) => void): Promise<void> {
+export async function flushStream(dataDir: string, s: Stream, wrote: (rows: number, bytes: number) => void, inFlight: InFlightCounter): Promise<void> {
   const dir = join(dataDir, s.dir);
   const touched = new Set<DayFile>();
   try {
@@ -100,15 +113,27 @@ export async function flushStream(dataDir: string, s: Stream, wrote: (rows: numb
       const n = seg.rows.count;
       if (n > 0) {
         const data = seg.rows.copyFirst(n);
-        await s.file.append(data);
+        seg.inFlight = n;
+        inFlight(n);
+        try {
+          await s.file.append(data);
+        } finally {
+          seg.inFlight = 0;
+          inFlight(-n);
+        }
         touched.add(s.file);
-        // Rows that arrived during the write were pushed behind the ones written.
+        // Rows that arrived during the write were pushed behind the ones written, and a full
+        // memory dropped only rows behind them: the first n are exactly the ones written.
         seg.rows.dropFirst(n);
         s.rows += n;
         wrote(n, data.length);
       }
-      // Done with it unless rows arrived meanwhile (then the loop writes them too).
-      if (seg.rows.count === 0) s.segments.shift();
+      // Done with it unless rows arrived meanwhile (then the loop writes them too). By identity: a
+      // full memory may have removed an emptied segment while the file was being opened.
+      if (seg.rows.count === 0) {
+        const at = s.segments.indexOf(seg);
+        if (at >= 0) s.segments.splice(at, 1);
+      }
     }
     for (const f of touched) await f.sync();
   } catch (err) {
