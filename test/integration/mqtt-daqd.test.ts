@@ -210,4 +210,37 @@ describe('MQTT', () => {
     expect([...Buffer.from(s.properties!.correlationData)]).toEqual([1, 2, 3]);
     expect(JSON.parse(s.text).result.mqtt.connected).toBe(true);
   });
+
+  it('a retained command is never run at start-up (the broker replays it on subscribe); an oversized or over-nested command is refused unparsed', async () => {
+    const pub = await listen([]);
+    // Published with the retain flag before daqd started (Node-RED and Home Assistant make that easy).
+    await pub.client.publishAsync('daqd/lab1/pm/set/wavelength_nm', '900', { retain: true, qos: 1 });
+    try {
+      const h = await daqd();
+      const l = await listen(['daqd/lab1/+/set/+/result', 'daqd/lab1/response/#', 'daqd/lab1/pm/state']);
+      await l.waitFor((m) => m.topic === 'daqd/lab1/pm/state' && m.text === 'ready', 10_000, 'pm ready');
+      // A command sent now comes after anything the broker replayed on daqd's subscribe.
+      await l.client.publishAsync('daqd/lab1/pm/set/wavelength_nm', '820');
+      expect(JSON.parse((await l.waitFor((m) => m.topic === 'daqd/lab1/pm/set/wavelength_nm/result')).text)).toMatchObject({ ok: true });
+      const status = await h.call('daemon.status');
+      expect(status.mqtt.commandsHandled).toBe(1);
+      const history = await h.call('history.list', { instrument: 'pm' });
+      expect(history.entries.filter((e: { source: string }) => e.source === 'mqtt').map((e: { new?: unknown; value?: unknown }) => e.new ?? e.value)).not.toContain(900);
+
+      // 70 kB of digits and a letter: refused by size at once (the old number pattern backtracked
+      // quadratically on it and froze the daemon for seconds).
+      await l.client.publishAsync('daqd/lab1/pm/set/wavelength_nm', '1'.repeat(70_000) + 'x');
+      const big = JSON.parse((await l.waitFor((m) => m.topic === 'daqd/lab1/pm/set/wavelength_nm/result' && m.text.includes('"ok":false'))).text);
+      expect(big.error.data.kind).toBe('invalid_params');
+      expect(big.error.message).toMatch(/at most \d+ bytes/);
+
+      // Nested past the socket's limit: parse_error on the response topic, not a silent internal error.
+      await l.client.publishAsync('daqd/lab1/request/instrument.get', `{"id":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+      const deep = JSON.parse((await l.waitFor((m) => m.topic === 'daqd/lab1/response/instrument.get')).text);
+      expect(deep.error.data.kind).toBe('parse_error');
+      expect((await h.call('instrument.get', { id: 'pm' })).params.wavelength_nm).toBe(820);
+    } finally {
+      await pub.client.publishAsync('daqd/lab1/pm/set/wavelength_nm', '', { retain: true, qos: 1 });
+    }
+  });
 });

@@ -261,7 +261,7 @@ describe('recorder: a full memory while a flush is writing', () => {
     const gate = new Promise<void>((r) => (release = r));
     let started!: () => void;
     const writing = new Promise<void>((r) => (started = r));
-    DayFile.prototype.append = async function (this: InstanceType<typeof DayFile>, data: Buffer) {
+    DayFile.prototype.append = async function (this: typeof DayFile.prototype, data: Buffer) {
       started();
       await gate;
       return original.call(this, data);

@@ -8,7 +8,9 @@
  *   oldest are dropped and counted) and go out once connected again. Reconnects back off
  *   exponentially from reconnect_min_ms to reconnect_max_ms.
  * - Commands (`commands = true`) go through Daemon.submit and the socket's method table: the same
- *   validation and safety rules (a set against a tripped interlock answers `unsafe`).
+ *   validation and safety rules (a set against a tripped interlock answers `unsafe`). A command acts
+ *   only when it is sent: a retained one (replayed by the broker at every subscribe, so at start-up
+ *   and each reconnect) is never run; a payload over MAX_COMMAND_BYTES is refused unparsed.
  * - Reacts to config changes: new settings reconnect; instruments added, removed or with
  *   `publish = false` get their discovery and retained topics updated.
  */
@@ -25,10 +27,14 @@ import { mqttSchema } from '../../config/schema.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { Daemon } from '../../core/daemon.js';
 import type { ParamValue } from '../../drivers/types.js';
-import { DaqError, toDaqError } from '../../errors.js';
+import { DaqError, describeError, toDaqError } from '../../errors.js';
+import { MAX_NESTING_DEPTH, nestingExceeds } from '../../rpc/nesting.js';
 import { VERSION } from '../../version.js';
 import { discoveryPayload, discoveryTopic } from './discovery.js';
 import { Topics, defaultHost, parseBareValue, readingPayload } from './topics.js';
+
+/** The largest command payload: a /set value or a request's JSON params (the socket's line limit is 1 MiB; a command is small). */
+export const MAX_COMMAND_BYTES = 64 * 1024;
 
 export type MqttSettings = ReturnType<typeof mqttSchema.parse> & { hostLevel: string };
 
@@ -67,6 +73,8 @@ export class MqttService {
   private lastError: string | null = null;
   private discoveries = 0;
   private commandsHandled = 0;
+  /** Retained commands seen and not run (a broker replaying them on subscribe). */
+  private refusedRetained = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Instruments announced (discovery, retained state): their config tables, to see changes. */
@@ -154,7 +162,7 @@ export class MqttService {
         this.connectedSince = null;
         this.scheduleReconnect(client, gen);
       });
-      client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties as Record<string, unknown> | undefined));
+      client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties as Record<string, unknown> | undefined, packet.retain));
     });
     if (!this.off) this.off = this.options.daemon.events.subscribe((e) => this.onEvent(e), { types: ['reading', 'instrument.state'], owner: 'MQTT' });
     if (!this.offSet) this.offSet = this.options.daemon.onParamsSet((c) => this.publishParams(c.instrument));
@@ -179,9 +187,10 @@ export class MqttService {
     const topics = this.topics!;
     client.publish(topics.status, 'online', { qos: 1, retain: true });
     const subs: string[] = [];
-    if (s.commands) subs.push(topics.setFilter, topics.requestFilter);
-    if (s.discovery) subs.push(`${s.discovery_prefix}/status`);
-    if (subs.length) client.subscribe(subs, { qos: 1 });
+    // Commands with retain handling 2: the broker never replays a retained command on subscribe
+    // (start-up and every reconnect subscribe again, and must never perform an action).
+    if (s.commands) client.subscribe([topics.setFilter, topics.requestFilter], { qos: 1, rh: 2 });
+    if (s.discovery) client.subscribe(`${s.discovery_prefix}/status`, { qos: 1 });
     this.announced.clear();
     this.announce(this.options.daemon.config);
     // What waited while the broker was away, oldest first.
@@ -291,7 +300,7 @@ export class MqttService {
     this.buffer.push(m);
   }
 
-  private onMessage(topic: string, payload: Buffer, properties: Record<string, unknown> | undefined): void {
+  private onMessage(topic: string, payload: Buffer, properties: Record<string, unknown> | undefined, retained = false): void {
     const s = this.settings;
     if (!s?.enabled || !this.topics) return;
     if (s.discovery && topic === `${s.discovery_prefix}/status`) {
@@ -301,6 +310,17 @@ export class MqttService {
     if (!s.commands) return;
     const what = this.topics.parse(topic);
     if (!what) return;
+    if (retained) {
+      // A broker that ignores retain handling (MQTT 3.1.1) still marks the replay: not run.
+      this.refusedRetained++;
+      this.options.log.warn({ topic }, `MQTT: a retained command on ${topic} was not run (a command acts only when it is sent); clear it with an empty retained message on that topic`);
+      return;
+    }
+    if (payload.length > MAX_COMMAND_BYTES) {
+      const error = MqttService.errorBody(new DaqError('invalid_params', `the payload is ${payload.length} bytes; an MQTT command is at most ${MAX_COMMAND_BYTES} bytes`));
+      this.reply(what.kind === 'set' ? `${this.topics.set(what.instrument, what.param)}/result` : this.topics.response(what.method), what.kind === 'set' ? { ok: false, error } : { error }, properties);
+      return;
+    }
     this.commandsHandled++;
     if (what.kind === 'set') void this.handleSet(what.instrument, what.param, payload, properties);
     else void this.handleRequest(what.method, payload, properties);
@@ -310,7 +330,15 @@ export class MqttService {
     const props: Record<string, unknown> = {};
     if (properties?.correlationData) props.correlationData = properties.correlationData;
     const to = typeof properties?.responseTopic === 'string' && properties.responseTopic ? properties.responseTopic : topic;
-    this.publish(to, JSON.stringify(body), 1, false, Object.keys(props).length ? props : undefined);
+    let text: string;
+    try {
+      text = JSON.stringify(body);
+    } catch (err) {
+      // Never thrown at the caller: a reply that cannot be encoded is a bug, logged, answered as one.
+      this.options.log.error({ err, topic: to }, `bug: an MQTT reply could not be encoded: ${describeError(err)}`);
+      text = JSON.stringify({ error: { code: -32603, message: 'internal error: the reply could not be encoded', data: { kind: 'internal_error' } } });
+    }
+    this.publish(to, text, 1, false, Object.keys(props).length ? props : undefined);
   }
 
   private static errorBody(err: unknown) {
@@ -345,6 +373,8 @@ export class MqttService {
     let transaction: unknown;
     try {
       const text = payload.toString('utf8').trim();
+      // As on the socket: nesting is measured before parsing (deep JSON overflows the parser).
+      if (nestingExceeds(text)) throw new DaqError('parse_error', `the payload is nested deeper than ${MAX_NESTING_DEPTH} levels of arrays/objects; it was not parsed`);
       let params: unknown = text === '' ? undefined : JSON.parse(text);
       if (params && typeof params === 'object' && !Array.isArray(params) && Object.hasOwn(params, 'transaction')) {
         const { transaction: t, ...rest } = params as Record<string, unknown>;
@@ -378,6 +408,7 @@ export class MqttService {
             discoveries: this.discoveries,
             commands: s.commands,
             commandsHandled: this.commandsHandled,
+            retainedCommandsRefused: this.refusedRetained,
             lastError: this.lastError,
           }
         : {}),
@@ -393,7 +424,16 @@ export class MqttService {
     this.connectedSince = null;
     if (!c) return;
     if (c.connected && this.topics) {
-      await new Promise<void>((r) => c.publish(this.topics!.status, 'offline', { qos: 1, retain: true }, () => r()));
+      // Bounded like the end below: mqtt.js never answers a QoS 1 publish to a broker that stopped
+      // responding, and an unbounded wait here left MQTT dead until daqd restarted.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 2000);
+        t.unref();
+        c.publish(this.topics!.status, 'offline', { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          r();
+        });
+      });
     }
     await new Promise<void>((r) => {
       const t = setTimeout(() => {

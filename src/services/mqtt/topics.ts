@@ -69,7 +69,9 @@ export function readingPayload(ts: string, seq: number, values: Readonly<Record<
 export function parseBareValue(text: string): ParamValue {
   const t = text.trim();
   if (t === '') return t;
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
+  // Linear on any text: `\d+\.?\d*` backtracked quadratically on a long run of digits followed by
+  // a letter (40 kB froze the daemon for seconds).
+  if (/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(t)) return Number(t);
   const lower = t.toLowerCase();
   if (lower === 'true' || lower === 'on') return true;
   if (lower === 'false' || lower === 'off') return false;
