@@ -3,7 +3,7 @@
  * clock: CSV content, units header, rotation at local midnight and on a reading-set change,
  * appends across restarts, a vanished or unwritable data dir, the events file, retention.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -215,7 +215,7 @@ describe('recorder: events file and retention', () => {
   it('keep_days deletes older day files, never today', async () => {
     for (const day of ['2026-11-01', '2026-11-28', '2026-11-29', '2026-11-30']) {
       mkdirSync(join(dataDir(), 'pm'), { recursive: true });
-      writeFileSync(join(dataDir(), 'pm', `${day}.csv`), 'x\n');
+      writeFileSync(join(dataDir(), 'pm', `${day}.csv`), 'time,seq,p,flags\n');
     }
     const r = recorder({ keep_days: 2 });
     const deleted = await r.retention();
@@ -227,10 +227,45 @@ describe('recorder: events file and retention', () => {
 
   it('max_gb deletes the oldest days first until under the limit', async () => {
     mkdirSync(join(dataDir(), 'pm'), { recursive: true });
-    for (const day of ['2026-11-28', '2026-11-29', '2026-11-30']) writeFileSync(join(dataDir(), 'pm', `${day}.csv`), 'x'.repeat(1000));
+    for (const day of ['2026-11-28', '2026-11-29', '2026-11-30']) writeFileSync(join(dataDir(), 'pm', `${day}.csv`), 'time,seq,p,flags\n'.padEnd(1000, 'x'));
     const r = recorder({ max_gb: 2.5e-6 }); // 2500 bytes
     expect((await r.retention()).map((p) => p.split('/').pop())).toEqual(['2026-11-28.csv']);
     await r.stop();
+  });
+
+  it("deletes only files the recorder wrote: not a person's CSV of the same name, nothing through a symbolic link", async () => {
+    const old = '2026-01-01.csv';
+    mkdirSync(join(dataDir(), 'pm'), { recursive: true });
+    writeFileSync(join(dataDir(), 'pm', old), 'time,seq,p,flags\n');
+    writeFileSync(join(dataDir(), 'pm', '2026-01-02.1.csv'), 'time,seq,p [°C],flags\n');
+    mkdirSync(join(dataDir(), 'events'), { recursive: true });
+    writeFileSync(join(dataDir(), 'events', old), 'time,instrument,what,old,new,origin\n');
+    mkdirSync(join(dataDir(), 'analysis'), { recursive: true });
+    writeFileSync(join(dataDir(), 'analysis', old), 'sample,transmission\n');
+    const archive = join(dir, 'archive');
+    mkdirSync(archive);
+    writeFileSync(join(archive, old), 'time,seq,p,flags\n');
+    symlinkSync(archive, join(dataDir(), 'archive_link'));
+    const r = recorder({ keep_days: 30 });
+    expect((await r.retention()).map((p) => p.slice(dataDir().length + 1)).sort()).toEqual(['events/2026-01-01.csv', 'pm/2026-01-01.csv', 'pm/2026-01-02.1.csv']);
+    expect(readFileSync(join(dataDir(), 'analysis', old), 'utf8')).toBe('sample,transmission\n');
+    expect(existsSync(join(archive, old))).toBe(true);
+    await r.stop();
+  });
+});
+
+describe('recorder: units outside ASCII', () => {
+  it('a restart on the same day appends to the file whose header has °C (it did not match in bytes, and began a .1.csv each time)', async () => {
+    const first = recorder();
+    reading('chiller', 1, now, { t: 20 }, { t: '°C' });
+    await first.flush();
+    await first.stop();
+    const second = recorder();
+    reading('chiller', 2, now + 1000, { t: 21 }, { t: '°C' });
+    await second.flush();
+    await second.stop();
+    expect(readdirSync(join(dataDir(), 'chiller'))).toEqual([`${localDay(now)}.csv`]);
+    expect(read('chiller', `${localDay(now)}.csv`).split('\n').filter(Boolean)).toHaveLength(3);
   });
 });
 

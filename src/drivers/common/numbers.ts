@@ -1,15 +1,15 @@
 /** Parsing of numbers in instrument replies, with errors that quote what the device sent. */
 import { DaqError } from '../../errors.js';
+import { NUMERIC_TEXT } from './params.js';
 
 /**
  * Instruments send numbers in forms JavaScript's Number() mostly accepts: "+.75E-9", "-15.24",
  * "1.000000E+00", "0800". Surrounding spaces are ignored; anything else is a protocol error.
  */
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function parseDeviceNumber(text: string, context: { instrumentId: string; exchange: string }): number {
   const trimmed = text.trim();
-  if (!NUMBER.test(trimmed)) {
+  if (!NUMERIC_TEXT.test(trimmed)) {
     throw protocolError(context, text, 'a number');
   }
   return Number(trimmed);

@@ -4,6 +4,7 @@
  * Set commands get no reply: errors are queued on the controller and read with `TB?`
  * ("code, timestamp, MESSAGE"). Axis errors are coded axis*100 + n (e.g. 113 = axis 1 motor off).
  */
+import { NUMERIC_TEXT } from '../common/params.js';
 
 export const TERMINATOR = '\r\n';
 
@@ -65,12 +66,11 @@ export function formatSetValue(value: number): string {
   return value.toFixed(6);
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Parses a numeric reply line; returns undefined if it is not exactly one number. */
 export function parseNumber(line: string): number | undefined {
   const text = line.trim();
-  if (!NUMBER.test(text)) return undefined;
+  if (!NUMERIC_TEXT.test(text)) return undefined;
   const value = Number(text);
   return Number.isFinite(value) ? value : undefined;
 }

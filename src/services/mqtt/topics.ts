@@ -15,6 +15,7 @@
  */
 import { hostname } from 'node:os';
 import type { ParamValue } from '../../drivers/types.js';
+import { NUMERIC_TEXT } from '../../drivers/common/params.js';
 
 /** The machine's host name as a topic level (no "/", "+", "#"; dots kept). */
 export function defaultHost(): string {
@@ -69,9 +70,7 @@ export function readingPayload(ts: string, seq: number, values: Readonly<Record<
 export function parseBareValue(text: string): ParamValue {
   const t = text.trim();
   if (t === '') return t;
-  // Linear on any text: `\d+\.?\d*` backtracked quadratically on a long run of digits followed by
-  // a letter (40 kB froze the daemon for seconds).
-  if (/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(t)) return Number(t);
+  if (NUMERIC_TEXT.test(t)) return Number(t);
   const lower = t.toLowerCase();
   if (lower === 'true' || lower === 'on') return true;
   if (lower === 'false' || lower === 'off') return false;

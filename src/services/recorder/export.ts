@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaqError } from '../../errors.js';
+import { NUMERIC_TEXT } from '../../drivers/common/params.js';
 import { dayFileName, instrumentDirName, localDay, parseCsvLine, parseDayFile } from './csv.js';
 
 export interface ExportQuery {
@@ -28,15 +29,15 @@ export interface ExportResult {
   truncated: boolean;
 }
 
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 export function typedCell(s: string, column: string): Cell {
   if (s === '') return null;
   if (column === 'time' || column === 'flags' || column === 'instrument' || column === 'what' || column === 'origin') return s;
-  if (NUMBER.test(s)) return Number(s);
+  if (NUMERIC_TEXT.test(s)) return Number(s);
   if (s === 'true') return true;
   if (s === 'false') return false;
   if (s === 'NaN') return Number.NaN;
+  if (s === 'Infinity' || s === '-Infinity') return Number(s);
   return s;
 }
 

@@ -33,7 +33,10 @@ export class DayFile {
       const handle = await open(path, 'r+');
       try {
         const { size } = await handle.stat();
-        const head = Buffer.alloc(Math.min(size, header.length + 1));
+        // In bytes: a unit such as °C or µW is two bytes a character, and a header compared on its
+        // UTF-16 length never matched, so every restart began a new .N.csv.
+        const headerBytes = Buffer.byteLength(header) + 1;
+        const head = Buffer.alloc(Math.min(size, headerBytes));
         await handle.read(head, 0, head.length, 0);
         if (size > 0 && head.toString('utf8') === header + '\n') {
           const end = await wholeLinesEnd(handle, size);
@@ -48,7 +51,7 @@ export class DayFile {
           await handle.datasync();
           await handle.close();
           const append = await open(path, 'a');
-          return { file: new DayFile(path, day, header, append, header.length + 1), created: true };
+          return { file: new DayFile(path, day, header, append, headerBytes), created: true };
         }
       } catch (err) {
         await handle.close().catch(() => {});

@@ -2,10 +2,14 @@
  * Retention of recorded day files (`keep_days`, `max_gb`): files of days older than keep_days are
  * deleted; then, while the data dir holds more than max bytes, the oldest day's files (every
  * instrument's and the events file) go first. Today's files are never deleted.
+ *
+ * Only files daqd wrote: a regular file named like a day file, in a real directory of the data dir
+ * (a symbolic link is not followed: it may lead to an archive disk), whose first line is one of the
+ * recorder's headers. A person's `analysis/2026-01-01.csv` in the same tree is left alone.
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { localDay, parseDayFile } from './csv.js';
+import { EVENTS_HEADER, localDay, parseDayFile } from './csv.js';
 
 export interface RetentionPolicy {
   keepDays?: number | undefined;
@@ -24,6 +28,7 @@ export async function applyRetention(dataDir: string, policy: RetentionPolicy): 
   for (const d of dirs) {
     let names: string[];
     try {
+      if (!(await lstat(join(dataDir, d))).isDirectory()) continue;
       names = await readdir(join(dataDir, d));
     } catch {
       continue;
@@ -33,7 +38,8 @@ export async function applyRetention(dataDir: string, policy: RetentionPolicy): 
       if (!p) continue;
       const path = join(dataDir, d, name);
       try {
-        files.push({ path, day: p.day, size: (await stat(path)).size });
+        const st = await lstat(path);
+        if (st.isFile() && (await writtenByRecorder(path))) files.push({ path, day: p.day, size: st.size });
       } catch {
         // gone meanwhile
       }
@@ -41,12 +47,13 @@ export async function applyRetention(dataDir: string, policy: RetentionPolicy): 
   }
   const today = localDay(policy.now);
   const deleted: string[] = [];
-  const remove = async (f: { path: string }) => {
+  const remove = async (f: { path: string }): Promise<boolean> => {
     try {
       await unlink(f.path);
       deleted.push(f.path);
+      return true;
     } catch {
-      // already gone
+      return false; // gone already, or not ours to delete: not counted as freed
     }
   };
   let keep = files;
@@ -65,9 +72,21 @@ export async function applyRetention(dataDir: string, policy: RetentionPolicy): 
     for (const f of keep) {
       if (total <= policy.maxBytes) break;
       if (f.day === today) break;
-      await remove(f);
-      total -= f.size;
+      if (await remove(f)) total -= f.size;
     }
   }
   return deleted;
+}
+
+/** The file starts with a header the recorder writes (a readings file's or the events file's). */
+async function writtenByRecorder(path: string): Promise<boolean> {
+  const h = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(EVENTS_HEADER.length + 1);
+    const { bytesRead } = await h.read(head, 0, head.length, 0);
+    const text = head.subarray(0, bytesRead).toString('utf8');
+    return text.startsWith('time,seq') || text.startsWith(`${EVENTS_HEADER}\n`);
+  } finally {
+    await h.close();
+  }
 }
