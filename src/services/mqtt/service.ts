@@ -186,7 +186,6 @@ export class MqttService {
     const s = this.settings!;
     const topics = this.topics!;
     client.publish(topics.status, 'online', { qos: 1, retain: true });
-    const subs: string[] = [];
     // Commands with retain handling 2: the broker never replays a retained command on subscribe
     // (start-up and every reconnect subscribe again, and must never perform an action).
     if (s.commands) client.subscribe([topics.setFilter, topics.requestFilter], { qos: 1, rh: 2 });
