@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { registerWidth, typeRange, type ValueType } from './values.js';
+import { readingNameSchema } from '../common/reading-names.js';
 
 const valueType = z.enum(['int16', 'uint16', 'int32', 'uint32', 'float32', 'bool']);
 const address = z.number().int().min(0).max(65535).describe('Register or coil address, 0-based (protocol address, not 40001-style).');
@@ -51,7 +52,7 @@ const name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'names are letters, digits, "_
 export const modbusOptionsSchema = z
   .strictObject({
     slave_id: z.number().int().min(1).max(247).describe('Modbus slave (unit) id, 1-247; unique per port.'),
-    registers: z.record(name, readingSpec).default({}),
+    registers: z.record(readingNameSchema('register'), readingSpec).default({}),
     controls: z.record(name, controlSpec).default({}),
   })
   .superRefine((opts, ctx) => {

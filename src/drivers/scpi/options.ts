@@ -1,6 +1,7 @@
 /** Config keys of the generic SCPI driver (everything a new SCPI instrument needs, no code). */
 import { z } from 'zod';
 import { BLOCK_FORMATS, BLOCK_REDUCERS } from './block.js';
+import { readingNameSchema } from '../common/reading-names.js';
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
@@ -69,7 +70,7 @@ export const scpiOptionsSchema = z.strictObject({
   idn_contains: z.string().optional(),
   /** Ask SYST:ERR? after each set (and drain the queue at init). */
   check_errors: z.boolean().default(true),
-  channels: z.record(z.string().regex(NAME, 'channel names use letters, digits, _ and -'), channelSchema).default({}),
+  channels: z.record(readingNameSchema('channel'), channelSchema).default({}),
   controls: z.record(z.string().regex(NAME, 'control names use letters, digits, _ and -'), controlSchema).default({}),
   /** Only for port = "sim": the simulated device. */
   sim: z
