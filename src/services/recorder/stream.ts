@@ -140,6 +140,9 @@ export async function flushStream(dataDir: string, s: Stream, wrote: (rows: numb
     if (s.file) {
       const f = s.file;
       s.file = null;
+      // Rows an earlier write of this flush put in it have left memory: they get their fdatasync
+      // before the file is closed, even though a later write failed.
+      if (touched.has(f)) await f.sync().catch(() => {});
       await f.close();
     }
     throw err;
