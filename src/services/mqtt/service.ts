@@ -8,14 +8,11 @@
  *   oldest are dropped and counted) and go out once connected again. Reconnects back off
  *   exponentially from reconnect_min_ms to reconnect_max_ms.
  * - Commands (`commands = true`) go through Daemon.submit and the socket's method table: the same
- *   validation and safety rules (a set against a tripped interlock answers `unsafe`). A command acts
- *   only when it is sent: a retained one (replayed by the broker at every subscribe, so at start-up
- *   and each reconnect) is never run; a payload over MAX_COMMAND_BYTES is refused unparsed.
+ *   validation and safety rules (a set against a tripped interlock answers `unsafe`); commands.ts
+ *   turns a message into an action, and says what is never run.
  * - Reacts to config changes: new settings reconnect; instruments added, removed or with
  *   `publish = false` get their discovery and retained topics updated.
  */
-import type { Dispatcher } from '../../rpc/dispatcher.js';
-import { oneShotSession } from '../../rpc/session.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -27,14 +24,10 @@ import { mqttSchema } from '../../config/schema.js';
 import type { DaemonEvent } from '../../core/events.js';
 import type { Daemon } from '../../core/daemon.js';
 import type { ParamValue } from '../../drivers/types.js';
-import { DaqError, describeError, toDaqError } from '../../errors.js';
-import { MAX_NESTING_DEPTH, nestingExceeds } from '../../rpc/nesting.js';
 import { VERSION } from '../../version.js';
 import { discoveryPayload, discoveryTopic } from './discovery.js';
-import { Topics, defaultHost, parseBareValue, readingPayload } from './topics.js';
-
-/** The largest command payload: a /set value or a request's JSON params (the socket's line limit is 1 MiB; a command is small). */
-export const MAX_COMMAND_BYTES = 64 * 1024;
+import { MqttCommands } from './commands.js';
+import { Topics, defaultHost, readingPayload } from './topics.js';
 
 export type MqttSettings = ReturnType<typeof mqttSchema.parse> & { hostLevel: string };
 
@@ -72,9 +65,8 @@ export class MqttService {
   private connectedSince: string | null = null;
   private lastError: string | null = null;
   private discoveries = 0;
-  private commandsHandled = 0;
-  /** Retained commands seen and not run (a broker replaying them on subscribe). */
-  private refusedRetained = 0;
+  /** Commands: the one place an MQTT message becomes an action (commands.ts). */
+  private readonly commands: MqttCommands;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Instruments announced (discovery, retained state): their config tables, to see changes. */
@@ -82,7 +74,14 @@ export class MqttService {
   private noPublish = new Set<string>();
   private generation = 0;
 
-  constructor(private readonly options: MqttServiceOptions) {}
+  constructor(private readonly options: MqttServiceOptions) {
+    this.commands = new MqttCommands({
+      daemon: options.daemon,
+      log: options.log,
+      published: (id) => !this.noPublish.has(id),
+      publish: (topic, text, properties) => this.publish(topic, text, 1, false, properties),
+    });
+  }
 
   /** The running config (at start-up and after every change). */
   configure(config: ConfigView): void {
@@ -307,87 +306,8 @@ export class MqttService {
       return;
     }
     if (!s.commands) return;
-    const what = this.topics.parse(topic);
-    if (!what) return;
-    if (retained) {
-      // A broker that ignores retain handling (MQTT 3.1.1) still marks the replay: not run.
-      this.refusedRetained++;
-      this.options.log.warn({ topic }, `MQTT: a retained command on ${topic} was not run (a command acts only when it is sent); clear it with an empty retained message on that topic`);
-      return;
-    }
-    if (payload.length > MAX_COMMAND_BYTES) {
-      const error = MqttService.errorBody(new DaqError('invalid_params', `the payload is ${payload.length} bytes; an MQTT command is at most ${MAX_COMMAND_BYTES} bytes`));
-      this.reply(what.kind === 'set' ? `${this.topics.set(what.instrument, what.param)}/result` : this.topics.response(what.method), what.kind === 'set' ? { ok: false, error } : { error }, properties);
-      return;
-    }
-    this.commandsHandled++;
-    if (what.kind === 'set') void this.handleSet(what.instrument, what.param, payload, properties);
-    else void this.handleRequest(what.method, payload, properties);
-  }
-
-  private reply(topic: string, body: unknown, properties: Record<string, unknown> | undefined): void {
-    const props: Record<string, unknown> = {};
-    if (properties?.correlationData) props.correlationData = properties.correlationData;
-    const to = typeof properties?.responseTopic === 'string' && properties.responseTopic ? properties.responseTopic : topic;
-    let text: string;
-    try {
-      text = JSON.stringify(body);
-    } catch (err) {
-      // Never thrown at the caller: a reply that cannot be encoded is a bug, logged, answered as one.
-      this.options.log.error({ err, topic: to }, `bug: an MQTT reply could not be encoded: ${describeError(err)}`);
-      text = JSON.stringify({ error: { code: -32603, message: 'internal error: the reply could not be encoded', data: { kind: 'internal_error' } } });
-    }
-    this.publish(to, text, 1, false, Object.keys(props).length ? props : undefined);
-  }
-
-  private static errorBody(err: unknown) {
-    const e = toDaqError(err);
-    return { code: e.code, message: e.message, data: { kind: e.kind, ...(e.details ? { details: e.details } : {}) } };
-  }
-
-  private async handleSet(instrument: string, param: string, payload: Buffer, properties: Record<string, unknown> | undefined): Promise<void> {
-    const topic = `${this.topics!.set(instrument, param)}/result`;
-    try {
-      if (this.noPublish.has(instrument)) throw new DaqError('not_found', `instrument "${instrument}" is not published over MQTT (publish = false)`);
-      const value = parseBareValue(payload.toString('utf8'));
-      const result = await this.options.daemon.submit({ type: 'instrument.set', id: instrument, params: { [param]: value } }, 'mqtt');
-      this.reply(topic, { ok: true, result }, properties);
-    } catch (err) {
-      this.reply(topic, { ok: false, error: MqttService.errorBody(err) }, properties);
-    }
-  }
-
-  private dispatcherPromise: Promise<Dispatcher> | null = null;
-
-  private dispatcher(): Promise<Dispatcher> {
-    // Imported lazily: the method table imports the daemon, which imports this service.
-    this.dispatcherPromise ??= Promise.all([import('../../rpc/methods/index.js'), import('../../rpc/dispatcher.js')]).then(
-      ([{ methods }, { Dispatcher }]) => new Dispatcher(this.options.daemon, methods, this.options.log),
-    );
-    return this.dispatcherPromise;
-  }
-
-  private async handleRequest(method: string, payload: Buffer, properties: Record<string, unknown> | undefined): Promise<void> {
-    const topic = this.topics!.response(method);
-    let transaction: unknown;
-    try {
-      const text = payload.toString('utf8').trim();
-      // As on the socket: nesting is measured before parsing (deep JSON overflows the parser).
-      if (nestingExceeds(text)) throw new DaqError('parse_error', `the payload is nested deeper than ${MAX_NESTING_DEPTH} levels of arrays/objects; it was not parsed`);
-      let params: unknown = text === '' ? undefined : JSON.parse(text);
-      if (params && typeof params === 'object' && !Array.isArray(params) && Object.hasOwn(params, 'transaction')) {
-        const { transaction: t, ...rest } = params as Record<string, unknown>;
-        transaction = t;
-        params = Object.keys(rest).length ? rest : undefined;
-      }
-      if (method.startsWith('events.')) throw new DaqError('invalid_params', `${method} belongs to a socket connection; over MQTT, subscribe to the topics instead`);
-      // The one dispatcher (rpc/dispatcher.ts): the same methods, validation and errors as the socket.
-      const result = await (await this.dispatcher()).call(method, params, oneShotSession('mqtt', 'subscribe to the topics instead'));
-      this.reply(topic, { result, ...(transaction !== undefined ? { transaction } : {}) }, properties);
-    } catch (err) {
-      const e = err instanceof SyntaxError ? new DaqError('invalid_params', `the payload is not JSON: ${err.message}`) : err;
-      this.reply(topic, { error: MqttService.errorBody(e), ...(transaction !== undefined ? { transaction } : {}) }, properties);
-    }
+    const command = this.topics.parse(topic);
+    if (command) this.commands.receive(this.topics, command, topic, payload, properties, retained);
   }
 
   status() {
@@ -406,8 +326,8 @@ export class MqttService {
             reconnects: this.reconnects,
             discoveries: this.discoveries,
             commands: s.commands,
-            commandsHandled: this.commandsHandled,
-            retainedCommandsRefused: this.refusedRetained,
+            commandsHandled: this.commands.handled,
+            retainedCommandsRefused: this.commands.refusedRetained,
             lastError: this.lastError,
           }
         : {}),
