@@ -169,26 +169,18 @@ export class TxManager {
       const pending = this.pendingRecord();
       const p = pending?.pending;
       if (pending && p && now >= p.deadline) {
+        const by = new Date(p.deadline).toISOString();
         if (p.alarm) {
           // Said once (a hold's deadline, or a revert that failed): a person decides now.
         } else if (p.onTimeout === 'revert') {
           this.deps.log.warn({ tx: pending.id, audit: true }, `transaction ${pending.id} was not confirmed in time: reverting`);
-          await this.deps.submit({ type: 'tx.apply', txId: pending.id, mode: 'revert' }, 'tx-deadline').catch(async (err: unknown) => {
+          await this.deps.submit({ type: 'tx.apply', txId: pending.id, mode: 'revert' }, 'tx-deadline').catch((err: unknown) =>
             // Not retried every second behind the person's back (the config refused it once and
-            // will again until someone changes it): raised as the hold alarm is, once, with the
-            // way out.
-            const message = `transaction ${pending.id} was not confirmed by ${new Date(p.deadline).toISOString()} and reverting it failed: ${describeError(err)}. Its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; fix what the revert refused, then daqctl tx discard ${pending.id} reverts them)`;
-            p.alarm = { at: new Date(now).toISOString(), message };
-            await this.save(pending);
-            this.deps.log.error({ tx: pending.id, audit: true }, message);
-            this.deps.services.events.emit({ type: 'tx.state', tx: pending.id, state: 'pending_confirm', message, alarm: true });
-          });
+            // will again until someone changes it): raised as the hold alarm is, once, with the way out.
+            this.raiseAlarm(pending, now, 'error', `transaction ${pending.id} was not confirmed by ${by} and reverting it failed: ${describeError(err)}. Its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; fix what the revert refused, then daqctl tx discard ${pending.id} reverts them)`),
+          );
         } else {
-          const message = `transaction ${pending.id} was not confirmed by ${new Date(p.deadline).toISOString()}: its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; daqctl tx discard ${pending.id} reverts them)`;
-          p.alarm = { at: new Date(now).toISOString(), message };
-          await this.save(pending);
-          this.deps.log.warn({ tx: pending.id, audit: true }, message);
-          this.deps.services.events.emit({ type: 'tx.state', tx: pending.id, state: 'pending_confirm', message, alarm: true });
+          await this.raiseAlarm(pending, now, 'warn', `transaction ${pending.id} was not confirmed by ${by}: its changes stay running but are not in the config file (daqctl tx confirm ${pending.id} keeps them; daqctl tx discard ${pending.id} reverts them)`);
         }
       }
     };
@@ -198,6 +190,14 @@ export class TxManager {
     } finally {
       this.deadlineBusy = undefined;
     }
+  }
+
+  /** A missed confirm deadline, said once: kept on the record (status), logged, and a tx.state alarm event. */
+  private async raiseAlarm(rec: TxRecord, now: number, level: 'warn' | 'error', message: string): Promise<void> {
+    rec.pending!.alarm = { at: new Date(now).toISOString(), message };
+    await this.save(rec);
+    this.deps.log[level]({ tx: rec.id, audit: true }, message);
+    this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state: 'pending_confirm', message, alarm: true });
   }
 
   // ---- the methods ----
