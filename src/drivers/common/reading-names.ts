@@ -9,10 +9,13 @@ import { z } from 'zod';
 
 export const RESERVED_READING_NAMES: ReadonlySet<string> = new Set(['time', 'seq', 'flags']);
 
+/** A name a driver's config gives a reading or a control: letters, digits, `_` and `-`. */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+
 /** A config-given reading name: letters, digits, `_` and `-`, and not a recorder column. */
 export function readingNameSchema(what: string) {
   return z
     .string()
-    .regex(/^[A-Za-z0-9_-]+$/, `${what} names use letters, digits, "_" and "-"`)
+    .regex(NAME_PATTERN, `${what} names use letters, digits, "_" and "-"`)
     .refine((n) => !RESERVED_READING_NAMES.has(n), `time, seq and flags are columns of every recorded file (docs/recording.md): name the ${what} something else`);
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { registerWidth, typeRange, type ValueType } from './values.js';
-import { readingNameSchema } from '../common/reading-names.js';
+import { NAME_PATTERN, readingNameSchema } from '../common/reading-names.js';
 
 const valueType = z.enum(['int16', 'uint16', 'int32', 'uint32', 'float32', 'bool']);
 const address = z.number().int().min(0).max(65535).describe('Register or coil address, 0-based (protocol address, not 40001-style).');
@@ -47,7 +47,7 @@ const controlSpec = z.strictObject({
   description: z.string().optional(),
 });
 
-const name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'names are letters, digits, "_" and "-"');
+const name = z.string().regex(NAME_PATTERN, 'names are letters, digits, "_" and "-"');
 
 export const modbusOptionsSchema = z
   .strictObject({

@@ -1,9 +1,8 @@
 /** Config keys of the generic SCPI driver (everything a new SCPI instrument needs, no code). */
 import { z } from 'zod';
 import { BLOCK_FORMATS, BLOCK_REDUCERS } from './block.js';
-import { readingNameSchema } from '../common/reading-names.js';
+import { NAME_PATTERN, readingNameSchema } from '../common/reading-names.js';
 
-const NAME = /^[A-Za-z0-9_-]+$/;
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
 
 export const channelSchema = z
@@ -71,7 +70,7 @@ export const scpiOptionsSchema = z.strictObject({
   /** Ask SYST:ERR? after each set (and drain the queue at init). */
   check_errors: z.boolean().default(true),
   channels: z.record(readingNameSchema('channel'), channelSchema).default({}),
-  controls: z.record(z.string().regex(NAME, 'control names use letters, digits, _ and -'), controlSchema).default({}),
+  controls: z.record(z.string().regex(NAME_PATTERN, 'control names use letters, digits, _ and -'), controlSchema).default({}),
   /** Only for port = "sim": the simulated device. */
   sim: z
     .strictObject({

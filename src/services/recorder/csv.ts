@@ -26,8 +26,11 @@ export function columnName(name: string, unit: string | undefined): string {
 }
 
 /** The header line (without newline) for a reading event's value names and units. */
+/** How every readings file's header begins (then one column per reading, then `flags`). */
+export const READING_HEADER_START = 'time,seq';
+
 export function readingHeader(names: readonly string[], units: Readonly<Record<string, string>> | undefined): string {
-  let h = 'time,seq';
+  let h = READING_HEADER_START;
   for (const n of names) h += ',' + csvField(columnName(n, units?.[n]));
   return h + ',flags';
 }

@@ -21,7 +21,7 @@ import type { DaemonEvent, DaemonEventType, EventBus } from '../../core/events.j
 import type { ParamValue } from '../../drivers/types.js';
 import { resolveInstrument } from '../../config/resolve.js';
 import { EVENTS_HEADER, csvField, instrumentDirName, readingHeader } from './csv.js';
-import { appendReading, flushStream, newSegment, newStream, setDay, type Stream } from './stream.js';
+import { appendReading, flushStream, newSegment, newStream, setDay, waitingRows, type Stream } from './stream.js';
 import { applyRetention } from './retention.js';
 
 
@@ -90,6 +90,11 @@ export class Recorder {
   private error: { kind: string; message: string; since: string; sinceMs: number } | null = null;
   private failures = 0;
   private dropped = 0;
+  /** Rows flushes are writing right now (flushStream says so as it copies and finishes). */
+  private inFlight = 0;
+  private readonly countInFlight = (delta: number): void => {
+    this.inFlight += delta;
+  };
   private droppedInGap = 0;
   private totalDropped = 0;
   private gaps = 0;
@@ -270,11 +275,6 @@ export class Recorder {
     if (waiting > limit) this.dropOldest(waiting - limit);
   }
 
-  /** Rows flushes are writing right now (flushStream says so as it copies and finishes). */
-  private inFlight = 0;
-  private readonly countInFlight = (delta: number): void => {
-    this.inFlight += delta;
-  };
 
   /** The disk has refused for long enough that memory is full: the oldest reading rows go first (events stay). */
   private dropOldest(n: number): void {
@@ -286,10 +286,10 @@ export class Recorder {
         // The oldest rows no flush is writing: past the first segment's rows in flight, or in a
         // later segment when the first has none left to drop (an empty one pre-created at configure).
         let i = 0;
-        while (i < s.segments.length && s.segments[i]!.rows.count - s.segments[i]!.inFlight === 0) i++;
+        while (i < s.segments.length && waitingRows(s.segments[i]!) === 0) i++;
         const seg = s.segments[i];
         if (!seg) continue;
-        const k = Math.min(seg.rows.count - seg.inFlight, Math.max(1, Math.ceil(left / streams.length)));
+        const k = Math.min(waitingRows(seg), Math.max(1, Math.ceil(left / streams.length)));
         seg.rows.dropAt(seg.inFlight, k);
         if (seg.rows.count === 0 && s.segments.length > 1) s.segments.splice(i, 1);
         left -= k;

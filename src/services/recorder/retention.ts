@@ -9,7 +9,7 @@
  */
 import { lstat, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EVENTS_HEADER, localDay, parseDayFile } from './csv.js';
+import { EVENTS_HEADER, READING_HEADER_START, localDay, parseDayFile } from './csv.js';
 
 export interface RetentionPolicy {
   keepDays?: number | undefined;
@@ -85,7 +85,7 @@ async function writtenByRecorder(path: string): Promise<boolean> {
     const head = Buffer.alloc(EVENTS_HEADER.length + 1);
     const { bytesRead } = await h.read(head, 0, head.length, 0);
     const text = head.subarray(0, bytesRead).toString('utf8');
-    return text.startsWith('time,seq') || text.startsWith(`${EVENTS_HEADER}\n`);
+    return text.startsWith(READING_HEADER_START) || text.startsWith(`${EVENTS_HEADER}\n`);
   } finally {
     await h.close();
   }

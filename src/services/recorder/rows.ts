@@ -41,26 +41,20 @@ export class RowBuffer {
 
   /** Forgets the first `n` rows. */
   dropFirst(n: number): void {
-    if (n <= 0) return;
-    if (n >= this.ends.length) {
+    this.dropAt(0, n);
+  }
+
+  /** Forgets `n` rows from row `from` on (rows before it, a flush's rows in flight, stay). */
+  dropAt(from: number, n: number): void {
+    const count = Math.min(n, this.ends.length - from);
+    if (count <= 0) return;
+    if (count === this.ends.length) {
       this.end = 0;
       this.ends.length = 0;
       if (this.bytes.length > KEEP_BYTES) this.bytes = EMPTY;
       return;
     }
-    const cut = this.ends[n - 1]!;
-    this.bytes.copyWithin(0, cut, this.end);
-    this.end -= cut;
-    this.ends.splice(0, n);
-    for (let i = 0; i < this.ends.length; i++) this.ends[i] = this.ends[i]! - cut;
-  }
-
-  /** Forgets `n` rows from row `from` on (rows before it, a flush's rows in flight, stay). */
-  dropAt(from: number, n: number): void {
-    if (from <= 0) return this.dropFirst(n);
-    const count = Math.min(n, this.ends.length - from);
-    if (count <= 0) return;
-    const start = this.ends[from - 1]!;
+    const start = from === 0 ? 0 : this.ends[from - 1]!;
     const cut = this.ends[from + count - 1]! - start;
     this.bytes.copyWithin(start, start + cut, this.end);
     this.end -= cut;

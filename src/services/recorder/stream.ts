@@ -23,6 +23,11 @@ export interface Segment {
   inFlight: number;
 }
 
+/** Rows of a segment no flush is writing (a full memory may drop these, oldest first). */
+export function waitingRows(seg: Segment): number {
+  return seg.rows.count - seg.inFlight;
+}
+
 export function newSegment(day: string, header: string): Segment {
   return { day, header, rows: new RowBuffer(), inFlight: 0 };
 }

@@ -25,7 +25,7 @@ import { checkSpec } from './checks.js';
 import { triggerOnReading } from './trigger.js';
 import type { ScheduleRecord } from './record.js';
 import { ScheduleRunner, type Runtime } from './run.js';
-import { armNextRun, rampValue, resumeRamp } from './timing.js';
+import { armNextRun, resumeRamp } from './timing.js';
 
 export type { ScheduleRecord, ScheduleState } from './record.js';
 
@@ -403,11 +403,6 @@ export class Scheduler {
     const delay = Math.min(Math.max(0, (Number.isFinite(due) ? due : this.now + WAKE_CAP_MS) - this.now), WAKE_CAP_MS, MAX_TIMER_MS);
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref?.();
-  }
-
-  /** The value a ramp should have at `t` (closed form), before clamping and rate limits. */
-  rampValue(rec: ScheduleRecord, t: number): number {
-    return rampValue(rec, t);
   }
 
   /** Persist one schedule (atomic write; writes are serialised so the last state wins). */
