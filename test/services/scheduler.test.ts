@@ -4,71 +4,13 @@
  * limits), at + misfire, restart mid-ramp, manual sets under a ramp, validation refusals, triggers
  * with hysteresis and hold, and the history of it all.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Daemon } from '../../src/core/daemon.js';
-
-const CONFIG = `[application.dynamic_config]
-enable_persistence = true
-enable_hot_reload = false
-
-[instruments.pm]
-driver = "newport_1830c"
-port = "sim"
-poll_interval_ms = 50
-
-[instruments.pm.params]
-wavelength_nm = 800
-
-[instruments.laser]
-driver = "maitai"
-port = "sim"
-poll_interval_ms = 50
-`;
-
-interface Running {
-  daemon: Daemon;
-  dir: string;
-  clock: { now: number };
-}
-const opened: Running[] = [];
-
-async function start(reuse?: Running, config = CONFIG): Promise<Running> {
-  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'daqd-sched-'));
-  if (!reuse) writeFileSync(join(dir, 'default.toml'), config);
-  const clock = reuse?.clock ?? { now: Date.parse('2026-12-01T10:00:00Z') };
-  const daemon = await Daemon.start({ configPath: join(dir, 'default.toml'), stateDir: join(dir, 'state'), log: pino({ level: 'silent' }), simPacing: false, clock: () => clock.now });
-  await daemon.waitForConnection('pm', 5000);
-  await daemon.waitForConnection('laser', 5000);
-  // Steps due at start-up wait for their instrument; let them run before the test looks.
-  await daemon.scheduler!.tick();
-  await daemon.scheduler!.idle();
-  const r = { daemon, dir, clock };
-  opened.push(r);
-  return r;
-}
-
-async function stop(r: Running): Promise<void> {
-  await r.daemon.scheduler!.flushed();
-  await r.daemon.stop();
-  opened.splice(opened.indexOf(r), 1);
-}
-
-afterEach(async () => {
-  for (const r of opened.splice(0)) {
-    await r.daemon.stop();
-    rmSync(r.dir, { recursive: true, force: true });
-  }
-});
-
-const dev = (r: Running, p = 'wavelength_nm') => r.daemon.getInstrument('pm').device[p];
-async function advance(r: Running, ms: number) {
-  r.clock.now += ms;
-  await r.daemon.scheduler!.tick();
-}
+import { CONFIG, advance, dev, start, stop, type Running } from './scheduler-helpers.js';
 
 describe('ramps', () => {
   it('steps linearly at its interval, on the device, and ends at the target', async () => {
@@ -186,56 +128,6 @@ describe('at and misfire', () => {
     r.clock.now = Date.parse('2026-12-01T10:45:00Z');
     const r2 = await start(r);
     expect(r2.daemon.scheduler!.get('e1')).toMatchObject({ fires: 1, nextDue: '2026-12-01T10:50:00.000Z' });
-  });
-});
-
-describe('schedules across restarts and removals', () => {
-  const TABLE = `\n[schedules.e2]\ntype = "every"\ninstrument = "pm"\nparam = "wavelength_nm"\nvalue = 900\ninterval_ms = 600000\nmisfire = "run"\n`;
-  const stateFile = (r: Running, id: string) => join(r.dir, 'state', 'schedules', `${id}.json`);
-
-  it('a [schedules] table deleted while daqd was down does not run after the restart, and its state file goes', async () => {
-    const r = await start(undefined, CONFIG + TABLE);
-    expect(r.daemon.scheduler!.get('e2')).toMatchObject({ state: 'active' });
-    await stop(r);
-    expect(existsSync(stateFile(r, 'e2'))).toBe(true);
-    writeFileSync(join(r.dir, 'default.toml'), CONFIG);
-    r.clock.now += 3_600_000; // due six times while down: misfire "run" would run it once at start
-    const r2 = await start(r);
-    const s = r2.daemon.scheduler!;
-    expect(s.list().map((x) => x.id)).toEqual([]);
-    expect(dev(r2)).toBe(800);
-    await advance(r2, 600_000);
-    expect(dev(r2)).toBe(800);
-    await s.flushed();
-    expect(existsSync(stateFile(r2, 'e2'))).toBe(false);
-  });
-
-  it('an every whose run began before a kill is not run again for that time after the restart', async () => {
-    const r = await start();
-    r.daemon.scheduler!.add('e4', { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000 }, 'socket'); // misfire "run"
-    await stop(r);
-    // What a kill between recording the fire and re-arming leaves: the due time marked as fired.
-    const saved = JSON.parse(readFileSync(stateFile(r, 'e4'), 'utf8'));
-    expect(saved.due).toBe('2026-12-01T10:10:00.000Z');
-    writeFileSync(stateFile(r, 'e4'), JSON.stringify({ ...saved, firedDue: Date.parse(saved.due) }));
-    r.clock.now = Date.parse(saved.due) + 1_000;
-    const r2 = await start(r);
-    expect(dev(r2)).toBe(800);
-    expect(r2.daemon.scheduler!.get('e4')).toMatchObject({ state: 'active', fires: 0, nextDue: '2026-12-01T10:20:00.000Z' });
-    await advance(r2, 600_000);
-    expect(dev(r2)).toBe(900);
-  });
-
-  it('a table removed right after it was added leaves no state file behind (the delete waits for the queued write)', async () => {
-    const r = await start();
-    const s = r.daemon.scheduler!;
-    const base = r.daemon.config;
-    s.configure({ ...base, schedules: { e3: { type: 'every', instrument: 'pm', param: 'wavelength_nm', value: 900, interval_ms: 600_000 } } });
-    expect(s.get('e3')).toMatchObject({ state: 'active' });
-    s.configure({ ...base, schedules: {} });
-    await s.flushed();
-    expect(s.list()).toEqual([]);
-    expect(existsSync(stateFile(r, 'e3'))).toBe(false);
   });
 });
 
