@@ -10,7 +10,7 @@
  *   exactly what it is made of;
  * - it only reads: nothing here changes the daemon, queues or waits on a device.
  */
-import type { ModuleSupervisor, ModuleView } from '../modules/supervisor.js';
+import type { ModuleSupervisor } from '../modules/supervisor.js';
 import type { PortHub } from '../transport/port-hub.js';
 import { VERSION } from '../version.js';
 import type { DaemonOptions } from './daemon.js';
@@ -18,8 +18,8 @@ import type { EventBus } from './events.js';
 import type { Services } from './execution.js';
 import type { ReloadStatus } from './handlers/config.js';
 import type { ManagerContext } from './manager/machine.js';
-import type { InstrumentSupervisor, InstrumentView } from './manager/supervisor.js';
-import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
+import type { InstrumentSupervisor } from './manager/supervisor.js';
+import type { DaemonViews } from './daemon-views.js';
 import type { ConfigPersister } from './persister.js';
 import type { Revisions } from './revisions.js';
 import { statusMemoOf } from './status-memo.js';
@@ -40,8 +40,7 @@ export interface StatusParts {
   hub: PortHub;
   /** Set once the start-up config is loaded: undefined before. */
   tx: () => TxManager | undefined;
-  listInstruments(): InstrumentView[];
-  listModules(): ModuleView[];
+  views: Pick<DaemonViews, 'listInstruments' | 'listModules' | 'overrides'>;
 }
 
 export class DaemonStatus {
@@ -92,7 +91,7 @@ export class DaemonStatus {
 
   /** The parts of status() built from every instrument's and module's view (see status-memo.ts). */
   private aggregate(lastReload: ReloadStatus) {
-    const instruments = this.parts.listInstruments();
+    const instruments = this.parts.views.listInstruments();
     const byState: Record<string, number> = {};
     for (const i of instruments) byState[i.state] = (byState[i.state] ?? 0) + 1;
     const txAlarm = this.parts.tx()?.status().pendingConfirm;
@@ -100,10 +99,10 @@ export class DaemonStatus {
       instruments: { total: instruments.length, ...byState },
       modules: { total: this.parts.modules.ids().length },
       safeMode: { active: this.parts.instruments.safeMode, held: this.parts.instruments.heldIds() },
-      overrides: this.overrides(),
+      overrides: this.parts.views.overrides(),
       trouble: troubleOf({
         instruments,
-        modules: this.parts.listModules(),
+        modules: this.parts.views.listModules(),
         lastReload,
         file: this.fileCheck.now(),
         ...(txAlarm?.alarm ? { txAlarm: { tx: txAlarm.tx, message: txAlarm.alarm.message } } : {}),
@@ -112,10 +111,4 @@ export class DaemonStatus {
     };
   }
 
-  /** Memory-only changes on top of the file (persist: false, or persistence off), optionally of one instrument. */
-  overrides(instrument?: string): OverrideView[] {
-    const ops = overridesOf(this.parts.persister.desiredModel, this.parts.manager.getSnapshot().context.config);
-    const mine = instrument === undefined ? ops : ops.filter((op) => op.path[0] === 'instruments' && op.path[1] === instrument);
-    return describeOverrides(mine);
-  }
 }

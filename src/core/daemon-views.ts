@@ -18,7 +18,8 @@ import { dependentsOf } from '../modules/graph.js';
 import type { ModuleSupervisor, ModuleView } from '../modules/supervisor.js';
 import type { EventBus } from './events.js';
 import type { InstrumentSupervisor, InstrumentView } from './manager/supervisor.js';
-import type { OverrideView } from './overrides.js';
+import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
+import type { ConfigPersister } from './persister.js';
 import type { Revisions } from './revisions.js';
 
 /** The daemon's parts that the views read (the daemon's own, handed over when it is built). */
@@ -29,8 +30,8 @@ export interface ViewParts {
   revisions: Revisions;
   /** The running config. */
   config(): ConfigView;
-  /** Memory-only changes of one instrument (daemon-status.ts). */
-  overrides(instrument: string): OverrideView[];
+  /** The model the file should hold (memory-only changes are the difference). */
+  persister: Pick<ConfigPersister, 'desiredModel'>;
 }
 
 /** Where an instrument's connection got to (waitForConnection), with the connect error if it failed. */
@@ -82,7 +83,7 @@ export class DaemonViews {
       const names = instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
       if (names.length > 0) await instruments.readDevice(id, names);
     }
-    return { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.parts.overrides(id) };
+    return { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.overrides(id) };
   }
 
   /**
@@ -148,5 +149,12 @@ export class DaemonViews {
     const table = instruments && Object.hasOwn(instruments, id) ? instruments[id] : undefined;
     if (!table) throw new DaqError('not_found', `no instrument "${id}"`);
     return table;
+  }
+
+  /** Memory-only changes on top of the file (persist: false, or persistence off), optionally of one instrument. */
+  overrides(instrument?: string): OverrideView[] {
+    const ops = overridesOf(this.parts.persister.desiredModel, this.parts.config());
+    const mine = instrument === undefined ? ops : ops.filter((op) => op.path[0] === 'instruments' && op.path[1] === instrument);
+    return describeOverrides(mine);
   }
 }

@@ -170,6 +170,14 @@ export class Daemon {
       createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
       { input: { config: {} } },
     );
+    this.views = new DaemonViews({
+      events: this.events,
+      instruments: this.instruments,
+      modules: this.modules,
+      revisions: this.revisions,
+      config: () => this.config,
+      persister: this.persister,
+    });
     this.statusReport = new DaemonStatus({
       options,
       startedAt: this.startedAt,
@@ -182,16 +190,7 @@ export class Daemon {
       modules: this.modules,
       hub: this.hub,
       tx: () => this.tx,
-      listInstruments: () => this.listInstruments(),
-      listModules: () => this.listModules(),
-    });
-    this.views = new DaemonViews({
-      events: this.events,
-      instruments: this.instruments,
-      modules: this.modules,
-      revisions: this.revisions,
-      config: () => this.config,
-      overrides: (instrument) => this.overrides(instrument),
+      views: this.views,
     });
   }
 
@@ -472,7 +471,7 @@ export class Daemon {
 
   /** Memory-only changes on top of the file (persist: false, or persistence off), optionally of one instrument. */
   overrides(instrument?: string): OverrideView[] {
-    return this.statusReport.overrides(instrument);
+    return this.views.overrides(instrument);
   }
 
   /** Stop accepting commands, abort long operations, let queued ones finish, close every port. */
