@@ -88,8 +88,7 @@ export class InterlockAction {
   resume(prev: Record<string, unknown>): void {
     if (typeof prev.reasserts === 'number') this.reasserts = prev.reasserts;
     if (typeof prev.attempts === 'number') this.attempts = prev.attempts;
-    const failure = this.placeHold();
-    if (failure) this.reportHoldFailure(failure);
+    this.hold();
     const retargeted = typeof prev.target === 'string' && prev.target !== this.target;
     if (prev.action === 'done' && !retargeted && prev.lapsed !== true) {
       this.state = 'done';
@@ -99,14 +98,19 @@ export class InterlockAction {
     }
   }
 
-  /** A new trip: its own counts, and the outcome of an earlier trip's attempt no longer counts. */
-  beginTrip(): void {
+  /**
+   * A new trip: its own counts, the outcome of an earlier trip's attempt no longer counts, and the
+   * hold placed first (from here on nothing else may set the parameter, whatever the enforce does).
+   * Returns why the lane refused the hold, for the caller to report after its trip event.
+   */
+  beginTrip(): string | undefined {
     this.generation += 1;
     this.attempts = 0;
     this.reasserts = 0;
     this.away = false;
     this.lastError = undefined;
     this.reportedError = undefined;
+    return this.placeHold();
   }
 
   /** Reset (after releaseHold): an attempt still on its way belongs to the past. */
@@ -155,7 +159,7 @@ export class InterlockAction {
    * Asks the safety lane to refuse every other set of the parameter. Returns why it could not
    * (to report once), or undefined. Without a lane or an actuator act() reports the problem.
    */
-  placeHold(): string | undefined {
+  private placeHold(): string | undefined {
     const actuator = this.actuator;
     const safety = this.ctx.safety;
     if (actuator === undefined || safety === undefined) return undefined;
@@ -176,9 +180,14 @@ export class InterlockAction {
   /** The lane refused the hold: ask again (the caller does so on every reading while latched). */
   retryRefusedHold(): void {
     if (this.holdError === undefined) return;
+    this.hold();
+    if (this.holdError === undefined) this.ctx.log.info(`interlock ${this.ctx.id} holds ${this.target} again`);
+  }
+
+  /** Places the hold and reports a refusal that is news. */
+  private hold(): void {
     const failure = this.placeHold();
     if (failure) this.reportHoldFailure(failure);
-    else if (this.holdError === undefined) this.ctx.log.info(`interlock ${this.ctx.id} holds ${this.target} again`);
   }
 
   reportHoldFailure(reason: string): void {

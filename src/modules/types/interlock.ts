@@ -309,9 +309,7 @@ class Interlock implements ModuleInstance {
     this.cause = verdict.cause;
     this.reason = verdict.text;
     this.since = ts;
-    this.action.beginTrip();
-    // Hold first: from here on nothing else may set the parameter, whatever the enforce does.
-    const holdFailure = this.action.placeHold();
+    const holdFailure = this.action.beginTrip();
     const message = `tripped: ${verdict.text}; setting ${this.action.target} and holding it until reset`;
     this.ctx.log.warn({ cause: verdict.cause }, message);
     this.ctx.emit(interlockEvent({ module: this.ctx.id, tripped: true, message, cause: verdict.cause }));
