@@ -11,10 +11,32 @@
  *
  * Only for values nobody mutates once made (a part is replaced, never edited): the text is of the
  * value as it was when first registered.
+ *
+ * A result composed with a `slot` (one per kind of answer: 'daemon.status', one per instrument for
+ * instrument.get) also remembers its last text, part by part, with a private copy of each part's
+ * content (json-snapshot.ts). A script asking in a loop mostly gets what it got a moment ago: the
+ * parts that match their copy keep their text, and when all do, the whole text is the last one.
+ * The text is still exactly JSON.stringify's of the result as it is now: nothing is reused on
+ * time, only on equal content.
  */
+import { matches, snapshotOf, type Snap } from './json-snapshot.js';
 
 const texts = new WeakMap<object, string>();
-const composedResults = new WeakSet<object>();
+/** Composed results, each with its slot name ('' for none). */
+const composedResults = new WeakMap<object, string>();
+
+/** The last text of a slot's answer, part by part (see the header). */
+interface SlotMemory {
+  keys: string[];
+  snaps: Snap[];
+  texts: (string | undefined)[];
+  whole: string;
+}
+const slots = new Map<string, SlotMemory>();
+/** Slots remembered at most (the one whose text changed longest ago is forgotten first): one per instrument asked about. */
+export const MAX_SLOTS = 256;
+
+const isReused = (o: object): boolean => texts.has(o);
 
 /** Remember `value`'s JSON text (made now, once per object). Never for an object that is edited later. */
 export function reuseJson(value: unknown): void {
@@ -24,9 +46,12 @@ export function reuseJson(value: unknown): void {
   }
 }
 
-/** Mark a plain result object to be written part by part (see responseLine). Returns it. */
-export function composed<T extends object>(result: T): T {
-  composedResults.add(result);
+/**
+ * Mark a plain result object to be written part by part (see responseLine), and with a `slot`, to
+ * reuse the last text of that slot where the content is the same (see the header). Returns it.
+ */
+export function composed<T extends object>(result: T, slot = ''): T {
+  composedResults.set(result, slot);
   return result;
 }
 
@@ -52,14 +77,48 @@ function keyText(key: string): string {
 }
 
 /** JSON text of a composed object: what JSON.stringify gives (keys whose value has no JSON left out). */
-function composedText(result: Record<string, unknown>): string {
+function composedText(result: Record<string, unknown>, slot: string): string {
+  // A whole result registered with reuseJson (never edited): its text as made then.
+  const known = texts.get(result);
+  if (known !== undefined) return known;
+  const memory = slot === '' ? undefined : slots.get(slot);
+  if (memory !== undefined && sameAsLast(result, memory)) return memory.whole;
+  const keys = Object.keys(result);
+  const snaps = new Array<Snap>(keys.length);
+  const partTexts = new Array<string | undefined>(keys.length);
   let out = '{';
-  for (const key of Object.keys(result)) {
-    const text = textOf(result[key]);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = result[key];
+    // A part that matches its copy in the last answer keeps its text (and its copy).
+    const kept = memory !== undefined && memory.keys[i] === key && matches(value, memory.snaps[i]!);
+    const text = kept ? memory.texts[i] : textOf(value);
+    if (slot !== '') {
+      snaps[i] = kept ? memory.snaps[i]! : snapshotOf(value, isReused);
+      partTexts[i] = text;
+    }
     if (text === undefined) continue; // undefined, a function, a symbol: JSON.stringify leaves the key out
     out += (out.length > 1 ? ',' : '') + keyText(key) + text;
   }
-  return out + '}';
+  out += '}';
+  if (slot !== '') remember(slot, { keys, snaps, texts: partTexts, whole: out });
+  return out;
+}
+
+/** Whether every part of `result` matches the slot's last answer, in the same order. */
+function sameAsLast(result: Record<string, unknown>, memory: SlotMemory): boolean {
+  let i = 0;
+  for (const key in result) {
+    if (i >= memory.keys.length || memory.keys[i] !== key || !matches(result[key], memory.snaps[i]!)) return false;
+    i++;
+  }
+  return i === memory.keys.length;
+}
+
+function remember(slot: string, memory: SlotMemory): void {
+  slots.delete(slot); // re-inserted last: the Map's order is the order of change
+  if (slots.size >= MAX_SLOTS) slots.delete(slots.keys().next().value!);
+  slots.set(slot, memory);
 }
 
 /**
@@ -72,7 +131,7 @@ export function responseLine(message: unknown): string {
     const keys = Object.keys(m);
     // Exactly the shape resultResponse builds; anything else goes the ordinary way.
     if (keys.length === 3 && keys[0] === 'jsonrpc' && m.id !== undefined && keys[1] === 'id' && keys[2] === 'result') {
-      return `{"jsonrpc":${JSON.stringify(m.jsonrpc)},"id":${JSON.stringify(m.id)},"result":${composedText(m.result as Record<string, unknown>)}}\n`;
+      return `{"jsonrpc":${JSON.stringify(m.jsonrpc)},"id":${JSON.stringify(m.id)},"result":${composedText(m.result as Record<string, unknown>, composedResults.get(m.result)!)}}\n`;
     }
   }
   return JSON.stringify(message) + '\n';

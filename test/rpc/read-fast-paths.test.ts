@@ -60,6 +60,41 @@ describe('responseLine', () => {
     expect(line).toBe('{"jsonrpc":"2.0","id":7,"result":{"part":{"n":1},"fresh":{"n":2}}}\n');
   });
 
+  it('writes a slot\'s answer exactly as JSON.stringify does now, whatever was edited in place since the last one (seeded)', () => {
+    // A status source may hand out the same object edited in place, or a new one with the same
+    // content; a part may be a class instance, have toJSON, or hold NaN. The slot reuses text only
+    // on equal content, so every answer must still be JSON.stringify's of the result as it is now.
+    class Box {
+      constructor(public v: number) {}
+    }
+    const r = rng(2025);
+    const live: Record<string, unknown> = { n: 1, list: [1, 2], inner: { a: 'x', deep: { b: [true] } } };
+    let result: Record<string, unknown> = { live, uptime: 0, same: { k: 1 } };
+    for (let step = 0; step < 3000; step++) {
+      switch (Math.floor(r() * 11)) {
+        case 0: (live.inner as { deep: { b: unknown[] } }).deep.b.push(r() < 0.5); break; // edited in place, deep down
+        case 1: live.n = Math.floor(r() * 3); break; // edited in place, often to the value it had
+        case 2: result = { ...result, uptime: Math.floor(step / 100) }; break; // a new top-level object
+        case 3: result.same = { k: Math.floor(r() * 2) }; break; // a new object, often with equal content
+        case 4: result[`k${Math.floor(r() * 4)}`] = randomValue(r); break;
+        case 5: delete result[`k${Math.floor(r() * 4)}`]; break;
+        case 6: result.box = new Box(Math.floor(r() * 2)); break;
+        case 7: result.odd = [NaN, -0, { toJSON: () => step }][Math.floor(r() * 3)]; break;
+        case 8: (live.list as unknown[]).length = Math.floor(r() * 3); break;
+        case 9: result.named = r() < 0.5 ? { a: 1 } : { b: 1 }; break; // the same values under another key
+        default: break; // nothing changed: the last text as it was
+      }
+      const line = responseLine(resultResponse(step, composed(result, 'test.slot')));
+      expect(line).toBe(JSON.stringify(resultResponse(step, result)) + '\n');
+    }
+  });
+
+  it('keeps slots apart: one slot\'s text is never another\'s', () => {
+    expect(responseLine(resultResponse(1, composed({ a: 1 }, 'slot.one')))).toBe('{"jsonrpc":"2.0","id":1,"result":{"a":1}}\n');
+    expect(responseLine(resultResponse(1, composed({ a: 2 }, 'slot.two')))).toBe('{"jsonrpc":"2.0","id":1,"result":{"a":2}}\n');
+    expect(responseLine(resultResponse(1, composed({ a: 1 }, 'slot.two')))).toBe('{"jsonrpc":"2.0","id":1,"result":{"a":1}}\n');
+  });
+
   it('leaves everything that is not a composed result to JSON.stringify (errors, batches, notifications)', () => {
     const c = composed({ a: 1 });
     for (const m of [[resultResponse(1, c)], { jsonrpc: '2.0', method: 'x', params: c }, { jsonrpc: '2.0', id: 1, error: { code: 1 }, result: c }]) {

@@ -14,7 +14,8 @@ export const daemonMethods: MethodTable = {
       // Parts reused call after call (status-memo.ts) and never edited: their JSON text is made once.
       for (const part of [status.lastReload, status.instruments, status.modules, status.safeMode, status.overrides, status.trouble, status.ports]) reuseJson(part);
       status.clients = clientStats();
-      return composed(status);
+      // The last status's text is reused where this one has the same content (json-text.ts, slots).
+      return composed(status, 'daemon.status');
     },
   },
 };
