@@ -17,7 +17,7 @@ import { DaqError } from '../errors.js';
 import { dependentsOf } from '../modules/graph.js';
 import type { ModuleSupervisor, ModuleView } from '../modules/supervisor.js';
 import type { EventBus } from './events.js';
-import type { InstrumentSupervisor, InstrumentView } from './manager/supervisor.js';
+import type { InstrumentSupervisor, InstrumentView, ParameterView } from './manager/supervisor.js';
 import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
 import type { ConfigPersister } from './persister.js';
 import type { Revisions } from './revisions.js';
@@ -40,7 +40,27 @@ export interface ConnectionOutcome {
   error?: { kind: string; message: string };
 }
 
+/** instrument.get's answer. */
+export type InstrumentDescription = InstrumentView & { revision: number; configRevision: number; parameters: ParameterView[]; overrides: OverrideView[] };
+
+function sameStamp(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class DaemonViews {
+  /**
+   * instrument.get's last answer per instrument, with the stamp it was made at (issue 25: scripts
+   * and dashboards ask it in loops, and building it was most of a request's cost). Reused only
+   * while every part of the stamp is the same value or object: what the supervisor's viewStamp
+   * covers (actor snapshot, configured values, poll counters, device values, the operation in
+   * flight, holds), the revisions, and the running and desired configs. Emptied when the running
+   * config changes, so an instrument that went away leaves nothing behind.
+   */
+  private readonly described = new Map<string, { stamp: unknown[]; value: InstrumentDescription }>();
+  private describedFor: ConfigView | undefined;
+
   constructor(private readonly parts: ViewParts) {}
 
   listInstruments(): InstrumentView[] {
@@ -83,7 +103,19 @@ export class DaemonViews {
       const names = instruments.parameters(id).filter((p) => p.readBack).map((p) => p.name);
       if (names.length > 0) await instruments.readDevice(id, names);
     }
-    return { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.overrides(id) };
+    const config = this.parts.config();
+    if (config !== this.describedFor) {
+      this.described.clear();
+      this.describedFor = config;
+    }
+    const stamp = instruments.viewStamp(id) ?? [undefined];
+    stamp.push(this.parts.revisions.item('instruments', id), this.parts.revisions.current, this.parts.persister.desiredModel);
+    const last = this.described.get(id);
+    if (last && sameStamp(last.stamp, stamp)) return last.value;
+    // Never edited once made: the next caller may get this very object.
+    const value: InstrumentDescription = { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.overrides(id) };
+    this.described.set(id, { stamp, value });
+    return value;
   }
 
   /**

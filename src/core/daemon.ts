@@ -123,6 +123,7 @@ export class Daemon {
     this.instruments.useHolds(
       (id, params) => this.safety.check(id, params),
       (id) => this.safety.holdsOn(id).map((h) => ({ param: h.param, value: h.value, holder: h.holder })),
+      () => this.safety.version,
     );
     this.modules = new ModuleSupervisor(
       this.events,

@@ -39,6 +39,8 @@ function show(value: ParamValue): string {
 export class SafetyHolds implements SafetyLane {
   /** instrument -> param -> holds (several interlocks may guard one parameter). */
   private readonly holds = new Map<string, Map<string, Hold[]>>();
+  /** Counts changes of the holds: a view made at one version shows the holds of any moment at that version. */
+  private changes = 0;
 
   constructor(private readonly writer: UrgentWriter) {}
 
@@ -52,9 +54,11 @@ export class SafetyHolds implements SafetyLane {
     const list = (params.get(param) ?? []).filter((h) => h.holder !== holder);
     list.push({ instrument, param, value, holder, ...(tolerance !== undefined ? { tolerance } : {}) });
     params.set(param, list);
+    this.changes++;
   }
 
   release(holder: string): void {
+    this.changes++;
     for (const [instrument, params] of this.holds) {
       for (const [param, list] of params) {
         const kept = list.filter((h) => h.holder !== holder);
@@ -63,6 +67,11 @@ export class SafetyHolds implements SafetyLane {
       }
       if (params.size === 0) this.holds.delete(instrument);
     }
+  }
+
+  /** Changes so far (instrument.get reuses its last answer while this and the rest it shows stay put). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Holds on one instrument (instrument.get, status). */

@@ -178,3 +178,20 @@ describe('SetQueue', () => {
     expect(await safe.done).toEqual({ shutter: false });
   });
 });
+
+describe('what a reused view is stamped with (instrument.get, DaemonViews)', () => {
+  it('deviceVersion moves with every change of the device values, and only then', () => {
+    const q = new SetQueue('pm');
+    const v0 = q.deviceVersion;
+    q.noteDevice({});
+    expect(q.deviceVersion).toBe(v0);
+    q.noteDevice({ wavelength_nm: 800 });
+    const v1 = q.deviceVersion;
+    expect(v1).not.toBe(v0);
+    q.noteDeviceValue('wavelength_nm', 800, new Date().toISOString());
+    const v2 = q.deviceVersion;
+    expect(v2).not.toBe(v1);
+    q.forgetDevice();
+    expect(q.deviceVersion).not.toBe(v2);
+  });
+});

@@ -58,6 +58,8 @@ export class SetQueue {
   private runningSince = 0;
   private readonly device: Record<string, ParamValue> = Object.create(null) as Record<string, ParamValue>;
   private deviceAt: string | null = null;
+  /** Counts changes of `device` (see deviceVersion). */
+  private deviceChanges = 0;
 
   constructor(private readonly instrumentId: string) {}
 
@@ -76,6 +78,20 @@ export class SetQueue {
     return { params: job.read ? [...job.read] : Object.keys(job.params), read: !!job.read, since: new Date(this.runningSince).toISOString() };
   }
 
+  /**
+   * What deviceValues() and busy() are made of, for a view reused while they stay put
+   * (DaemonViews.describeInstrument): equal stamps, equal answers.
+   */
+  get deviceVersion(): number {
+    return this.deviceChanges;
+  }
+  get busyJob(): SetJob | undefined {
+    return this.running ? this.jobs[0] : undefined;
+  }
+  get busySince(): number {
+    return this.runningSince;
+  }
+
   deviceValues(): DeviceValues {
     return { values: { ...this.device }, at: this.deviceAt };
   }
@@ -92,19 +108,24 @@ export class SetQueue {
       this.device[name] = values[name]!;
       any = true;
     }
-    if (any) this.deviceAt = at;
+    if (any) {
+      this.deviceAt = at;
+      this.deviceChanges++;
+    }
   }
 
   /** One value the device reported (a reading named like the parameter): no object per reading. */
   noteDeviceValue(name: string, value: ParamValue, at: string): void {
     this.device[name] = value;
     this.deviceAt = at;
+    this.deviceChanges++;
   }
 
   /** Forget device values (a new connection may be a different device, or one that was power-cycled). */
   forgetDevice(): void {
     for (const name of Object.keys(this.device)) delete this.device[name];
     this.deviceAt = null;
+    this.deviceChanges++;
   }
 
   /** Operations may run on this session from now on. */

@@ -91,6 +91,7 @@ export class InstrumentSupervisor implements InstrumentRuntime {
    */
   private safe: Set<string> | null = null;
   private holdsOf: HoldsOf = () => [];
+  private holdsVersion: () => number = () => 0;
 
   constructor(
     private readonly hub: PortHub,
@@ -98,10 +99,11 @@ export class InstrumentSupervisor implements InstrumentRuntime {
     private readonly log: Logger,
   ) {}
 
-  /** The safety lane's holds: checked before every set that is not the safety lane's own. */
-  useHolds(guard: SetGuard, holdsOf: HoldsOf): void {
+  /** The safety lane's holds: checked before every set that is not the safety lane's own. `version` counts their changes. */
+  useHolds(guard: SetGuard, holdsOf: HoldsOf, version: () => number): void {
     this.guard = guard;
     this.holdsOf = holdsOf;
+    this.holdsVersion = version;
   }
 
   private context(id: string): InstrumentSnapshot['context'] | undefined {
@@ -311,6 +313,22 @@ export class InstrumentSupervisor implements InstrumentRuntime {
       out.push(view);
     }
     return out;
+  }
+
+  /**
+   * Everything view(id) and parameters(id) are made of, as values and identities: while a stamp
+   * stays equal element by element, so do the views (DaemonViews reuses instrument.get's answer on
+   * it). The actor's snapshot covers its state, spec and the lane itself; the rest is what is
+   * written in place without an xstate event: the configured box, the poll counters, the lane's
+   * device values and operation, and the holds. Undefined without an actor.
+   */
+  viewStamp(id: string): unknown[] | undefined {
+    const ref = this.ref(id);
+    if (!ref) return undefined;
+    const snapshot = ref.getSnapshot() as InstrumentSnapshot;
+    const c = snapshot.context;
+    const { counters, sets } = c;
+    return [snapshot, c.configured.params, counters.lastReading, counters.lastError, counters.polls, counters.pollErrors, sets.deviceVersion, sets.busyJob, sets.busySince, this.holdsVersion()];
   }
 
   view(id: string): InstrumentView | undefined {

@@ -4,6 +4,7 @@ import { ifRevSchema as ifRev } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
 import * as R from './results.js';
 import { inlineTable } from './inline-config.js';
+import { composed, reuseJson } from '../json-text.js';
 
 const id = z.object({ id: idSchema }).strict();
 const paramValue = z.union([z.number(), z.boolean(), z.string()]);
@@ -20,7 +21,13 @@ export const instrumentMethods: MethodTable = {
       'One instrument, with each parameter\'s kind (setpoint or action), configured and device value, and drift (device differs from config). refresh: read the values from the device first.',
     params: z.object({ id: idSchema, refresh: z.boolean().optional() }).strict(),
     result: R.instrumentView.extend({ configRevision: z.number(), parameters: z.array(R.parameterView), overrides: z.array(z.unknown()) }),
-    handler: (p, { daemon }) => daemon.describeInstrument(p.id, p.refresh ?? false),
+    handler: async (p, { daemon }) => {
+      // Asked in loops by dashboards and scripts: the answer is the same object, never edited, while
+      // nothing it shows changed (DaemonViews.describeInstrument), so its JSON text is made once.
+      const described = await daemon.describeInstrument(p.id, p.refresh ?? false);
+      reuseJson(described);
+      return composed(described);
+    },
   },
   'instrument.enable': {
     description: 'Enable an instrument (enabled = true in the config): its port opens and it connects. wait: answer once it is ready or failed.',
