@@ -73,7 +73,11 @@ export function matches(value: unknown, snap: Snap): boolean {
     for (let i = 0; i < value.length; i++) if (!matches(value[i], snap.values[i])) return false;
     return true;
   }
-  if (Array.isArray(value) || !isPlainObject(value)) return false;
+  // No toJSON check here (a megamorphic load per object): an own toJSON key shows in the key walk
+  // below, and a snapshot never holds a function-valued toJSON (snapshotOf makes such a value OPAQUE).
+  if (Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
   const { keys, values } = snap;
   let i = 0;
   // for-in over a plain object walks its own enumerable string keys in Object.keys order (and,

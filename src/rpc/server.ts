@@ -58,6 +58,8 @@ export class RpcServer {
   private readonly gid: number | undefined;
   private readonly fd: number | undefined;
   private readonly heartbeatMs: number;
+  /** One function for every connection: daemon.status answers requests that share it together (answer-batch.ts). */
+  private readonly stats = (): ClientStats => this.clientStats();
 
   constructor(
     private readonly daemon: Daemon,
@@ -80,7 +82,7 @@ export class RpcServer {
     if (this.fd === undefined) await claimSocketPath(this.path);
     // allowHalfOpen: a client may send its request and shut its side (`socat -`, `nc -N`); it still gets the answer.
     const server = createServer({ allowHalfOpen: true }, (socket) => {
-      const conn = new Connection(socket, this.daemon, methods, this.log, () => this.clientStats());
+      const conn = new Connection(socket, this.daemon, methods, this.log, this.stats);
       this.connections.add(conn);
       socket.on('close', () => {
         this.connections.delete(conn);
