@@ -4,6 +4,9 @@
  *
  *   node --import tsx bench/fleet-worker.ts daqd N SECONDS   a Daemon with N simulated Newport
  *       1830-C meters (paced at 9600 baud, as `port = "sim"` runs) polled every 100 ms
+ *   node --import tsx bench/fleet-worker.ts process N SECONDS   the same fleet in a real daqd child
+ *       process (bin/daqd.js, as `npm start` runs it: no tsx, no bench harness in its memory), measured
+ *       from /proc: CPU and RSS of that process, readings from its poll counts
  *   node --import tsx bench/fleet-worker.ts bare N SECONDS   the floor: N bare loops doing the same
  *       exchanges (D? then Q?, every 100 ms) against the same simulators on the same SimTransport,
  *       with no link, driver, actor, event or service
@@ -12,13 +15,14 @@
  *   node --import tsx bench/fleet-worker.ts lifecycle N      Daemon.start, every instrument ready, and
  *       stop of N polling instruments, in ms (quadratic before issue #25: xstate children)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import type { Daemon as DaemonClass } from '../src/core/daemon.js';
 
@@ -37,6 +41,7 @@ async function load<T>(name: string): Promise<T> {
 const { Daemon } = await load<typeof import('../src/core/daemon.js')>('core/daemon');
 const { SimTransport } = await load<typeof import('../src/transport/sim-transport.js')>('transport/sim-transport');
 const { Newport1830cSimulator } = await load<typeof import('../src/drivers/newport_1830c/simulator.js')>('drivers/newport_1830c/simulator');
+const { DaqClient } = await load<typeof import('../src/client/client.js')>('client/client');
 type Daemon = DaemonClass;
 
 const [mode = 'daqd', nArg = '100', secondsArg = '30'] = process.argv.slice(2);
@@ -106,6 +111,61 @@ async function daqd(): Promise<Window & { notReady: number }> {
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });
   return { ...w, notReady };
+}
+
+/** CPU ms (user + system) of a process, or of one of its threads, from /proc (Linux; USER_HZ = 100). */
+function procCpuMs(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function procRssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1000 : 0;
+}
+
+/** The fleet in a real daqd child process, measured from outside (see the header). */
+async function daqdProcess(): Promise<Window & { notReady: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'daqd-fleet-proc-'));
+  const configPath = join(dir, 'default.toml');
+  writeFileSync(configPath, fleetConfig(N, INTERVAL_MS));
+  const socketPath = join(dir, 'daqd.sock');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/daqd.js', import.meta.url)), '--config', configPath, '--state-dir', join(dir, '.daq'), '--socket', socketPath, '--log-level', 'warn'], {
+    stdio: 'ignore',
+  });
+  const pid = child.pid!;
+  const exited = new Promise((r) => child.once('close', r));
+  try {
+    let client: Awaited<ReturnType<typeof DaqClient.connect>> | undefined;
+    const deadline = Date.now() + 120_000;
+    while (!client && Date.now() < deadline) client = await DaqClient.connect(socketPath).catch(() => sleep(100).then(() => undefined));
+    if (!client) throw new Error('daqd did not open its socket within 120 s');
+    const status = () => client!.call('daemon.status') as Promise<{ instruments: Record<string, number> }>;
+    while (((await status()).instruments.ready ?? 0) < N && Date.now() < deadline) await sleep(200);
+    const notReady = N - ((await status()).instruments.ready ?? 0);
+    const polls = async () => ((await client!.call('instrument.list')) as { instruments: { polls: number }[] }).instruments.reduce((sum, i) => sum + i.polls, 0);
+    await sleep(2000); // settle after the start-up storm
+    let rssMax = 0;
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, procRssMb(pid))), 250);
+    const r0 = await polls();
+    const c0 = procCpuMs(`/proc/${pid}/stat`);
+    const m0 = procCpuMs(`/proc/${pid}/task/${pid}/stat`);
+    const t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuMs = procCpuMs(`/proc/${pid}/stat`) - c0;
+    const mainMs = procCpuMs(`/proc/${pid}/task/${pid}/stat`) - m0;
+    const readings = (await polls()) - r0;
+    clearInterval(sampler);
+    client.close();
+    // Event-loop delay is not visible from outside: NaN, shown as such.
+    return { readings, seconds, cpuMs, rssMaxMb: rssMax, loopP99Ms: NaN, mainThread: mainMs / 1000 / seconds, notReady };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The floor: the same exchanges on the same simulated lines, by hand. */
@@ -197,6 +257,7 @@ async function lifecycle(): Promise<{ allReadyMs: number; stopMs: number }> {
   return { allReadyMs: allReady - t0, stopMs };
 }
 
-const result = mode === 'bare' ? await bare() : mode === 'idle' ? await idle() : mode === 'lifecycle' ? await lifecycle() : await daqd();
+const result =
+  mode === 'bare' ? await bare() : mode === 'idle' ? await idle() : mode === 'lifecycle' ? await lifecycle() : mode === 'process' ? await daqdProcess() : await daqd();
 console.log(JSON.stringify({ ...result, code: CODE }));
 process.exit(0);

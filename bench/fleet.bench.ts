@@ -7,6 +7,10 @@
  * (event-loop utilisation: the one core daqd's own work runs on), RSS, event-loop delay p99, and CPU
  * µs per reading against the floor measured in the same run: bare loops doing the same exchanges
  * against the same simulators on the same transport.
+ * At 1000 the fleet also runs in a real daqd child process (bin/daqd.js, measured from /proc: no
+ * bench harness, tsx or readings counter in its memory or CPU), and that row is the one the
+ * targets (CPU < 50 %, RSS < 200 MB) are checked on; the in-process row carries ~25 MB of tsx and
+ * harness and the cost of counting every reading.
  * Then the memory of a connected, idle instrument. daqd's code is the compiled dist/ when it is up
  * to date (what `npm start` runs), else the sources through tsx; the output says which.
  *
@@ -44,29 +48,37 @@ const SEED: Record<number, string> = { 100: '1,000/s 21% 137 MB', 300: '2,989/s 
 
 export async function run() {
   const rows: Record<string, unknown>[] = [];
+  const perReading = (w: FleetWindow) => (w.cpuMs * 1000) / Math.max(1, w.readings);
+  const cpuPct = (w: FleetWindow) => (w.cpuMs / 1000 / w.seconds) * 100;
+  const rate = (w: FleetWindow) => w.readings / w.seconds;
   for (const n of FLEET) {
     const floor = measure('bare', n);
-    const ours = measure('daqd', n);
     const requested = n * (1000 / 100);
-    const perReading = (w: FleetWindow) => (w.cpuMs * 1000) / Math.max(1, w.readings);
-    const cpuPct = (w: FleetWindow) => (w.cpuMs / 1000 / w.seconds) * 100;
-    const rate = (w: FleetWindow) => w.readings / w.seconds;
-    const ratio = perReading(ours) / perReading(floor);
-    rows.push({
-      instruments: n,
+    const row = (what: string, ours: FleetWindow, target: string, met: string) => ({
+      instruments: what,
       seed: SEED[n] ?? '-',
       'readings/s (requested)': `${Math.round(rate(ours))} (${requested})`,
       'missed %': r1(Math.max(0, 100 - (rate(ours) / requested) * 100)),
       'CPU %': r1(cpuPct(ours)),
       'main thread %': r1(ours.mainThread * 100),
       'RSS MB': Math.round(ours.rssMaxMb),
-      'loop p99 ms': r1(ours.loopP99Ms),
+      'loop p99 ms': Number.isFinite(ours.loopP99Ms) ? r1(ours.loopP99Ms) : '-',
       'µs/reading': r1(perReading(ours)),
       'floor µs/reading': r1(perReading(floor)),
       'floor CPU %': r1(cpuPct(floor)),
-      ratio: r1(ratio),
-      target: n === 1000 ? 'all readings, CPU < 50 %, RSS < 200 MB, ratio ≤ 3' : 'ratio ≤ 3',
+      ratio: r1(perReading(ours) / perReading(floor)),
+      target,
+      met,
     });
+    const ours = measure('daqd', n);
+    const ratioMet = perReading(ours) / perReading(floor) <= 3 ? 'yes' : 'no';
+    rows.push(row(`${n}`, ours, 'ratio ≤ 3', ratioMet));
+    // The lab's figures: the same fleet in a real daqd process (no bench harness or tsx in it).
+    if (n === 1000) {
+      const real = measure('process', n);
+      const met = rate(real) >= requested * 0.999 && cpuPct(real) < 50 && real.rssMaxMb < 200 && perReading(real) / perReading(floor) <= 3;
+      rows.push(row(`${n} (a real daqd process)`, real, 'all readings, CPU < 50 %, RSS < 200 MB, ratio ≤ 3', met ? 'yes' : 'no'));
+    }
   }
   console.table(rows);
   console.log(
