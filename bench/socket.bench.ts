@@ -25,6 +25,10 @@
  * changed (src/core/status-memo.ts), and the reused parts' JSON text is made once
  * (src/rpc/json-text.ts). instrument.get's `{id}` params skip zod (src/rpc/fast-params.ts, the
  * same verdict) and its parameter list is built without temporary objects.
+ * Fourth stop: status requests read in one pass of the event loop share one answer made after they
+ * all arrived (src/rpc/answer-batch.ts), whose text reuses the last one's where a part has the same
+ * content (src/rpc/json-snapshot.ts) and is one flat string; instrument.get answers the same object
+ * while the instrument's stamp holds (DaemonViews.describeInstrument), its text made once.
  *
  * Run alone: node --import tsx -e "import('./bench/socket.bench.ts').then(m => m.run()).then(() => process.exit(0))"
  */
