@@ -10,6 +10,7 @@
  * would: a change a client saw finish before it asked is in it. A request read later waits for the
  * next pass. The cost is one loop turn to the answer (microseconds), and answers on a connection
  * come in completion order (as the protocol says), so a status asked before a get may come after it.
+ * Tests with fake timers that fake setImmediate (vitest's default) must advance them to get an answer.
  */
 export class AnswerBatch<T> {
   private waiting: { resolve: (value: T) => void; reject: (err: unknown) => void }[] = [];

@@ -11,8 +11,11 @@
  *
  * What `matches` promises: matches(v, snapshotOf(w)) only if JSON.stringify(v) === JSON.stringify(w)
  * at the time the snapshot was taken. It may say "no" for equal values (NaN, class instances,
- * toJSON, very deep values are always "no"); the caller then simply stringifies again.
+ * toJSON, getters, proxies, very deep values are always "no"); the caller then simply stringifies
+ * again. A copy holds data properties only (a getter or a proxy could answer differently to the
+ * read that made the text and the read that made the copy), so the two reads see the same values.
  */
+import { types } from 'node:util';
 
 /** A plain object's own enumerable keys, in JSON.stringify's order, and their values' snapshots. */
 class ObjectSnap {
@@ -40,9 +43,16 @@ export type Snap = ObjectSnap | ArraySnap | SameObject | typeof OPAQUE | string 
 /** Deeper than this is OPAQUE (a status is 3 levels deep; a cycle ends here instead of recursing). */
 const MAX_DEPTH = 12;
 
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v);
-  return (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+/** An object or array JSON.stringify writes from its own keys alone: no toJSON (own, even non-enumerable, or inherited), no proxy. */
+function plainJson(v: object, proto: object | null): boolean {
+  const ok = Array.isArray(v) ? proto === Array.prototype : proto === Object.prototype || proto === null;
+  return ok && typeof (v as { toJSON?: unknown }).toJSON !== 'function' && !types.isProxy(v);
+}
+
+/** Whether every own enumerable key of `v` holds a value (no getter): checked when a copy is made. */
+function dataOnly(v: object, keys: readonly string[]): boolean {
+  for (const key of keys) if (Object.getOwnPropertyDescriptor(v, key)?.get !== undefined) return false;
+  return true;
 }
 
 /** A private copy of `value`'s JSON content; `immutable(o)` says an object is never edited (compare it by identity). */
@@ -50,14 +60,14 @@ export function snapshotOf(value: unknown, immutable: (o: object) => boolean, de
   if (typeof value !== 'object' || value === null) return value as Snap;
   if (immutable(value)) return new SameObject(value);
   if (depth >= MAX_DEPTH) return OPAQUE;
+  if (!plainJson(value, Object.getPrototypeOf(value) as object | null)) return OPAQUE;
+  const keys = Object.keys(value);
+  if (!dataOnly(value, keys)) return OPAQUE;
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return OPAQUE;
     const values = new Array<Snap>(value.length);
     for (let i = 0; i < value.length; i++) values[i] = snapshotOf(value[i], immutable, depth + 1);
     return new ArraySnap(values);
   }
-  if (!isPlainObject(value)) return OPAQUE;
-  const keys = Object.keys(value);
   const values = new Array<Snap>(keys.length);
   for (let i = 0; i < keys.length; i++) values[i] = snapshotOf((value as Record<string, unknown>)[keys[i]!], immutable, depth + 1);
   return new ObjectSnap(keys, values);
@@ -68,17 +78,14 @@ export function matches(value: unknown, snap: Snap): boolean {
   if (typeof snap !== 'object' || snap === null) return value === snap;
   if (snap instanceof SameObject) return value === snap.ref;
   if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value) !== snap instanceof ArraySnap || !plainJson(value, Object.getPrototypeOf(value) as object | null)) return false;
   if (snap instanceof ArraySnap) {
-    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== snap.values.length) return false;
-    for (let i = 0; i < value.length; i++) if (!matches(value[i], snap.values[i])) return false;
+    const array = value as unknown[];
+    if (array.length !== snap.values.length) return false;
+    for (let i = 0; i < array.length; i++) if (!matches(array[i], snap.values[i])) return false;
     return true;
   }
-  // No toJSON check here (a megamorphic load per object): an own toJSON key shows in the key walk
-  // below, and a snapshot never holds a function-valued toJSON (snapshotOf makes such a value OPAQUE).
-  if (Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  const { keys, values } = snap;
+  const { keys, values } = snap as ObjectSnap;
   let i = 0;
   // for-in over a plain object walks its own enumerable string keys in Object.keys order (and,
   // with no prototype or Object.prototype's, nothing inherited): the order JSON.stringify writes.

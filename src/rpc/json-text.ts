@@ -12,8 +12,7 @@
  * Only for values nobody mutates once made (a part is replaced, never edited): the text is of the
  * value as it was when first registered.
  *
- * A result composed with a `slot` (one per kind of answer: 'daemon.status', one per instrument for
- * instrument.get) also remembers its last text, part by part, with a private copy of each part's
+ * A result composed with a `slot` (one per kind of answer: 'daemon.status') also remembers its last text, part by part, with a private copy of each part's
  * content (json-snapshot.ts). A script asking in a loop mostly gets what it got a moment ago: the
  * parts that match their copy keep their text, and when all do, the whole text is the last one.
  * The text is still exactly JSON.stringify's of the result as it is now: nothing is reused on
@@ -49,7 +48,7 @@ interface SlotMemory {
   whole: string;
 }
 const slots = new Map<string, SlotMemory>();
-/** Slots remembered at most (the one whose text changed longest ago is forgotten first): one per instrument asked about. */
+/** Slots remembered at most (the one whose text changed longest ago is forgotten first). */
 export const MAX_SLOTS = 256;
 
 const isReused = (o: object): boolean => texts.has(o);
@@ -77,10 +76,16 @@ export function composed<T extends object>(result: T, slot = '', frozen = false)
 }
 
 /** The JSON text of one value: its remembered text when it has one. */
-function textOf(value: unknown): string | undefined {
+function textOf(value: unknown, key: string): string | undefined {
   if (typeof value === 'object' && value !== null) {
     const known = texts.get(value);
     if (known !== undefined) return known;
+    // A part with toJSON is written inside an object of its own key, as JSON.stringify of the whole
+    // writes it (toJSON gets that key), and cut out: `{"key":` ... `}`, or `{}` when it has no JSON.
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      const text = JSON.stringify({ [key]: value });
+      return text === '{}' ? undefined : text.slice(JSON.stringify(key).length + 2, -1);
+    }
   }
   return JSON.stringify(value);
 }
@@ -121,7 +126,7 @@ function slotText(result: Record<string, unknown>, slot: string): string {
     const value = result[key];
     // A part that matches its copy in the last answer keeps its text (and its copy).
     const kept = memory !== undefined && memory.keys[i] === key && matches(value, memory.snaps[i]!);
-    const text = kept ? memory.texts[i] : textOf(value);
+    const text = kept ? memory.texts[i] : textOf(value, key);
     if (slot !== '') {
       snaps[i] = kept ? memory.snaps[i]! : snapshotOf(value, isReused);
       partTexts[i] = text;

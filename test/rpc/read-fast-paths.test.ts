@@ -89,6 +89,40 @@ describe('responseLine', () => {
     }
   });
 
+  it('never reuses a slot\'s text across toJSON (own, non-enumerable, on arrays), getters or proxies', () => {
+    const withToJSON = <T extends object>(o: T, out: unknown): T => Object.defineProperty(o, 'toJSON', { value: () => out, enumerable: false });
+    let n = 0;
+    const counter = { get v() { return n++ < 1 ? 0 : 1; } }; // reads differently from one read to the next
+    const results: Record<string, unknown>[] = [
+      { a: [1, 2] },
+      { a: withToJSON([1, 2], 'X') },
+      { a: [1, 2] },
+      { a: { b: withToJSON([1, 2], 'Y') } },
+      { a: { b: [1, 2] } },
+      { a: { x: 1 } },
+      { a: withToJSON({ x: 1 }, 'Z') },
+      { a: { x: 1 } },
+      { a: { v: 1 } },
+      { a: new Proxy({ x: 1 }, {}) },
+      { a: { x: 1 } },
+      { a: new Proxy({ x: 1 }, { get: (t, k) => (k === 'x' ? 2 : Reflect.get(t, k)) }) },
+    ];
+    results.forEach((result, id) => {
+      const line = responseLine(resultResponse(id, composed(result, 'test.toJSON')));
+      expect(line, `answer ${id}`).toBe(JSON.stringify(resultResponse(id, result)) + '\n');
+    });
+    // A getter read once for the text and again for the copy: the next answer must not take the
+    // first read's text for the second read's value.
+    responseLine(resultResponse(1, composed({ a: counter }, 'test.getter')));
+    expect(responseLine(resultResponse(2, composed({ a: counter }, 'test.getter')))).toBe('{"jsonrpc":"2.0","id":2,"result":{"a":{"v":1}}}\n');
+  });
+
+  it('calls a part\'s toJSON with its key, as JSON.stringify of the whole does', () => {
+    const part = { toJSON: (key: string) => `key=${key}` };
+    const result = { p: part, 'q"r': part, gone: { toJSON: () => undefined } };
+    expect(responseLine(resultResponse(1, composed(result)))).toBe(JSON.stringify(resultResponse(1, result)) + '\n');
+  });
+
   it('keeps slots apart: one slot\'s text is never another\'s', () => {
     expect(responseLine(resultResponse(1, composed({ a: 1 }, 'slot.one')))).toBe('{"jsonrpc":"2.0","id":1,"result":{"a":1}}\n');
     expect(responseLine(resultResponse(1, composed({ a: 2 }, 'slot.two')))).toBe('{"jsonrpc":"2.0","id":1,"result":{"a":2}}\n');
