@@ -117,7 +117,13 @@ export function dayFileName(day: string, index: number): string {
   return index === 0 ? `${day}.csv` : `${day}.${index}.csv`;
 }
 
-/** Directory name under the data dir for an instrument (`events` is the events file's). */
+/**
+ * Directory name under the data dir for an instrument: its id, except that `events` is the events
+ * file's, so an instrument named `events` records under `_instrument_events`, and an id of that
+ * form (`_instrument_events`, `__instrument_events`, ...) gets one more `_`: two instruments never
+ * share a directory.
+ */
 export function instrumentDirName(id: string): string {
-  return id === 'events' ? '_instrument_events' : id;
+  if (id === 'events') return '_instrument_events';
+  return /^_+instrument_events$/.test(id) ? `_${id}` : id;
 }
