@@ -2,7 +2,8 @@
  * Wires the daemon together: the manager actor and its supervisors, the port hub, the event bus
  * and the config file. Everything outside (socket, signals, watcher) talks to the Daemon: commands
  * go through `submit` (queued, one at a time), reads go through the view methods (daemon-views.ts:
- * never queued, and never waiting on a device unless asked to refresh from it).
+ * never queued, and never waiting on a device unless asked to refresh from it). What one queued
+ * command does when its turn comes is job-runner.ts.
  */
 import { dirname, resolve } from 'node:path';
 import { setPortBaseDir } from '../config/port-path.js';
@@ -12,7 +13,7 @@ import type { z } from 'zod';
 import { loadConfigFile } from '../config/load.js';
 import type { ConfigModel, ConfigView } from '../config/model.js';
 import { dynamicConfigSchema } from '../config/schema.js';
-import { DaqError, describeError, toDaqError } from '../errors.js';
+import { DaqError, describeError } from '../errors.js';
 import { ConfigFile } from '../persistence/config-file.js';
 import { removeStrayTempFiles } from '../persistence/atomic-write.js';
 import { PortHub } from '../transport/port-hub.js';
@@ -20,12 +21,11 @@ import { ModuleSupervisor, type ModuleView } from '../modules/supervisor.js';
 import { commandSchema, type Command, type CommandResult } from './commands.js';
 import type { ParamValue } from '../drivers/types.js';
 import { EventBus } from './events.js';
-import { Execution, type Services } from './execution.js';
-import { handlerFor, WRITES_CONFIG } from './handlers/index.js';
-import { reloadConfig } from './handlers/config.js';
+import type { Services } from './execution.js';
 import { SafetyHolds } from './safety.js';
 import { warnIfNotWritable } from './trouble.js';
-import { paramChanges, Revisions, type ConfigParamChange } from './revisions.js';
+import { Revisions } from './revisions.js';
+import { JobRunner, type ConfigParamListener } from './job-runner.js';
 import type { OverrideView } from './overrides.js';
 import { DaemonStatus } from './daemon-status.js';
 import { DaemonViews, type ConnectionOutcome } from './daemon-views.js';
@@ -107,7 +107,7 @@ export class Daemon {
   mqtt?: MqttService;
   /** instrument.set: the device path, its undo, its record, and who is told (set-flow.ts). */
   private readonly sets: SetFlow;
-  private readonly configParamListeners = new Set<(changes: ConfigParamChange[], origin: string, revision: number) => void>();
+  private readonly jobs: JobRunner;
   /** The change history (issue #22, src/services/history/). */
   history?: HistoryLog;
   /** Schedules and triggers (issue #22, src/services/scheduler/). */
@@ -167,8 +167,9 @@ export class Daemon {
       onReloadStart: (source) => this.reloadPhases.begin(source),
     };
     this.reloadPhases = new ReloadPhases({ log, services: this.services });
+    this.jobs = new JobRunner({ configPath: options.configPath, log, revisions: this.revisions, persister: this.persister, services: this.services });
     this.manager = createActor(
-      createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.countRevision(job, config, outcome))),
+      createManagerMachine((job, config) => this.execute(job, config).then((outcome) => this.jobs.count(job, config, outcome))),
       { input: { config: {} } },
     );
     this.views = new DaemonViews({
@@ -219,34 +220,6 @@ export class Daemon {
   /** The revision that last changed an instrument's (or module's) table; 0 if never since start. */
   itemRevision(kind: 'instruments' | 'modules', id: string): number {
     return this.revisions.item(kind, id);
-  }
-
-  /** A job that changed the running config is one revision; the tables it changed take that number. */
-  private countRevision(job: Job, before: ConfigModel, outcome: JobOutcome): JobOutcome {
-    const after = outcome.config;
-    if (!after || after === before) return outcome;
-    const cmd = job.command;
-    // A recorded set changes its own instrument only, unless a person's edit was applied first.
-    const only = cmd.type === 'instrument.record' && !(outcome.result && 'reloadedFirst' in outcome.result) ? [cmd.id] : undefined;
-    const revision = this.revisions.count(before, after, only);
-    if (outcome.result) outcome = { ...outcome, result: { ...outcome.result, revision } };
-    // Sets are told by tellSet (with the device's value before); other commands that changed a
-    // parameter (file reload, transaction, rollback) are told here, from the config before.
-    if (cmd.type !== 'instrument.record' && cmd.type !== 'instrument.set' && this.configParamListeners.size > 0 && before.instruments !== after.instruments) {
-      const changes = paramChanges(before, after);
-      // The history's source: the transaction or version, not the socket that asked for it.
-      const origin = cmd.type === 'version.rollback' ? `rollback:${cmd.id}` : cmd.type === 'tx.apply' ? `tx:${cmd.txId}` : job.origin;
-      if (changes.length > 0) {
-        for (const listener of this.configParamListeners) {
-          try {
-            listener(changes, origin, revision);
-          } catch (err) {
-            this.options.log.warn({ err }, `config param listener: ${describeError(err)}`);
-          }
-        }
-      }
-    }
-    return outcome;
   }
 
   get configPath(): string {
@@ -320,9 +293,8 @@ export class Daemon {
   }
 
   /** Listen to parameters changed by config commands (reload, transaction, rollback), with the origin. */
-  onConfigParams(listener: (changes: ConfigParamChange[], origin: string, revision: number) => void): () => void {
-    this.configParamListeners.add(listener);
-    return () => this.configParamListeners.delete(listener);
+  onConfigParams(listener: ConfigParamListener): () => void {
+    return this.jobs.onConfigParams(listener);
   }
 
   /** The driver's declarations of an instrument's parameters (min, max, kind), with device values. */
@@ -357,7 +329,7 @@ export class Daemon {
   }
 
   private async execute(job: Job, config: ConfigModel): Promise<JobOutcome> {
-    const outcome = await this.executeJob(job, config);
+    const outcome = await this.jobs.run(job, config);
     this.reloadPhases.end();
     return outcome;
   }
@@ -370,46 +342,6 @@ export class Daemon {
   /** Resolves once the listeners of the last reload's end have finished (config.reload {wait}). */
   reloadSettled(): Promise<void> {
     return this.reloadPhases.settled();
-  }
-
-  private async executeJob(job: Job, config: ConfigModel): Promise<JobOutcome> {
-    let running = config;
-    let reloadedFirst: Record<string, unknown> | undefined;
-    try {
-      const cmd = job.command;
-      if (cmd.type !== 'instrument.record') this.revisions.check(cmd);
-      const persists = WRITES_CONFIG.has(cmd.type) && (cmd as { persist?: boolean }).persist !== false && this.persister.isEnabled();
-      if (persists && (await this.persister.changedOnDisk())) {
-        // A person edited the file and daqd has not loaded it yet: apply their edit first, so
-        // this command's write cannot overwrite it.
-        const rx = new Execution({ type: 'config.reload', source: 'conflict' }, job.origin, running, this.services);
-        try {
-          const reloaded = await reloadConfig(rx, { type: 'config.reload', source: 'conflict' });
-          // Say so in the answer: the file won, so changes kept in memory only may have been undone.
-          reloadedFirst = { summary: reloaded.summary, note: `${this.options.configPath} had been edited; daqd applied that edit before this command` };
-        } catch (err) {
-          const why = `${this.options.configPath} was edited and cannot be loaded (${describeError(err)})`;
-          if (cmd.type !== 'instrument.record') throw new DaqError('conflict', `${why}; fix the file (daqctl reload shows the errors) and retry`);
-          // The device already holds the set's values: the config takes them, the file cannot
-          // (it would overwrite the person's edit). config.sync writes them once the file is fixed.
-          const x = new Execution(cmd, job.origin, running, this.services);
-          const result = await handlerFor(cmd.type)(x, { ...cmd, persist: false } as never);
-          const persisted = { written: false, reason: `${why}; the change is kept in memory: fix the file, then daqctl sync` };
-          return { result: { ...result, persisted }, config: x.result() };
-        }
-        running = rx.result() ?? running;
-      }
-      const x = new Execution(cmd, job.origin, running, this.services);
-      const result = await handlerFor(cmd.type)(x, cmd as never);
-      return { result: reloadedFirst ? { ...result, reloadedFirst } : result, config: x.result() ?? (running !== config ? running : undefined) };
-    } catch (err) {
-      const error = toDaqError(err, (e) => this.options.log.error({ err: e }, 'bug: an error without a code'));
-      if (job.command.type !== 'config.reload') {
-        // Refused changes are audited too (reload failures are logged by the reload itself).
-        this.options.log.info({ audit: true, command: job.command.type, origin: job.origin, refused: error.kind }, `refused ${job.command.type}: ${error.message}`);
-      }
-      return { error, config: running !== config ? running : undefined };
-    }
   }
 
   // ---- read-only views (never queued): daemon-views.ts ----
