@@ -13,8 +13,9 @@
  *   on disk, so it survives a restart.
  * - Open transactions and a pending confirmed commit live under `<state dir>/transactions/`.
  *
- * This file keeps the records (memory and state files) and answers the tx.* methods; the checks are
- * in checks.ts, the commit in commit-engine.ts, its checkpoint and undo in checkpoint.ts.
+ * This file answers the tx.* methods and acts on deadlines; the records (memory and state files)
+ * are in records.ts, the checks in checks.ts, the commit in commit-engine.ts, its checkpoint and
+ * undo in checkpoint.ts.
  */
 import { v4 as uuidv4 } from 'uuid';
 import type { Logger } from 'pino';
@@ -30,9 +31,9 @@ import { actionText, dryRun, hasActions } from './checks.js';
 import { CommitEngine, DEFAULT_TIMEOUT_S, elapsed, type CommitOptions, type ConfigCommit, type ConfigCommitResult } from './commit-engine.js';
 import { planOf, type TxPlan } from './plan.js';
 import { describeOp, itemsOf, replay } from './stage.js';
-import { TxStore } from './store.js';
+import { TxRecords } from './records.js';
 import { opsFromToml } from './fragment.js';
-import type { Problem, StagedCommand, TxRecord, TxState } from './types.js';
+import type { Problem, StagedCommand, TxRecord } from './types.js';
 
 /** What the manager needs from the daemon (kept narrow: no import cycle at run time). */
 export interface TxDaemon {
@@ -66,25 +67,21 @@ export interface CommitRequest {
 
 const MAX_OPEN = 64;
 const MAX_OPS = 1000;
-const ENDED_KEPT = 200;
 
 export class TxManager {
-  private readonly live = new Map<string, TxRecord>();
-  /** Ended transactions (committed, rolled back, expired, failed): staging into one answers `expired`. */
-  private readonly ended = new Map<string, { state: TxState; note?: string; at: string }>();
-  private readonly store: TxStore;
+  /** Live and ended transactions, in memory and in their state files (records.ts). */
+  private readonly records: TxRecords;
   /** Options of the commit running now (tx.apply reads them in the queue). */
   private readonly commitOptions = new Map<string, CommitOptions>();
   /** Runs tx.apply and version rollbacks: checkpoint, the one apply path, restore (commit-engine.ts). */
   private readonly engine: CommitEngine;
   private sweep: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
   /** Serialises deadline handling (a tick while a revert runs does nothing). */
   private deadlineBusy: Promise<unknown> | undefined;
 
   constructor(private readonly deps: TxDeps) {
-    this.store = new TxStore(deps.stateDir, deps.log);
-    this.engine = new CommitEngine({ ...deps, save: (rec) => this.save(rec), end: (rec, state, note) => this.end(rec, state, note) });
+    this.records = new TxRecords(deps.stateDir, deps.log, deps.clock, deps.services.events);
+    this.engine = new CommitEngine({ ...deps, save: (rec) => this.records.save(rec), end: (rec, state, note) => this.records.end(rec, state, note) });
   }
 
   // ---- lifecycle ----
@@ -92,20 +89,20 @@ export class TxManager {
   /** Load what the state dir holds; resume a pending confirmed commit; report an interrupted commit. */
   async start(): Promise<void> {
     const { log } = this.deps;
-    for (const rec of this.store.loadAll()) {
+    for (const rec of this.records.loadAll()) {
       if (rec.state === 'committing') {
         // kill -9 during tx.commit: the file is whole (atomic write), old or new; daqd started from it.
         log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id} was interrupted during its commit (daqd stopped); daqd started from the config file, which holds either all of it or none of it`);
-        await this.end(rec, 'failed', 'interrupted during commit (daqd stopped); daqd started from the config file');
+        await this.records.end(rec, 'failed', 'interrupted during commit (daqd stopped); daqd started from the config file');
         continue;
       }
       if (rec.state === 'pending_confirm' && rec.pending) {
-        this.live.set(rec.id, rec);
+        this.records.add(rec);
         const p = rec.pending;
         if (p.onTimeout === 'revert' && this.deps.clock() >= p.deadline) {
           // The file never took it and the deadline passed while daqd was down: daqd runs the file. Done.
           log.warn({ tx: rec.id, audit: true }, `transaction ${rec.id}: its confirm deadline passed while daqd was stopped; reverted (daqd runs the config file, which never took it)`);
-          await this.end(rec, 'reverted', 'confirm deadline passed while daqd was stopped');
+          await this.records.end(rec, 'reverted', 'confirm deadline passed while daqd was stopped');
           continue;
         }
         try {
@@ -113,16 +110,16 @@ export class TxManager {
           log.info({ tx: rec.id }, `transaction ${rec.id}: pending confirmed commit re-applied (setpoints only, no action); confirm by ${new Date(p.deadline).toISOString()}`);
         } catch (err) {
           log.error({ tx: rec.id }, `transaction ${rec.id}: could not re-apply the pending confirmed commit (${describeError(err)}); dropped`);
-          await this.end(rec, 'failed', `could not be re-applied at start-up: ${describeError(err)}`);
+          await this.records.end(rec, 'failed', `could not be re-applied at start-up: ${describeError(err)}`);
           continue;
         }
         continue;
       }
       if (rec.state === 'open') {
-        this.live.set(rec.id, rec);
+        this.records.add(rec);
         continue;
       }
-      await this.store.remove(rec.id);
+      await this.records.discardFile(rec.id);
     }
     this.deps.daemon.addStatusSource('transactions', () => this.status());
     this.sweep = setInterval(() => void this.checkDeadlines().catch(() => {}), 1000);
@@ -132,14 +129,13 @@ export class TxManager {
 
   stop(): void {
     if (this.sweep) clearInterval(this.sweep);
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
   }
 
   status() {
-    const pending = this.pendingRecord();
+    const pending = this.records.pending();
     return {
       enabled: this.deps.daemon.dynamicConfig().enable_transactions,
-      open: [...this.live.values()].filter((r) => r.state === 'open').length,
+      open: this.records.openCount(),
       pendingConfirm: pending?.pending
         ? {
             tx: pending.id,
@@ -160,13 +156,13 @@ export class TxManager {
     const run = async () => {
       const now = this.deps.clock();
       const timeoutMs = this.deps.daemon.dynamicConfig().transaction_timeout_s * 1000;
-      for (const rec of [...this.live.values()]) {
+      for (const rec of [...this.records.values()]) {
         if (rec.state === 'open' && now - rec.touchedAt > timeoutMs) {
           this.deps.log.info({ tx: rec.id, audit: true }, `transaction ${rec.id} expired (idle for more than ${timeoutMs / 1000} s); its ${rec.ops.length} staged change(s) were discarded`);
-          await this.end(rec, 'expired', `idle for more than ${timeoutMs / 1000} s (transaction_timeout_s)`);
+          await this.records.end(rec, 'expired', `idle for more than ${timeoutMs / 1000} s (transaction_timeout_s)`);
         }
       }
-      const pending = this.pendingRecord();
+      const pending = this.records.pending();
       const p = pending?.pending;
       if (pending && p && now >= p.deadline) {
         const by = new Date(p.deadline).toISOString();
@@ -195,7 +191,7 @@ export class TxManager {
   /** A missed confirm deadline, said once: kept on the record (status), logged, and a tx.state alarm event. */
   private async raiseAlarm(rec: TxRecord, now: number, level: 'warn' | 'error', message: string): Promise<void> {
     rec.pending!.alarm = { at: new Date(now).toISOString(), message };
-    await this.save(rec);
+    await this.records.save(rec);
     this.deps.log[level]({ tx: rec.id, audit: true }, message);
     this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state: 'pending_confirm', message, alarm: true });
   }
@@ -205,7 +201,7 @@ export class TxManager {
   async begin(origin: string) {
     this.requireEnabled();
     await this.checkDeadlines();
-    const open = [...this.live.values()].filter((r) => r.state === 'open').length;
+    const open = this.records.openCount();
     if (open >= MAX_OPEN) throw new DaqError('busy', `${open} transactions are open (at most ${MAX_OPEN}); commit or discard one first`);
     const rec: TxRecord = {
       id: uuidv4(),
@@ -217,8 +213,8 @@ export class TxManager {
       ops: [],
       touched: { instruments: {}, modules: {} },
     };
-    this.live.set(rec.id, rec);
-    await this.save(rec);
+    this.records.add(rec);
+    await this.records.save(rec);
     this.deps.log.info({ tx: rec.id, audit: true, origin }, `transaction ${rec.id} begun at revision ${rec.baseRevision}`);
     return { id: rec.id, baseRevision: rec.baseRevision, expiresAt: this.expiresAt(rec) };
   }
@@ -237,7 +233,7 @@ export class TxManager {
     for (const m of items.modules) if (!Object.hasOwn(rec.touched.modules, m)) setOwn(rec.touched.modules, m, this.deps.daemon.itemRevision('modules', m));
     rec.ops.push(op);
     rec.touchedAt = this.deps.clock();
-    await this.save(rec);
+    await this.records.save(rec);
     return { id, op: op.n, staged: describeOp(command), ops: rec.ops.length, expiresAt: this.expiresAt(rec) };
   }
 
@@ -247,7 +243,7 @@ export class TxManager {
     const commands = opsFromToml(this.deps.daemon.config, toml, whole);
     const staged = [];
     for (const command of commands) staged.push(await this.stage(id, command));
-    return { id, staged: staged.map((s) => ({ op: s.op, text: s.staged })), ops: this.live.get(id)?.ops.length ?? 0 };
+    return { id, staged: staged.map((s) => ({ op: s.op, text: s.staged })), ops: this.records.find(id)?.ops.length ?? 0 };
   }
 
   /** `daqctl apply --dry-run`: the plan and every problem for a file or fragment; nothing stored, nothing sent. */
@@ -264,7 +260,7 @@ export class TxManager {
   async validate(id: string, options: { probe?: boolean } = {}) {
     const rec = await this.openRecord(id);
     rec.touchedAt = this.deps.clock();
-    await this.save(rec);
+    await this.records.save(rec);
     return this.check(rec, this.deps.daemon.config as ConfigModel, options.probe === true);
   }
 
@@ -281,7 +277,7 @@ export class TxManager {
     let problems: Problem[] = [];
     if (rec.state === 'open') {
       rec.touchedAt = this.deps.clock();
-      await this.save(rec);
+      await this.records.save(rec);
       const staged = await replay(running, rec.ops, this.deps.services, false);
       problems = staged.problems;
       const { issues, specs } = validateConfig(staged.config);
@@ -301,7 +297,7 @@ export class TxManager {
     this.requireEnabled();
     return {
       revision: this.deps.daemon.revision,
-      transactions: [...this.live.values()].map((r) => this.summary(r)),
+      transactions: [...this.records.values()].map((r) => this.summary(r)),
       pendingConfirm: this.status().pendingConfirm,
     };
   }
@@ -316,7 +312,7 @@ export class TxManager {
       return { id, discarded: rec.ops.length, reverted: true, ...result };
     }
     if (rec.state !== 'open') throw new DaqError('expired', `transaction ${id} is ${rec.state}`);
-    await this.end(rec, 'rolled_back', 'discarded');
+    await this.records.end(rec, 'rolled_back', 'discarded');
     this.deps.log.info({ tx: id, audit: true }, `transaction ${id} discarded (${rec.ops.length} staged change(s))`);
     return { id, discarded: rec.ops.length };
   }
@@ -327,7 +323,7 @@ export class TxManager {
     let confirm: { withinS: number; onTimeout: 'hold' | 'revert' } | undefined;
     if (req.confirm_within_s !== undefined) {
       confirm = { withinS: req.confirm_within_s, onTimeout: req.on_timeout ?? 'hold' };
-      const pending = this.pendingRecord();
+      const pending = this.records.pending();
       if (pending) throw new DaqError('busy', `transaction ${pending.id} is already waiting for its confirmation (one pending confirmed commit at a time): confirm or discard it first`);
       if (confirm.onTimeout === 'revert' && hasActions(rec, this.deps.daemon.config)) {
         throw new DaqError('invalid_params', `on_timeout "revert" is refused: transaction ${id} performs actions (${actionText(rec, this.deps.daemon.config)}), which cannot be undone by reverting; use on_timeout "hold"`);
@@ -338,7 +334,7 @@ export class TxManager {
     if (rec.ops.length === 0) throw new DaqError('invalid_params', `transaction ${id} has nothing staged`);
     this.commitOptions.set(id, { timeoutMs: (req.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000, ...(confirm ? { confirm } : {}) });
     rec.state = 'committing';
-    await this.save(rec);
+    await this.records.save(rec);
     try {
       const result = await this.deps.submit({ type: 'tx.apply', txId: id, mode: 'commit', ...(req.ifRev !== undefined ? { ifRev: req.ifRev } : {}) }, origin);
       return { ...result, ms: elapsed(started) };
@@ -349,9 +345,9 @@ export class TxManager {
           // Refused before anything was applied (conflict, validation, ifRev): the transaction stays open.
           rec.state = 'open';
           rec.touchedAt = this.deps.clock();
-          await this.save(rec);
+          await this.records.save(rec);
         } else {
-          await this.end(rec, 'failed', e.message);
+          await this.records.end(rec, 'failed', e.message);
         }
       }
       throw err;
@@ -362,10 +358,11 @@ export class TxManager {
 
   async confirm(id: string | undefined) {
     this.requireEnabled();
-    const pending = this.pendingRecord();
+    const pending = this.records.pending();
     if (!pending || (id !== undefined && pending.id !== id)) {
-      if (id !== undefined && !this.live.has(id) && !this.ended.has(id)) throw new DaqError('not_found', `no transaction "${id}"`);
-      if (id !== undefined && this.ended.has(id)) throw new DaqError('expired', `transaction ${id} is ${this.ended.get(id)!.state}${this.ended.get(id)!.note ? ` (${this.ended.get(id)!.note})` : ''}`);
+      const ended = id === undefined ? undefined : this.records.endedOf(id);
+      if (id !== undefined && !this.records.find(id) && !ended) throw new DaqError('not_found', `no transaction "${id}"`);
+      if (ended) throw new DaqError('expired', `transaction ${id} is ${ended.state}${ended.note ? ` (${ended.note})` : ''}`);
       throw new DaqError('not_found', id ? `transaction ${id} is not waiting for a confirmation` : 'no committed transaction is waiting for a confirmation');
     }
     return this.deps.submit({ type: 'tx.apply', txId: pending.id, mode: 'confirm' }, 'socket');
@@ -374,7 +371,7 @@ export class TxManager {
   // ---- in the queue (the internal command tx.apply) ----
 
   async apply(x: Execution, cmd: CommandOf<'tx.apply'>): Promise<CommandResult> {
-    const rec = this.live.get(cmd.txId);
+    const rec = this.records.find(cmd.txId);
     if (!rec) throw new DaqError('not_found', `no transaction "${cmd.txId}"`);
     switch (cmd.mode) {
       case 'commit':
@@ -403,11 +400,7 @@ export class TxManager {
 
   private record(id: string): TxRecord {
     this.requireEnabled();
-    const rec = this.live.get(id);
-    if (rec) return rec;
-    const ended = this.ended.get(id);
-    if (ended) throw new DaqError('expired', `transaction ${id} is ${ended.state.replace('_', ' ')}${ended.note ? ` (${ended.note})` : ''}; begin a new one`, { details: { tx: id, state: ended.state } });
-    throw new DaqError('not_found', `no transaction "${id}"`);
+    return this.records.require(id);
   }
 
   private async openRecord(id: string): Promise<TxRecord> {
@@ -416,11 +409,6 @@ export class TxManager {
     const rec = this.record(id);
     if (rec.state !== 'open') throw new DaqError('expired', `transaction ${id} is ${rec.state.replace('_', ' ')}: nothing more can be staged or committed in it`, { details: { tx: id, state: rec.state } });
     return rec;
-  }
-
-  private pendingRecord(): TxRecord | undefined {
-    for (const r of this.live.values()) if (r.state === 'pending_confirm') return r;
-    return undefined;
   }
 
   private expiresAt(rec: TxRecord): string {
@@ -438,22 +426,5 @@ export class TxManager {
       ...(rec.state === 'open' ? { expiresAt: this.expiresAt(rec) } : {}),
       ...(rec.pending ? { pendingConfirm: { deadline: new Date(rec.pending.deadline).toISOString(), onTimeout: rec.pending.onTimeout, ...(rec.pending.alarm ? { alarm: rec.pending.alarm } : {}) } } : {}),
     };
-  }
-
-  private async save(rec: TxRecord): Promise<void> {
-    try {
-      await this.store.save(rec);
-    } catch (err) {
-      this.deps.log.error({ tx: rec.id }, `could not write transaction ${rec.id} to ${this.store.dir}: ${describeError(err)} (it will not survive a restart)`);
-    }
-  }
-
-  private async end(rec: TxRecord, state: TxState, note?: string): Promise<void> {
-    rec.state = state;
-    this.live.delete(rec.id);
-    this.ended.set(rec.id, { state, ...(note ? { note } : {}), at: new Date(this.deps.clock()).toISOString() });
-    while (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value!);
-    await this.store.remove(rec.id).catch((err: unknown) => this.deps.log.error({ tx: rec.id }, `could not remove ${rec.id}.json: ${describeError(err)}`));
-    this.deps.services.events.emit({ type: 'tx.state', tx: rec.id, state, ...(note ? { message: note } : {}) });
   }
 }
