@@ -21,6 +21,7 @@ import type { InstrumentSupervisor, InstrumentView, ParameterView } from './mana
 import { describeOverrides, overridesOf, type OverrideView } from './overrides.js';
 import type { ConfigPersister } from './persister.js';
 import type { Revisions } from './revisions.js';
+import { sameKeys } from './status-memo.js';
 
 /** The daemon's parts that the views read (the daemon's own, handed over when it is built). */
 export interface ViewParts {
@@ -42,12 +43,6 @@ export interface ConnectionOutcome {
 
 /** instrument.get's answer. */
 export type InstrumentDescription = InstrumentView & { revision: number; configRevision: number; parameters: ParameterView[]; overrides: OverrideView[] };
-
-function sameStamp(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class DaemonViews {
   /**
@@ -111,7 +106,7 @@ export class DaemonViews {
     const stamp = instruments.viewStamp(id) ?? [undefined];
     stamp.push(this.parts.revisions.item('instruments', id), this.parts.revisions.current, this.parts.persister.desiredModel);
     const last = this.described.get(id);
-    if (last && sameStamp(last.stamp, stamp)) return last.value;
+    if (last && sameKeys(last.stamp, stamp)) return last.value;
     // Never edited once made: the next caller may get this very object.
     const value: InstrumentDescription = { ...this.getInstrument(id), configRevision: this.parts.revisions.current, parameters: instruments.parameters(id), overrides: this.overrides(id) };
     this.described.set(id, { stamp, value });

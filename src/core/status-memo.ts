@@ -50,7 +50,8 @@ export class StatusMemo<T> {
   }
 }
 
-function sameKeys(a: readonly unknown[], b: readonly unknown[]): boolean {
+/** Whether two key lists hold the same values and objects, element by element. */
+export function sameKeys(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -86,9 +86,16 @@ export function matches(value: unknown, snap: Snap): boolean {
     return true;
   }
   const { keys, values } = snap as ObjectSnap;
+  return keysMatch(value, keys, values);
+}
+
+/**
+ * Whether a plain object's own enumerable keys are `keys`, in that order, and each value matches its
+ * snapshot: for-in walks own enumerable string keys in Object.keys order (and, with no prototype or
+ * Object.prototype's, nothing inherited), the order JSON.stringify writes.
+ */
+export function keysMatch(value: object, keys: readonly string[], values: readonly Snap[]): boolean {
   let i = 0;
-  // for-in over a plain object walks its own enumerable string keys in Object.keys order (and,
-  // with no prototype or Object.prototype's, nothing inherited): the order JSON.stringify writes.
   for (const key in value) {
     if (i >= keys.length || keys[i] !== key || !matches((value as Record<string, unknown>)[key], values[i]!)) return false;
     i++;

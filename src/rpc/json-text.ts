@@ -18,7 +18,7 @@
  * The text is still exactly JSON.stringify's of the result as it is now: nothing is reused on
  * time, only on equal content.
  */
-import { matches, snapshotOf, type Snap } from './json-snapshot.js';
+import { keysMatch, matches, snapshotOf, type Snap } from './json-snapshot.js';
 
 const texts = new WeakMap<object, string>();
 /**
@@ -64,8 +64,8 @@ export function reuseJson(value: unknown): void {
 /**
  * Mark a plain result object to be written part by part (see responseLine), and with a `slot`, to
  * reuse the last text of that slot where the content is the same (see the header). `frozen`: the
- * result is never edited from now on (one answer shared by many requests, answer-batch.ts), so its
- * whole text is kept with it once made. Returns it.
+ * result is never edited from now on (one answer shared by many requests: answer-batch.ts, a reused
+ * instrument.get answer), so its whole text is kept with it once made. Returns it.
  */
 export function composed<T extends object>(result: T, slot = '', frozen = false): T {
   ringResults[ringNext] = result;
@@ -114,7 +114,8 @@ function composedText(result: Record<string, unknown>, slot: string, frozen: boo
 
 function slotText(result: Record<string, unknown>, slot: string): string {
   const memory = slot === '' ? undefined : slots.get(slot);
-  if (memory !== undefined && sameAsLast(result, memory)) return memory.whole;
+  // Every part matches its copy in the last answer, in the same order: the last answer's text.
+  if (memory !== undefined && keysMatch(result, memory.keys, memory.snaps)) return memory.whole;
   const keys = Object.keys(result);
   const snaps = new Array<Snap>(keys.length);
   const partTexts = new Array<string | undefined>(keys.length);
@@ -137,16 +138,6 @@ function slotText(result: Record<string, unknown>, slot: string): string {
   const out = '{' + pieces.join(',') + '}';
   if (slot !== '') remember(slot, { keys, snaps, texts: partTexts, whole: out });
   return out;
-}
-
-/** Whether every part of `result` matches the slot's last answer, in the same order. */
-function sameAsLast(result: Record<string, unknown>, memory: SlotMemory): boolean {
-  let i = 0;
-  for (const key in result) {
-    if (i >= memory.keys.length || memory.keys[i] !== key || !matches(result[key], memory.snaps[i]!)) return false;
-    i++;
-  }
-  return i === memory.keys.length;
 }
 
 function remember(slot: string, memory: SlotMemory): void {

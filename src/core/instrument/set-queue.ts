@@ -73,7 +73,7 @@ export class SetQueue {
 
   /** The operation on the device now, if any (for status: "moving to ..."). */
   busy(): { params: string[]; read: boolean; since: string } | null {
-    const job = this.running ? this.jobs[0] : undefined;
+    const job = this.busyJob;
     if (!job) return null;
     return { params: job.read ? [...job.read] : Object.keys(job.params), read: !!job.read, since: new Date(this.runningSince).toISOString() };
   }

@@ -4,7 +4,7 @@ import { ifRevSchema as ifRev } from '../../core/commands.js';
 import type { MethodTable } from './types.js';
 import * as R from './results.js';
 import { inlineTable } from './inline-config.js';
-import { composed, reuseJson } from '../json-text.js';
+import { composed } from '../json-text.js';
 
 const id = z.object({ id: idSchema }).strict();
 const paramValue = z.union([z.number(), z.boolean(), z.string()]);
@@ -24,9 +24,7 @@ export const instrumentMethods: MethodTable = {
     handler: async (p, { daemon }) => {
       // Asked in loops by dashboards and scripts: the answer is the same object, never edited, while
       // nothing it shows changed (DaemonViews.describeInstrument), so its JSON text is made once.
-      const described = await daemon.describeInstrument(p.id, p.refresh ?? false);
-      reuseJson(described);
-      return composed(described);
+      return composed(await daemon.describeInstrument(p.id, p.refresh ?? false), '', true);
     },
   },
   'instrument.enable': {
