@@ -4,9 +4,9 @@ import { NUMERIC_TEXT } from './params.js';
 
 /**
  * Instruments send numbers in forms JavaScript's Number() mostly accepts: "+.75E-9", "-15.24",
- * "1.000000E+00", "0800". Surrounding spaces are ignored; anything else is a protocol error.
+ * "1.000000E+00", "0800" (NUMERIC_TEXT). Surrounding spaces are ignored; anything else is a
+ * protocol error.
  */
-
 export function parseDeviceNumber(text: string, context: { instrumentId: string; exchange: string }): number {
   const trimmed = text.trim();
   if (!NUMERIC_TEXT.test(trimmed)) {

@@ -25,10 +25,10 @@ export function columnName(name: string, unit: string | undefined): string {
   return unit ? `${name} [${unit}]` : name;
 }
 
-/** The header line (without newline) for a reading event's value names and units. */
 /** How every readings file's header begins (then one column per reading, then `flags`). */
 export const READING_HEADER_START = 'time,seq';
 
+/** The header line (without newline) for a reading event's value names and units. */
 export function readingHeader(names: readonly string[], units: Readonly<Record<string, string>> | undefined): string {
   let h = READING_HEADER_START;
   for (const n of names) h += ',' + csvField(columnName(n, units?.[n]));
