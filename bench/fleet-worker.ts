@@ -16,13 +16,14 @@
  *       stop of N polling instruments, in ms (quadratic before issue #25: xstate children)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpuMs, rssMb } from './proc.js';
 import { pino } from 'pino';
 import type { Daemon as DaemonClass } from '../src/core/daemon.js';
 
@@ -113,18 +114,6 @@ async function daqd(): Promise<Window & { notReady: number }> {
   return { ...w, notReady };
 }
 
-/** CPU ms (user + system) of a process, or of one of its threads, from /proc (Linux; USER_HZ = 100). */
-function procCpuMs(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function procRssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1000 : 0;
-}
-
 /** The fleet in a real daqd child process, measured from outside (see the header). */
 async function daqdProcess(): Promise<Window & { notReady: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'daqd-fleet-proc-'));
@@ -147,20 +136,20 @@ async function daqdProcess(): Promise<Window & { notReady: number }> {
     const polls = async () => ((await client!.call('instrument.list')) as { instruments: { polls: number }[] }).instruments.reduce((sum, i) => sum + i.polls, 0);
     await sleep(2000); // settle after the start-up storm
     let rssMax = 0;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, procRssMb(pid))), 250);
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 250);
     const r0 = await polls();
-    const c0 = procCpuMs(`/proc/${pid}/stat`);
-    const m0 = procCpuMs(`/proc/${pid}/task/${pid}/stat`);
+    const c0 = cpuMs(`/proc/${pid}/stat`);
+    const m0 = cpuMs(`/proc/${pid}/task/${pid}/stat`);
     const t0 = performance.now();
     await sleep(SECONDS * 1000);
     const seconds = (performance.now() - t0) / 1000;
-    const cpuMs = procCpuMs(`/proc/${pid}/stat`) - c0;
-    const mainMs = procCpuMs(`/proc/${pid}/task/${pid}/stat`) - m0;
+    const used = cpuMs(`/proc/${pid}/stat`) - c0;
+    const mainMs = cpuMs(`/proc/${pid}/task/${pid}/stat`) - m0;
     const readings = (await polls()) - r0;
     clearInterval(sampler);
     client.close();
     // Event-loop delay is not visible from outside: NaN, shown as such.
-    return { readings, seconds, cpuMs, rssMaxMb: rssMax, loopP99Ms: NaN, mainThread: mainMs / 1000 / seconds, notReady };
+    return { readings, seconds, cpuMs: used, rssMaxMb: rssMax, loopP99Ms: NaN, mainThread: mainMs / 1000 / seconds, notReady };
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -38,6 +38,7 @@ import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DaqClient } from '../src/client/client.js';
+import { cpuMs } from './proc.js';
 import { startDaemon, waitUntil } from '../test/helpers/daemon.js';
 
 /** Each rate is the median of ROUNDS windows, daqd's and the floors' taken in turn (the machine is shared: load comes and goes). */
@@ -107,15 +108,8 @@ async function clientRate(socketPath: string, method: string, params: unknown, c
   return counted / elapsed;
 }
 
-/** USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux. */
-const CLOCK_TICKS = 100;
-
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
+/** CPU time (user + system) a process has used so far, in ms. */
+const cpuMsOf = (pid: number) => cpuMs(`/proc/${pid}/stat`);
 
 interface LoadResult {
   /** Answers per second over the window. */
